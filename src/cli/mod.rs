@@ -1,0 +1,46 @@
+//! One module per subcommand: parse arguments, call the library, print.
+
+pub mod demo;
+pub mod generate;
+pub mod input;
+pub mod inspect;
+pub mod report;
+
+use clap::{Parser, Subcommand};
+
+/// Customer-journey analytics for clickstream exports (CSV or Parquet):
+/// every row accounted for, sessions, and a versioned report.
+#[derive(Debug, Parser)]
+#[command(
+    name = "journeymap",
+    version,
+    after_help = "Exit codes:
+  0  success
+  1  I/O or internal error
+  2  usage error (bad flag, bad value, no such file)
+  3  data error (missing column, bad row under --strict)
+  4  a check failed
+
+Start with: journeymap demo"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Inspect(inspect::InspectArgs),
+    Report(report::ReportArgs),
+    Generate(generate::GenerateArgs),
+    Demo(demo::DemoArgs),
+}
+
+pub fn run(cli: &Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Inspect(a) => inspect::run(a),
+        Command::Report(a) => report::run(a),
+        Command::Generate(a) => generate::run(a),
+        Command::Demo(a) => demo::run(a),
+    }
+}

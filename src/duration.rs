@@ -1,0 +1,83 @@
+//! Durations on the command line and in configs: `30m`, `14d`, `1h30m`, `90s`, `2w`.
+
+/// Parses a duration into milliseconds.
+pub fn parse_ms(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let hint = || {
+        format!(
+            "bad duration {s:?}: expected a number and a unit (s, m, h, d, w), e.g. 30m, 14d, 1h30m"
+        )
+    };
+    if s.is_empty() {
+        return Err(hint());
+    }
+    let mut total: i64 = 0;
+    let mut digits = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit: i64 = match c {
+            's' => 1_000,
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
+            'w' => 7 * 86_400_000,
+            _ => return Err(hint()),
+        };
+        let n: i64 = digits.parse().map_err(|_| hint())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(hint)?;
+        digits.clear();
+    }
+    if !digits.is_empty() {
+        return Err(hint());
+    }
+    Ok(total)
+}
+
+/// Formats milliseconds back into the shortest unit form (`1800000` → `30m`).
+pub fn format_ms(ms: i64) -> String {
+    let units = [
+        ("w", 7 * 86_400_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ];
+    if ms == 0 {
+        return "0s".into();
+    }
+    let mut rest = ms;
+    let mut out = String::new();
+    for (name, size) in units {
+        if rest >= size {
+            out.push_str(&format!("{}{name}", rest / size));
+            rest %= size;
+        }
+    }
+    if rest > 0 {
+        out.push_str(&format!("{rest}ms"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_formats() {
+        assert_eq!(parse_ms("30m"), Ok(1_800_000));
+        assert_eq!(parse_ms("1h30m"), Ok(5_400_000));
+        assert_eq!(parse_ms("14d"), Ok(14 * 86_400_000));
+        for bad in ["", "30", "m", "3x", "-5m", "1.5h"] {
+            assert!(parse_ms(bad).is_err(), "{bad}");
+        }
+        assert_eq!(format_ms(1_800_000), "30m");
+        assert_eq!(format_ms(5_400_000), "1h30m");
+    }
+}

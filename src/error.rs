@@ -1,0 +1,62 @@
+//! Exit codes and the typed errors that map onto them.
+//!
+//! Scripts and cron jobs branch on the exit code, so each class of failure
+//! has its own, documented in README.md.
+
+use thiserror::Error;
+
+/// Exit code for success.
+pub const EXIT_OK: i32 = 0;
+/// I/O or internal failure (file not readable, disk full, a bug).
+pub const EXIT_RUNTIME: i32 = 1;
+/// Bad command line: unknown flag, bad value (clap uses 2 as well).
+pub const EXIT_USAGE: i32 = 2;
+/// The data is not usable as asked: a missing column, a bad row under `--strict`.
+pub const EXIT_DATA: i32 = 3;
+/// A quality check on the report failed (reserved for `--check`).
+pub const EXIT_CHECK_FAILED: i32 = 4;
+
+/// A problem with the input data, as opposed to the machine or the command line.
+#[derive(Debug, Error)]
+pub enum DataError {
+    #[error(
+        "{file}: required column '{column}' not found (mapped by {flag}).\n  columns found: {found}\n  hint: pass {flag} NAME to map one of these columns"
+    )]
+    MissingColumn {
+        file: String,
+        column: String,
+        flag: &'static str,
+        found: String,
+    },
+    #[error(
+        "{file}:{line}: {place}{reason}{detail}\n  hint: fix or remove the row, or drop --strict to skip bad rows and list them with --rejects FILE"
+    )]
+    StrictReject {
+        file: String,
+        line: u64,
+        /// "column 'x': ", or empty for whole-row reasons.
+        place: String,
+        reason: String,
+        detail: String,
+    },
+    #[error("{file}: {message}")]
+    Unreadable { file: String, message: String },
+    #[error("{0}")]
+    Input(String),
+}
+
+/// An error from the command line that clap could not catch (a bad glob, a bad duration).
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Picks the exit code for an error that reached `main`.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    if err.downcast_ref::<DataError>().is_some() {
+        EXIT_DATA
+    } else if err.downcast_ref::<UsageError>().is_some() {
+        EXIT_USAGE
+    } else {
+        EXIT_RUNTIME
+    }
+}

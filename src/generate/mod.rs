@@ -1,0 +1,284 @@
+//! Synthetic clickstream generator with planted ground truth.
+//!
+//! Every user belongs to exactly one behavioural segment and converts with a
+//! probability given by a documented logistic function of per-user features
+//! (see the doc comments of [`ecommerce`] and [`saas`]). The per-user truth is
+//! written next to the events so that segmentation, funnel and propensity
+//! features can be tested against what was actually planted.
+
+mod ecommerce;
+mod format;
+mod saas;
+mod write;
+
+use std::path::{Path, PathBuf};
+
+use crate::rng::Rng;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scenario {
+    Ecommerce,
+    Saas,
+}
+
+impl Scenario {
+    pub fn conversion_event(self) -> &'static str {
+        match self {
+            Scenario::Ecommerce => "purchase",
+            Scenario::Saas => "upgrade",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    pub scenario: Scenario,
+    pub users: usize,
+    pub seed: u64,
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GenerateSummary {
+    pub events: u64,
+    pub users: u64,
+    pub out: PathBuf,
+    pub truth: PathBuf,
+    pub conversion_event: String,
+    pub converted_users: u64,
+}
+
+/// Generates `opts.users` users into `opts.out` (format from the extension:
+/// `.csv`, `.csv.gz` or `.parquet`) plus the truth CSV at [`truth_path`].
+pub fn generate(opts: &GenerateOptions) -> anyhow::Result<GenerateSummary> {
+    let format = write::Format::from_path(&opts.out)?;
+    let truth = truth_path(&opts.out);
+    if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut sink = write::EventSink::create(&opts.out, format)?;
+    let mut truth_sink = write::TruthSink::create(&truth)?;
+
+    let mut events: Vec<Event> = Vec::with_capacity(1024);
+    let mut total_events = 0u64;
+    let mut converted = 0u64;
+    for idx in 1..=opts.users as u64 {
+        events.clear();
+        let mut rng = Rng::for_stream(opts.seed, idx);
+        let user = match opts.scenario {
+            Scenario::Ecommerce => ecommerce::user(&mut rng, &mut events),
+            Scenario::Saas => saas::user(&mut rng, &mut events),
+        };
+        debug_assert!(events.windows(2).all(|w| w[0].ts <= w[1].ts));
+        sink.write_user(idx, &user, &events)?;
+        truth_sink.write_user(idx, &user)?;
+        total_events += events.len() as u64;
+        converted += u64::from(user.converted);
+    }
+    // Events first, truth second: a truth file never exists without its events.
+    sink.finish()?;
+    truth_sink.finish()?;
+
+    Ok(GenerateSummary {
+        events: total_events,
+        users: opts.users as u64,
+        out: opts.out.clone(),
+        truth,
+        conversion_event: opts.scenario.conversion_event().to_string(),
+        converted_users: converted,
+    })
+}
+
+/// `data/events.csv` → `data/events.truth.csv`; `.parquet` and `.csv.gz` likewise.
+pub fn truth_path(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let lower = name.to_ascii_lowercase();
+    let stem_len = [".csv.gz", ".csv", ".parquet"]
+        .iter()
+        .find(|ext| lower.ends_with(*ext))
+        .map_or(name.len(), |ext| name.len() - ext.len());
+    out.with_file_name(format!("{}.truth.csv", &name[..stem_len]))
+}
+
+// ---------------------------------------------------------------------------
+// Shared event model used by both scenarios.
+
+/// Unix epoch milliseconds of 2026-10-01T00:00:00Z, the start of the window.
+pub(crate) const START_MS: i64 = format::days_from_civil(2026, 10, 1) * 86_400_000;
+/// Users' first events are spread uniformly over this many days.
+pub(crate) const SPREAD_DAYS: u64 = 28;
+const MINUTE_MS: i64 = 60_000;
+const DAY_MS: f64 = 86_400_000.0;
+/// Mean inter-session gap (exponential) and its floor; the floor keeps every
+/// gap above the 45 min that downstream sessionization is expected to use.
+const SESSION_GAP_MEAN_MS: f64 = 2.0 * DAY_MS;
+const SESSION_GAP_MIN_MS: i64 = 45 * MINUTE_MS + 1_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Device {
+    Desktop,
+    Mobile,
+    Tablet,
+}
+
+impl Device {
+    pub(crate) const ALL: [Device; 3] = [Device::Desktop, Device::Mobile, Device::Tablet];
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Device::Desktop => "desktop",
+            Device::Mobile => "mobile",
+            Device::Tablet => "tablet",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Channel {
+    Organic,
+    PaidSearch,
+    Social,
+    Email,
+    Direct,
+}
+
+impl Channel {
+    pub(crate) const ALL: [Channel; 5] = [
+        Channel::Organic,
+        Channel::PaidSearch,
+        Channel::Social,
+        Channel::Email,
+        Channel::Direct,
+    ];
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Channel::Organic => "organic",
+            Channel::PaidSearch => "paid_search",
+            Channel::Social => "social",
+            Channel::Email => "email",
+            Channel::Direct => "direct",
+        }
+    }
+}
+
+/// `page` column; dynamic pages are kept as ids and formatted only when written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Page {
+    Static(&'static str),
+    /// `/product/p0123`
+    Product(u16),
+    /// `/features/f07`
+    Feature(u8),
+}
+
+/// `product_id` column: empty/null, a product (`p0123`) or a SaaS feature (`f07`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Item {
+    None,
+    Product(u16),
+    Feature(u8),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Event {
+    pub ts: i64,
+    /// 1-based session number within the user.
+    pub session: u32,
+    pub name: &'static str,
+    pub page: Page,
+    pub item: Item,
+}
+
+/// Per-user ground truth and the user-level columns shared by all their rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UserTruth {
+    pub segment: &'static str,
+    pub device: Device,
+    pub channel: Channel,
+    pub p_convert: f64,
+    pub converted: bool,
+}
+
+pub(crate) fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Builds one user's time-ordered event list session by session.
+pub(crate) struct Journey<'a> {
+    pub rng: &'a mut Rng,
+    events: &'a mut Vec<Event>,
+    ts: i64,
+    session: u32,
+    fresh: bool,
+    step_ms: (u64, u64),
+}
+
+impl<'a> Journey<'a> {
+    /// `step_s` is the (min, max) seconds between events inside a session.
+    pub fn new(rng: &'a mut Rng, events: &'a mut Vec<Event>, step_s: (u64, u64)) -> Self {
+        debug_assert!(step_s.0 >= 5 && step_s.1 <= 120 && step_s.0 <= step_s.1);
+        let first = START_MS + rng.below(SPREAD_DAYS * 86_400_000) as i64;
+        Journey {
+            rng,
+            events,
+            ts: first,
+            session: 0,
+            fresh: true,
+            step_ms: (step_s.0 * 1000, step_s.1 * 1000),
+        }
+    }
+
+    pub fn start_session(&mut self) {
+        if self.session > 0 {
+            let gap = self.rng.exp(SESSION_GAP_MEAN_MS) as i64;
+            self.ts += gap.max(SESSION_GAP_MIN_MS);
+        }
+        self.session += 1;
+        self.fresh = true;
+    }
+
+    pub fn emit(&mut self, name: &'static str, page: Page, item: Item) {
+        if self.fresh {
+            self.fresh = false;
+        } else {
+            self.ts += self.rng.range(self.step_ms.0, self.step_ms.1) as i64;
+        }
+        self.events.push(Event {
+            ts: self.ts,
+            session: self.session,
+            name,
+            page,
+            item,
+        });
+    }
+
+    pub fn page(&mut self, name: &'static str, page: &'static str) {
+        self.emit(name, Page::Static(page), Item::None);
+    }
+}
+
+/// Number of sessions: 1 + Poisson(lambda · exp(0.4·e)), so engagement shows up in
+/// session counts; capped to keep pathological tails out of the data.
+pub(crate) fn session_count(rng: &mut Rng, lambda: f64, e: f64) -> u32 {
+    (1 + rng.poisson(lambda * (0.4 * e).exp())).min(40) as u32
+}
+
+/// Integer count in [lo, hi] shifted by `slope·e` (rounded), clamped to [min, max].
+pub(crate) fn shifted_count(
+    rng: &mut Rng,
+    lo: u64,
+    hi: u64,
+    slope: f64,
+    e: f64,
+    min: i64,
+    max: i64,
+) -> u32 {
+    let base = rng.range(lo, hi) as i64 + (slope * e).round() as i64;
+    base.clamp(min, max) as u32
+}
+
+#[cfg(test)]
+mod tests;

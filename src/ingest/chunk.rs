@@ -1,0 +1,230 @@
+//! A slice of the input validated into columns with local codes; chunks are
+//! built in parallel and merged in input order.
+
+use super::interner::Interner;
+use super::reject::{Reject, RejectCounts, RejectReason};
+use super::timestamp::{self, Parsed, TimeParser, TsError};
+
+/// The timestamp cell as the source holds it.
+pub(crate) enum TimeCell<'a> {
+    Null,
+    Text(&'a str),
+    EpochInt(i64),
+    EpochFloat(f64),
+    /// Already an instant (Parquet Datetime); `naive` when it had no zone.
+    Instant {
+        ms: i64,
+        naive: bool,
+    },
+}
+
+/// The mapped cells of one row. `session` is `None` when no session column is mapped.
+pub(crate) struct Row<'a> {
+    pub user: Option<&'a str>,
+    pub event: Option<&'a str>,
+    pub time: TimeCell<'a>,
+    pub session: Option<Option<&'a str>>,
+}
+
+/// A rejected row before its location is attached.
+pub(crate) struct Rejection {
+    pub reason: RejectReason,
+    pub column: String,
+    pub detail: String,
+}
+
+pub(crate) struct Valid<'a> {
+    user: &'a str,
+    event: &'a str,
+    ts: Parsed,
+    session: Option<&'a str>,
+}
+
+fn present(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Checks one row's mapped cells, in the documented order.
+pub(crate) fn validate<'a>(
+    row: &Row<'a>,
+    parser: &TimeParser,
+    names: &ColumnNames,
+) -> Result<Valid<'a>, Rejection> {
+    let reject = |reason, column: &str, detail: String| Rejection {
+        reason,
+        column: column.to_string(),
+        detail,
+    };
+    let user = present(row.user)
+        .ok_or_else(|| reject(RejectReason::MissingUser, &names.user, String::new()))?;
+    let event = present(row.event)
+        .ok_or_else(|| reject(RejectReason::MissingEvent, &names.event, String::new()))?;
+    let ts = match row.time {
+        TimeCell::Null => {
+            return Err(reject(
+                RejectReason::MissingTimestamp,
+                &names.time,
+                String::new(),
+            ));
+        }
+        TimeCell::Text(s) if s.trim().is_empty() => {
+            return Err(reject(
+                RejectReason::MissingTimestamp,
+                &names.time,
+                String::new(),
+            ));
+        }
+        TimeCell::Text(s) => parser.parse(s).map_err(|e| ts_reject(e, &names.time, s))?,
+        TimeCell::EpochInt(v) => timestamp::check_range(Parsed {
+            ms: timestamp::epoch_int_to_ms(v),
+            naive: false,
+        })
+        .map_err(|e| ts_reject(e, &names.time, &v.to_string()))?,
+        TimeCell::EpochFloat(v) if !v.is_finite() => {
+            return Err(reject(
+                RejectReason::BadTimestamp,
+                &names.time,
+                v.to_string(),
+            ));
+        }
+        TimeCell::EpochFloat(v) => timestamp::check_range(Parsed {
+            ms: timestamp::epoch_to_ms(v),
+            naive: false,
+        })
+        .map_err(|e| ts_reject(e, &names.time, &v.to_string()))?,
+        TimeCell::Instant { ms, naive } => timestamp::check_range(Parsed { ms, naive })
+            .map_err(|e| ts_reject(e, &names.time, &timestamp::format_ms(ms)))?,
+    };
+    let session = match row.session {
+        None => None,
+        Some(s) => Some(present(s).ok_or_else(|| {
+            reject(
+                RejectReason::MissingSession,
+                names.session.as_deref().unwrap_or(""),
+                String::new(),
+            )
+        })?),
+    };
+    Ok(Valid {
+        user,
+        event,
+        ts,
+        session,
+    })
+}
+
+fn ts_reject(e: TsError, column: &str, value: &str) -> Rejection {
+    Rejection {
+        reason: match e {
+            TsError::Unparseable => RejectReason::BadTimestamp,
+            TsError::OutOfRange => RejectReason::TimestampOutOfRange,
+        },
+        column: column.to_string(),
+        detail: format!("{value:?}"),
+    }
+}
+
+/// The source column names of the mapped roles, for messages.
+#[derive(Debug, Clone)]
+pub(crate) struct ColumnNames {
+    pub user: String,
+    pub event: String,
+    pub time: String,
+    pub session: Option<String>,
+}
+
+pub(crate) struct Chunk {
+    pub users: Interner,
+    pub events: Interner,
+    pub sessions: Interner,
+    pub props: Vec<Interner>,
+    pub user: Vec<u32>,
+    pub event: Vec<u32>,
+    pub ts: Vec<i64>,
+    pub session: Vec<u32>,
+    pub prop_codes: Vec<Vec<u32>>,
+    pub read: u64,
+    pub naive: u64,
+    pub rejected: RejectCounts,
+    pub rejects: Vec<Reject>,
+    /// Set under `--strict` at the first bad row; the chunk stops there.
+    pub strict_stop: Option<Reject>,
+}
+
+impl Chunk {
+    pub fn new(n_props: usize, capacity: usize) -> Self {
+        Chunk {
+            users: Interner::new(),
+            events: Interner::new(),
+            sessions: Interner::new(),
+            props: (0..n_props).map(|_| Interner::with_null()).collect(),
+            user: Vec::with_capacity(capacity),
+            event: Vec::with_capacity(capacity),
+            ts: Vec::with_capacity(capacity),
+            session: Vec::new(),
+            prop_codes: (0..n_props).map(|_| Vec::with_capacity(capacity)).collect(),
+            read: 0,
+            naive: 0,
+            rejected: RejectCounts::default(),
+            rejects: Vec::new(),
+            strict_stop: None,
+        }
+    }
+
+    /// Adds a valid row; `props` yields (global property index, value).
+    pub fn push<'a>(
+        &mut self,
+        v: Valid<'_>,
+        props: impl Iterator<Item = (usize, Option<&'a str>)>,
+    ) {
+        self.user.push(self.users.intern(v.user));
+        self.event.push(self.events.intern(v.event));
+        self.ts.push(v.ts.ms);
+        self.naive += u64::from(v.ts.naive);
+        if let Some(s) = v.session {
+            self.session.push(self.sessions.intern(s));
+        }
+        let before = self.user.len();
+        for (p, value) in props {
+            let code = match present(value) {
+                Some(s) => self.props[p].intern(s),
+                None => 0,
+            };
+            self.prop_codes[p].push(code);
+        }
+        // Properties a file lacks stay null so every column keeps one code per row.
+        for col in &mut self.prop_codes {
+            if col.len() < before {
+                col.push(0);
+            }
+        }
+    }
+
+    /// Records a rejected row. Returns false when reading must stop (`--strict`).
+    pub fn reject(
+        &mut self,
+        r: Rejection,
+        keep: bool,
+        strict: bool,
+        locate: impl FnOnce() -> (String, u64, String),
+    ) -> bool {
+        self.rejected.add(r.reason);
+        if keep || strict {
+            let (file, line, raw) = locate();
+            let rec = Reject {
+                file,
+                line,
+                reason: r.reason,
+                column: r.column,
+                detail: r.detail,
+                raw,
+            };
+            if strict {
+                self.strict_stop = Some(rec);
+                return false;
+            }
+            self.rejects.push(rec);
+        }
+        true
+    }
+}

@@ -1,0 +1,350 @@
+//! CSV and gzip CSV. polars' CSV reader cannot say which line was bad or
+//! why, so rows are parsed with the `csv` crate: the file is split at record
+//! boundaries and the pieces are validated in parallel.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::Result;
+use csv::ByteRecord;
+
+use super::chunk::{Chunk, Row, TimeCell, validate};
+use super::reject::RejectReason;
+use super::timestamp::TimeParser;
+use super::{Format, IngestOptions, Layout, PropRegistry, resolve_layout, thread_count};
+use crate::error::DataError;
+
+enum Buffer {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Buffer {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Buffer::Mapped(m) => m,
+            Buffer::Owned(v) => v,
+        }
+    }
+}
+
+/// Below this size one thread is faster than splitting.
+const PARALLEL_MIN_BYTES: usize = 4 << 20;
+
+pub(crate) fn read(
+    path: &Path,
+    display: &str,
+    format: Format,
+    opts: &IngestOptions,
+    parser: &TimeParser,
+    registry: &mut PropRegistry,
+) -> Result<(Vec<Chunk>, Layout, Vec<String>)> {
+    let unreadable = |message: String| DataError::Unreadable {
+        file: display.to_string(),
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
+    let buf = match format {
+        Format::CsvGz => {
+            let mut v = Vec::new();
+            flate2::read::MultiGzDecoder::new(file)
+                .read_to_end(&mut v)
+                .map_err(|e| unreadable(format!("not a readable gzip file ({e})")))?;
+            Buffer::Owned(v)
+        }
+        // Mapping avoids copying a multi-GB export into memory first.
+        // SAFETY: the map is read-only and dropped before we return; another
+        // process truncating the file meanwhile is outside what we guard.
+        _ => match unsafe { memmap2::Mmap::map(&file) } {
+            Ok(m) => Buffer::Mapped(m),
+            Err(_) => {
+                let mut v = Vec::new();
+                std::io::BufReader::new(file)
+                    .read_to_end(&mut v)
+                    .map_err(|e| unreadable(e.to_string()))?;
+                Buffer::Owned(v)
+            }
+        },
+    };
+    // Spreadsheet exports often start with a UTF-8 byte order mark.
+    let body_start = if buf.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let data = &buf[body_start..];
+
+    let mut rdr = reader(opts.delimiter, data);
+    let mut header_rec = ByteRecord::new();
+    if !rdr
+        .read_byte_record(&mut header_rec)
+        .map_err(|e| unreadable(e.to_string()))?
+    {
+        return Err(unreadable("the file is empty: expected a header row".into()).into());
+    }
+    let header: Vec<String> = header_rec
+        .iter()
+        .map(|f| std::str::from_utf8(f).map(|s| s.trim().to_string()))
+        .collect::<Result<_, _>>()
+        .map_err(|_| unreadable("the header row is not valid UTF-8".into()))?;
+    let mut notes = Vec::new();
+    if header.len() == 1
+        && opts.delimiter == b','
+        && (header[0].contains(';') || header[0].contains('\t'))
+    {
+        notes.push(format!(
+            "{display}: the header has one column; is the file separated by ';' or tabs? pass --delimiter"
+        ));
+    }
+    let layout = resolve_layout(display, &header, opts, registry)?;
+    let header_end = rdr.position().byte() as usize;
+
+    let min_bytes = if opts.threads > 0 {
+        0
+    } else {
+        PARALLEL_MIN_BYTES
+    };
+    let bounds = split_points(data, header_end, thread_count(opts), min_bytes);
+    let n_props = registry.names.len();
+    let ctx = ChunkContext {
+        display,
+        layout: &layout,
+        header: &header,
+        opts,
+        parser,
+        n_props,
+    };
+    let parsed = std::thread::scope(|s| {
+        let handles: Vec<_> = bounds
+            .windows(2)
+            .map(|w| {
+                let (from, to) = (w[0], w[1]);
+                let ctx = &ctx;
+                s.spawn(move || {
+                    let first_line =
+                        1 + data[..from].iter().filter(|&&b| b == b'\n').count() as u64;
+                    parse_chunk(&data[from..], to - from, first_line, ctx)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("csv worker panicked"))
+            .collect::<Vec<_>>()
+    });
+    // A chunk is trusted only if the chunk before it ended exactly on its
+    // start; otherwise the split guessed wrong (a stray quote) and the file is
+    // parsed again in one piece, so results never depend on the thread count.
+    let stop = parsed
+        .iter()
+        .position(|(c, _)| c.strict_stop.is_some())
+        .unwrap_or(parsed.len() - 1);
+    let chunks = if parsed[..stop]
+        .iter()
+        .all(|(_, ended_on_boundary)| *ended_on_boundary)
+    {
+        parsed.into_iter().map(|(c, _)| c).collect()
+    } else {
+        let first_line = 1 + data[..header_end].iter().filter(|&&b| b == b'\n').count() as u64;
+        vec![
+            parse_chunk(
+                &data[header_end..],
+                data.len() - header_end,
+                first_line,
+                &ctx,
+            )
+            .0,
+        ]
+    };
+    Ok((chunks, layout, notes))
+}
+
+fn reader(delimiter: u8, data: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(data)
+}
+
+/// Chunk boundaries: byte offsets just after a newline that is outside
+/// quotes. A newline ends a record iff the number of quote bytes before it is
+/// even (RFC 4180 escapes a quote by doubling it, which keeps the parity).
+fn split_points(data: &[u8], start: usize, threads: usize, min_bytes: usize) -> Vec<usize> {
+    let len = data.len();
+    let mut points = vec![start];
+    if threads > 1 && len - start >= min_bytes.max(threads) {
+        let step = (len - start) / threads;
+        let mut pos = start;
+        // Quote parity of data[start..pos]; the header before `start` is a whole record.
+        let mut odd = false;
+        for k in 1..threads {
+            let target = start + k * step;
+            if target > pos {
+                odd ^= data[pos..target].iter().filter(|&&b| b == b'"').count() % 2 == 1;
+                pos = target;
+            }
+            while pos < len {
+                let b = data[pos];
+                pos += 1;
+                if b == b'"' {
+                    odd = !odd;
+                } else if b == b'\n' && !odd {
+                    break;
+                }
+            }
+            if pos >= len {
+                break;
+            }
+            points.push(pos);
+        }
+    }
+    points.push(len);
+    points.dedup();
+    points
+}
+
+struct ChunkContext<'a> {
+    display: &'a str,
+    layout: &'a Layout,
+    header: &'a [String],
+    opts: &'a IngestOptions,
+    parser: &'a TimeParser,
+    n_props: usize,
+}
+
+/// Parses the records that start before `limit` in `data`. Returns the chunk
+/// and whether a record boundary fell exactly on `limit` (or the data ended).
+fn parse_chunk(data: &[u8], limit: usize, first_line: u64, ctx: &ChunkContext) -> (Chunk, bool) {
+    let ChunkContext {
+        display,
+        layout,
+        header,
+        opts,
+        parser,
+        n_props,
+    } = *ctx;
+    let mut chunk = Chunk::new(n_props, limit / 64);
+    let mut rdr = reader(opts.delimiter, data);
+    let mut rec = ByteRecord::new();
+    // Reaching the end of the data is a clean end only for the last chunk;
+    // any other chunk that does has swallowed the next one's bytes.
+    let mut on_boundary = limit >= data.len();
+    // Reading from memory cannot fail with I/O; anything else ends the chunk.
+    while let Ok(true) = rdr.read_byte_record(&mut rec) {
+        let Some(pos) = rec.position() else { break };
+        // The reader reports where it stood before skipping line ends (the
+        // `\n` of a `\r\n`, blank lines); the record itself starts after them.
+        let mut start = pos.byte() as usize;
+        let mut line = pos.line();
+        while start < data.len() && matches!(data[start], b'\r' | b'\n') {
+            line += u64::from(data[start] == b'\n');
+            start += 1;
+        }
+        if start >= limit {
+            on_boundary = start == limit;
+            break;
+        }
+        chunk.read += 1;
+        let end = rdr.position().byte();
+        let locate = || {
+            let raw = &data[start..(end as usize).min(data.len())];
+            let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            (
+                display.to_string(),
+                first_line + line - 1,
+                String::from_utf8_lossy(raw).into_owned(),
+            )
+        };
+        match check_record(&rec, layout, header, parser) {
+            Ok(valid) => {
+                let props = layout.props.iter().map(|&(col, p)| {
+                    // Already checked as UTF-8 in check_record.
+                    (p, rec.get(col).and_then(|f| std::str::from_utf8(f).ok()))
+                });
+                chunk.push(valid, props);
+            }
+            Err(r) => {
+                if !chunk.reject(r, opts.keep_rejects, opts.strict, locate) {
+                    break;
+                }
+            }
+        }
+    }
+    (chunk, on_boundary)
+}
+
+fn check_record<'a>(
+    rec: &'a ByteRecord,
+    layout: &Layout,
+    header: &[String],
+    parser: &TimeParser,
+) -> Result<super::chunk::Valid<'a>, super::chunk::Rejection> {
+    use super::chunk::Rejection;
+    if rec.len() != layout.n_cols {
+        return Err(Rejection {
+            reason: RejectReason::WrongFieldCount,
+            column: String::new(),
+            detail: format!("expected {} fields, found {}", layout.n_cols, rec.len()),
+        });
+    }
+    if std::str::from_utf8(rec.as_slice()).is_err() {
+        let col = rec
+            .iter()
+            .position(|f| std::str::from_utf8(f).is_err())
+            .unwrap_or(0);
+        return Err(Rejection {
+            reason: RejectReason::InvalidUtf8,
+            column: header[col].clone(),
+            detail: String::new(),
+        });
+    }
+    let field = |i: usize| {
+        rec.get(i)
+            .map(|f| std::str::from_utf8(f).unwrap_or_default())
+    };
+    let (user, event, time) = (field(layout.user), field(layout.event), field(layout.time));
+    if user.map(str::trim) == Some(layout.names.user.as_str())
+        && event.map(str::trim) == Some(layout.names.event.as_str())
+        && time.map(str::trim) == Some(layout.names.time.as_str())
+    {
+        return Err(Rejection {
+            reason: RejectReason::RepeatedHeader,
+            column: String::new(),
+            detail: String::new(),
+        });
+    }
+    let row = Row {
+        user,
+        event,
+        time: time.map_or(TimeCell::Null, TimeCell::Text),
+        session: layout.session.map(field),
+    };
+    validate(&row, parser, &layout.names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_points_respect_quoted_newlines() {
+        let mut data = b"a,b\n".to_vec();
+        for i in 0..200_000 {
+            if i % 7 == 0 {
+                data.extend_from_slice(b"\"x\ny\",1\n");
+            } else {
+                data.extend_from_slice(b"zz,22\n");
+            }
+        }
+        let points = split_points(&data, 4, 4, 0);
+        assert!(points.len() > 2);
+        for &p in &points[1..points.len() - 1] {
+            assert_eq!(data[p - 1], b'\n');
+            let quotes = data[..p].iter().filter(|&&b| b == b'"').count();
+            assert_eq!(quotes % 2, 0, "split inside quotes at {p}");
+        }
+    }
+}

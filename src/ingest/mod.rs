@@ -1,0 +1,551 @@
+//! Reading clickstream exports (CSV, gzip CSV, Parquet) into one validated,
+//! per-user ordered event table, with every input row accounted for.
+
+mod chunk;
+mod csv_source;
+mod interner;
+mod parquet_source;
+pub mod reject;
+pub mod timestamp;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::error::{DataError, UsageError};
+use chunk::{Chunk, ColumnNames};
+pub use interner::Interner;
+pub use reject::{Reject, RejectCounts, RejectReason};
+use timestamp::TimeParser;
+
+/// Which source column plays which role.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnMapping {
+    pub user: String,
+    pub event: String,
+    pub time: String,
+    /// `None`: use `session_id` when the file has it. `Some`: required.
+    pub session: Option<String>,
+}
+
+impl Default for ColumnMapping {
+    fn default() -> Self {
+        ColumnMapping {
+            user: "user_id".into(),
+            event: "event".into(),
+            time: "timestamp".into(),
+            session: None,
+        }
+    }
+}
+
+pub const DEFAULT_SESSION_COL: &str = "session_id";
+
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    pub mapping: ColumnMapping,
+    pub delimiter: u8,
+    pub time_format: Option<String>,
+    /// Ignore the session column (sessions come from inactivity gaps).
+    pub ignore_session_col: bool,
+    pub strict: bool,
+    /// Keep each rejected row (for `--rejects`); counts are always kept.
+    pub keep_rejects: bool,
+    /// Worker threads for parsing; 0 means one per core.
+    pub threads: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            mapping: ColumnMapping::default(),
+            delimiter: b',',
+            time_format: None,
+            ignore_session_col: false,
+            strict: false,
+            keep_rejects: false,
+            threads: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    CsvGz,
+    Parquet,
+}
+
+impl Format {
+    pub fn of(path: &Path) -> Result<Format> {
+        let name = path.to_string_lossy().to_ascii_lowercase();
+        if name.ends_with(".parquet") || name.ends_with(".pq") {
+            Ok(Format::Parquet)
+        } else if name.ends_with(".csv.gz") || name.ends_with(".tsv.gz") {
+            Ok(Format::CsvGz)
+        } else if name.ends_with(".csv") || name.ends_with(".tsv") || name.ends_with(".txt") {
+            Ok(Format::Csv)
+        } else {
+            Err(UsageError(format!(
+                "{}: unknown file type; expected .csv, .csv.gz or .parquet",
+                path.display()
+            ))
+            .into())
+        }
+    }
+}
+
+/// What was read from one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileInfo {
+    pub path: String,
+    pub format: Format,
+    pub bytes: u64,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+}
+
+/// A property column: codes per event, 0 = missing.
+#[derive(Debug, Clone)]
+pub struct PropColumn {
+    pub name: String,
+    pub values: Interner,
+    pub codes: Vec<u32>,
+}
+
+/// Valid events, ordered per user by (timestamp, input order). Users appear in
+/// order of their first row in the input.
+#[derive(Debug, Clone, Default)]
+pub struct EventTable {
+    pub user_names: Interner,
+    pub event_names: Interner,
+    pub user: Vec<u32>,
+    pub event: Vec<u32>,
+    /// Milliseconds since the Unix epoch, UTC.
+    pub ts: Vec<i64>,
+    /// Source session ids, when a session column is used.
+    pub session_names: Interner,
+    pub session: Vec<u32>,
+    pub props: Vec<PropColumn>,
+}
+
+impl EventTable {
+    pub fn len(&self) -> usize {
+        self.user.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.user.is_empty()
+    }
+    /// Index ranges of each user's events, in table order.
+    pub fn user_ranges(&self) -> Vec<std::ops::Range<usize>> {
+        let mut out = Vec::with_capacity(self.user_names.len());
+        let mut start = 0;
+        for i in 1..=self.user.len() {
+            if i == self.user.len() || self.user[i] != self.user[start] {
+                out.push(start..i);
+                start = i;
+            }
+        }
+        out
+    }
+    pub fn prop(&self, name: &str) -> Option<&PropColumn> {
+        self.props.iter().find(|p| p.name == name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    pub table: EventTable,
+    pub files: Vec<FileInfo>,
+    pub read: u64,
+    pub rejected: RejectCounts,
+    /// Each rejected row, in input order (only with `keep_rejects`).
+    pub rejects: Vec<Reject>,
+    /// Rows whose timestamp had no zone and was taken as UTC.
+    pub naive_timestamps: u64,
+    /// The session column used, if any.
+    pub session_column: Option<String>,
+    pub notes: Vec<String>,
+}
+
+impl Ingested {
+    pub fn used(&self) -> u64 {
+        self.table.len() as u64
+    }
+}
+
+/// Expands globs (`exports/*.parquet`) into a sorted, de-duplicated file list.
+pub fn resolve_inputs(patterns: &[String]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for pat in patterns {
+        if pat.contains(['*', '?', '[']) {
+            let mut matched: Vec<PathBuf> = glob::glob(pat)
+                .map_err(|e| UsageError(format!("bad glob {pat:?}: {e}")))?
+                .filter_map(|p| p.ok())
+                .filter(|p| p.is_file())
+                .collect();
+            if matched.is_empty() {
+                return Err(UsageError(format!("no file matches {pat:?}")).into());
+            }
+            matched.sort();
+            out.extend(matched);
+        } else {
+            let p = PathBuf::from(pat);
+            if !p.is_file() {
+                return Err(UsageError(format!("{pat}: no such file")).into());
+            }
+            out.push(p);
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|p| seen.insert(p.clone()));
+    if out.is_empty() {
+        return Err(UsageError("no input files given".into()).into());
+    }
+    Ok(out)
+}
+
+/// Where each role sits in one file's columns.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    pub user: usize,
+    pub event: usize,
+    pub time: usize,
+    pub session: Option<usize>,
+    /// (column index, global property index)
+    pub props: Vec<(usize, usize)>,
+    pub names: ColumnNames,
+    pub n_cols: usize,
+}
+
+/// Global property names, shared by all files in order of first appearance.
+#[derive(Debug, Default)]
+pub(crate) struct PropRegistry {
+    pub names: Vec<String>,
+}
+
+impl PropRegistry {
+    fn index(&mut self, name: &str) -> usize {
+        match self.names.iter().position(|n| n == name) {
+            Some(i) => i,
+            None => {
+                self.names.push(name.to_string());
+                self.names.len() - 1
+            }
+        }
+    }
+}
+
+pub(crate) fn resolve_layout(
+    file: &str,
+    header: &[String],
+    opts: &IngestOptions,
+    registry: &mut PropRegistry,
+) -> Result<Layout, DataError> {
+    let m = &opts.mapping;
+    let find = |name: &str, flag: &'static str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| DataError::MissingColumn {
+                file: file.to_string(),
+                column: name.to_string(),
+                flag,
+                found: header.join(", "),
+            })
+    };
+    let user = find(&m.user, "--user-col")?;
+    let event = find(&m.event, "--event-col")?;
+    let time = find(&m.time, "--time-col")?;
+    let session = if opts.ignore_session_col {
+        None
+    } else {
+        match &m.session {
+            Some(s) => Some(find(s, "--session-col")?),
+            None => header.iter().position(|h| h == DEFAULT_SESSION_COL),
+        }
+    };
+    let mut props = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, h) in header.iter().enumerate() {
+        let mapped = i == user || i == event || i == time || Some(i) == session;
+        let ignored_session = opts.ignore_session_col
+            && Some(h.as_str()) == m.session.as_deref().or(Some(DEFAULT_SESSION_COL));
+        if !mapped && !ignored_session && seen.insert(h.clone()) {
+            props.push((i, registry.index(h)));
+        }
+    }
+    Ok(Layout {
+        user,
+        event,
+        time,
+        session,
+        props,
+        names: ColumnNames {
+            user: header[user].clone(),
+            event: header[event].clone(),
+            time: header[time].clone(),
+            session: session.map(|s| header[s].clone()),
+        },
+        n_cols: header.len(),
+    })
+}
+
+pub(crate) fn thread_count(opts: &IngestOptions) -> usize {
+    if opts.threads > 0 {
+        opts.threads
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}
+
+/// Reads every file, validates every row, and returns the ordered table.
+pub fn ingest(
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    progress: &crate::progress::Progress,
+) -> Result<Ingested> {
+    let parser = TimeParser::new(opts.time_format.clone());
+    let mut registry = PropRegistry::default();
+    let mut files = Vec::new();
+    let mut chunks: Vec<Chunk> = Vec::new();
+    let mut session_column: Option<String> = None;
+    let mut sessionless_files = Vec::new();
+    let mut notes = Vec::new();
+    for path in paths {
+        let format = Format::of(path)?;
+        let bytes = std::fs::metadata(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .len();
+        progress.stage(&format!("reading {}", path.display()));
+        let display = path.display().to_string();
+        let (file_chunks, layout, file_notes) = match format {
+            Format::Csv | Format::CsvGz => {
+                csv_source::read(path, &display, format, opts, &parser, &mut registry)?
+            }
+            Format::Parquet => parquet_source::read(path, &display, opts, &parser, &mut registry)?,
+        };
+        notes.extend(file_notes);
+        if let Some(stop) = file_chunks.iter().find_map(|c| c.strict_stop.clone()) {
+            return Err(DataError::StrictReject {
+                file: stop.file,
+                line: stop.line,
+                place: if stop.column.is_empty() {
+                    String::new()
+                } else {
+                    format!("column '{}': ", stop.column)
+                },
+                reason: stop.reason.describe().to_string(),
+                detail: if stop.detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", stop.detail)
+                },
+            }
+            .into());
+        }
+        match &layout.names.session {
+            Some(s) => session_column = Some(s.clone()),
+            None => sessionless_files.push(display.clone()),
+        }
+        let read: u64 = file_chunks.iter().map(|c| c.read).sum();
+        let rejected: u64 = file_chunks.iter().map(|c| c.rejected.total()).sum();
+        files.push(FileInfo {
+            path: display,
+            format,
+            bytes,
+            rows_read: read,
+            rows_rejected: rejected,
+        });
+        chunks.extend(file_chunks);
+    }
+    // Sessions must come from one source for the whole table.
+    if session_column.is_some() && !sessionless_files.is_empty() {
+        return Err(DataError::Input(format!(
+            "some files have the session column {:?} and some do not ({}).\n  hint: pass --resessionize to split sessions by inactivity for all files",
+            session_column.unwrap_or_default(),
+            sessionless_files.join(", ")
+        ))
+        .into());
+    }
+    progress.stage("ordering events per user");
+    let mut ingested = merge(chunks, &registry, session_column.is_some());
+    ingested.files = files;
+    ingested.session_column = session_column;
+    ingested.notes = notes;
+    Ok(ingested)
+}
+
+/// Remaps local codes to global ones, concatenates in input order, then orders
+/// events per user by (timestamp, input order).
+fn merge(chunks: Vec<Chunk>, registry: &PropRegistry, has_session: bool) -> Ingested {
+    let total: usize = chunks.iter().map(|c| c.user.len()).sum();
+    let mut chunks = chunks.into_iter();
+    // The first chunk's codes become the global ones, so its columns are
+    // moved, not copied; later chunks are remapped onto them.
+    let mut first = chunks
+        .next()
+        .unwrap_or_else(|| Chunk::new(registry.names.len(), 0));
+    let reserve = |v: &mut Vec<u32>| v.reserve(total - v.len());
+    reserve(&mut first.user);
+    reserve(&mut first.event);
+    first.ts.reserve(total - first.ts.len());
+    if has_session {
+        reserve(&mut first.session);
+    }
+    first.prop_codes.iter_mut().for_each(reserve);
+    let Chunk {
+        mut users,
+        mut events,
+        mut sessions,
+        mut props,
+        mut user,
+        mut event,
+        mut ts,
+        mut session,
+        mut prop_codes,
+        mut read,
+        mut naive,
+        mut rejected,
+        mut rejects,
+        ..
+    } = first;
+    let remap = |local: &Interner, global: &mut Interner| -> Vec<u32> {
+        local.iter().map(|n| global.intern(n)).collect()
+    };
+    for c in chunks {
+        read += c.read;
+        naive += c.naive;
+        rejected.merge(&c.rejected);
+        rejects.extend(c.rejects);
+        let um = remap(&c.users, &mut users);
+        user.extend(c.user.iter().map(|&u| um[u as usize]));
+        let em = remap(&c.events, &mut events);
+        event.extend(c.event.iter().map(|&e| em[e as usize]));
+        ts.extend_from_slice(&c.ts);
+        if has_session {
+            let sm = remap(&c.sessions, &mut sessions);
+            session.extend(c.session.iter().map(|&s| sm[s as usize]));
+        }
+        for (p, (local, codes)) in c.props.iter().zip(&c.prop_codes).enumerate() {
+            let pm = remap(local, &mut props[p]);
+            prop_codes[p].extend(codes.iter().map(|&v| pm[v as usize]));
+        }
+    }
+    // Exports usually come grouped by user and in time order already; then
+    // the columns are kept as they are.
+    let identity = already_ordered(&user, &ts);
+    let perm = if identity {
+        Vec::new()
+    } else {
+        order_by_user_then_time(&user, &ts, users.len())
+    };
+    let gather = |v: Vec<u32>| -> Vec<u32> {
+        if identity {
+            v
+        } else {
+            perm.iter().map(|&i| v[i as usize]).collect()
+        }
+    };
+    let ts = if identity {
+        ts
+    } else {
+        perm.iter().map(|&i| ts[i as usize]).collect()
+    };
+    let table = EventTable {
+        user: gather(user),
+        event: gather(event),
+        ts,
+        session: if has_session {
+            gather(session)
+        } else {
+            Vec::new()
+        },
+        session_names: sessions,
+        props: registry
+            .names
+            .iter()
+            .zip(props)
+            .zip(prop_codes)
+            .map(|((name, interner), codes)| PropColumn {
+                name: name.clone(),
+                values: interner,
+                codes: gather(codes),
+            })
+            .collect(),
+        user_names: users,
+        event_names: events,
+    };
+    Ingested {
+        table,
+        files: Vec::new(),
+        read,
+        rejected,
+        rejects,
+        naive_timestamps: naive,
+        session_column: None,
+        notes: Vec::new(),
+    }
+}
+
+/// True when users come in code order (codes follow first appearance, so
+/// grouped input has each new user one above the last) and each user's
+/// events are in time order.
+fn already_ordered(user: &[u32], ts: &[i64]) -> bool {
+    user.first().is_none_or(|&u| u == 0)
+        && user.windows(2).zip(ts.windows(2)).all(|(u, t)| {
+            if u[0] == u[1] {
+                t[0] <= t[1]
+            } else {
+                u[1] == u[0] + 1
+            }
+        })
+}
+
+/// A stable counting sort by user code (codes follow first appearance), then a
+/// stable sort by timestamp inside each user where it is not already ordered.
+/// Stability is what keeps equal timestamps in export order.
+fn order_by_user_then_time(user: &[u32], ts: &[i64], n_users: usize) -> Vec<u32> {
+    let mut start = vec![0usize; n_users + 1];
+    for &u in user {
+        start[u as usize + 1] += 1;
+    }
+    for i in 0..n_users {
+        start[i + 1] += start[i];
+    }
+    let mut next = start.clone();
+    let mut perm = vec![0u32; user.len()];
+    for (i, &u) in user.iter().enumerate() {
+        perm[next[u as usize]] = i as u32;
+        next[u as usize] += 1;
+    }
+    for w in start.windows(2) {
+        let run = &mut perm[w[0]..w[1]];
+        if !run
+            .windows(2)
+            .all(|p| ts[p[0] as usize] <= ts[p[1] as usize])
+        {
+            run.sort_by_key(|&i| ts[i as usize]);
+        }
+    }
+    perm
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordering_is_stable_on_ties() {
+        let user = [0, 1, 0, 0, 1];
+        let ts = [5, 1, 3, 3, 0];
+        let perm = order_by_user_then_time(&user, &ts, 2);
+        assert_eq!(perm, vec![2, 3, 0, 4, 1]);
+        assert!(!already_ordered(&user, &ts));
+        assert!(already_ordered(&[0, 0, 1, 2, 2], &[1, 1, 0, 5, 6]));
+        assert!(!already_ordered(&[0, 1, 0], &[1, 1, 1]));
+        assert!(!already_ordered(&[0, 0], &[2, 1]));
+    }
+}

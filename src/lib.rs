@@ -1,0 +1,18 @@
+//! journeymap: batch customer-journey analytics.
+//!
+//! The pipeline runs one way: `ingest` → `sessions` → `summary` (and later
+//! features and models) → `report` (a plain data struct) → renderers.
+
+pub mod atomic;
+pub mod cli;
+pub mod duration;
+pub mod error;
+pub mod generate;
+pub mod ingest;
+pub mod progress;
+pub mod report;
+pub mod rng;
+pub mod sessions;
+pub mod stats;
+pub mod summary;
+pub mod table;

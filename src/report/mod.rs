@@ -1,0 +1,68 @@
+//! The report: a plain data struct that every renderer takes as it is.
+//! Renderers never compute; everything they show is a field here.
+
+pub mod json;
+pub mod markdown;
+pub mod terminal;
+
+use serde::Serialize;
+
+use crate::ingest::{ColumnMapping, FileInfo};
+use crate::sessions::SessionSource;
+use crate::summary::DataSummary;
+
+/// Bumped on any change to report.json's shape: major when a field is
+/// removed or changes meaning, minor when a field is added.
+pub const SCHEMA_VERSION: &str = "1.0.0";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: String,
+    pub tool: Tool,
+    pub input: InputFingerprint,
+    pub parameters: Parameters,
+    pub data: DataSummary,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Tool {
+    pub fn current() -> Self {
+        Tool {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// Which data the report was made from: enough to tell two runs' inputs apart.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFingerprint {
+    pub files: Vec<FileInfo>,
+    pub total_bytes: u64,
+    pub rows_read: u64,
+}
+
+impl InputFingerprint {
+    pub fn new(files: &[FileInfo]) -> Self {
+        InputFingerprint {
+            files: files.to_vec(),
+            total_bytes: files.iter().map(|f| f.bytes).sum(),
+            rows_read: files.iter().map(|f| f.rows_read).sum(),
+        }
+    }
+}
+
+/// The settings the run used, defaults included, so a report can be reproduced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Parameters {
+    pub columns: ColumnMapping,
+    pub delimiter: String,
+    pub time_format: Option<String>,
+    pub sessions: SessionSource,
+    pub strict: bool,
+}
