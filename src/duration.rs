@@ -41,8 +41,8 @@ pub fn parse_ms(s: &str) -> Result<i64, String> {
 
 /// Formats milliseconds back into the shortest unit form (`1800000` → `30m`).
 pub fn format_ms(ms: i64) -> String {
+    // Days, not weeks: people write 14d and expect to read it back.
     let units = [
-        ("w", 7 * 86_400_000),
         ("d", 86_400_000),
         ("h", 3_600_000),
         ("m", 60_000),
@@ -79,5 +79,29 @@ mod tests {
         }
         assert_eq!(format_ms(1_800_000), "30m");
         assert_eq!(format_ms(5_400_000), "1h30m");
+        assert_eq!(format_ms(14 * 86_400_000), "14d");
+    }
+}
+
+/// Seconds as a short human duration: `42s`, `5m 3s`, `2h 10m`, `3d 4h`.
+pub fn human_seconds(secs: f64) -> String {
+    let s = secs.round() as i64;
+    let (d, h, m, sec) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60, s % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{sec}s"),
+        (0, 0, _) => format!("{m}m {sec}s"),
+        (0, _, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
+#[cfg(test)]
+mod human_tests {
+    #[test]
+    fn human() {
+        assert_eq!(super::human_seconds(42.4), "42s");
+        assert_eq!(super::human_seconds(303.0), "5m 3s");
+        assert_eq!(super::human_seconds(7800.0), "2h 10m");
+        assert_eq!(super::human_seconds(273_600.0), "3d 4h");
     }
 }

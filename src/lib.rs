@@ -5,14 +5,19 @@
 
 pub mod atomic;
 pub mod cli;
+pub mod config;
 pub mod duration;
 pub mod error;
+pub mod funnel;
 pub mod generate;
 pub mod ingest;
+pub mod paths;
 pub mod progress;
 pub mod report;
 pub mod rng;
 pub mod sessions;
+pub mod stages;
+pub mod starter;
 pub mod stats;
 pub mod summary;
 pub mod table;

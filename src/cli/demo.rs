@@ -9,8 +9,9 @@ use super::input::InputArgs;
 use crate::generate::{self, GenerateOptions, Scenario};
 use crate::progress::Progress;
 
-/// Generate a default e-commerce dataset and run every analysis that exists
-/// on it, then print where the report is.
+/// Generate a default e-commerce dataset with its journey.toml, run every
+/// analysis the config names (funnel, stages, Markov map) and print where the
+/// report is.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   journeymap demo
@@ -53,7 +54,9 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         session_gap: 30 * 60_000,
     };
     let loaded = input.load(&progress)?;
-    let report = super::report::build(&loaded);
+    let config = crate::config::load(&summary.journey_config)?;
+    progress.stage("running the analyses in the journey config");
+    let report = super::report::build(&loaded, &config)?;
     let (json, md) = super::report::write(&report, &args.out)?;
     println!(
         "dataset: {} ({} events, {} users)",
@@ -62,6 +65,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         summary.users
     );
     println!("truth:   {}", summary.truth.display());
+    println!("config:  {}", summary.journey_config.display());
     println!("report:  {}", md.display());
     println!("json:    {}", json.display());
     Ok(())

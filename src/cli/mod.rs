@@ -1,9 +1,12 @@
 //! One module per subcommand: parse arguments, call the library, print.
 
 pub mod demo;
+pub mod funnel;
 pub mod generate;
+pub mod init;
 pub mod input;
 pub mod inspect;
+pub mod paths;
 pub mod report;
 
 use clap::{Parser, Subcommand};
@@ -19,7 +22,7 @@ use clap::{Parser, Subcommand};
   1  I/O or internal error
   2  usage error (bad flag, bad value, no such file)
   3  data error (missing column, bad row under --strict)
-  4  a check failed
+  4  a check failed (reserved)
 
 Start with: journeymap demo"
 )]
@@ -31,7 +34,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Inspect(inspect::InspectArgs),
+    Funnel(funnel::FunnelArgs),
+    Paths(paths::PathsArgs),
     Report(report::ReportArgs),
+    Init(init::InitArgs),
     Generate(generate::GenerateArgs),
     Demo(demo::DemoArgs),
 }
@@ -39,7 +45,10 @@ pub enum Command {
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Inspect(a) => inspect::run(a),
+        Command::Funnel(a) => funnel::run(a),
+        Command::Paths(a) => paths::run(a),
         Command::Report(a) => report::run(a),
+        Command::Init(a) => init::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Demo(a) => demo::run(a),
     }

@@ -8,6 +8,7 @@
 
 mod ecommerce;
 mod format;
+pub mod journey;
 mod saas;
 mod write;
 
@@ -45,12 +46,15 @@ pub struct GenerateSummary {
     pub users: u64,
     pub out: PathBuf,
     pub truth: PathBuf,
+    /// The scenario's journey.toml, at [`journey::journey_path`].
+    pub journey_config: PathBuf,
     pub conversion_event: String,
     pub converted_users: u64,
 }
 
 /// Generates `opts.users` users into `opts.out` (format from the extension:
-/// `.csv`, `.csv.gz` or `.parquet`) plus the truth CSV at [`truth_path`].
+/// `.csv`, `.csv.gz` or `.parquet`) plus the truth CSV at [`truth_path`] and
+/// the scenario's journey.toml at [`journey::journey_path`].
 pub fn generate(opts: &GenerateOptions) -> anyhow::Result<GenerateSummary> {
     let format = write::Format::from_path(&opts.out)?;
     let truth = truth_path(&opts.out);
@@ -79,12 +83,16 @@ pub fn generate(opts: &GenerateOptions) -> anyhow::Result<GenerateSummary> {
     // Events first, truth second: a truth file never exists without its events.
     sink.finish()?;
     truth_sink.finish()?;
+    let journey_config = journey::journey_path(&opts.out);
+    let config = journey::journey_toml(opts.scenario);
+    crate::atomic::write_bytes(&journey_config, config.as_bytes())?;
 
     Ok(GenerateSummary {
         events: total_events,
         users: opts.users as u64,
         out: opts.out.clone(),
         truth,
+        journey_config,
         conversion_event: opts.scenario.conversion_event().to_string(),
         converted_users: converted,
     })

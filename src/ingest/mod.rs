@@ -533,6 +533,38 @@ fn order_by_user_then_time(user: &[u32], ts: &[i64], n_users: usize) -> Vec<u32>
     perm
 }
 
+/// The column names of a file, without reading its rows.
+pub fn header(path: &Path, delimiter: u8) -> Result<Vec<String>> {
+    let unreadable = |m: String| DataError::Unreadable {
+        file: path.display().to_string(),
+        message: m,
+    };
+    match Format::of(path)? {
+        Format::Parquet => {
+            use polars::prelude::{ParquetReader, SerReader};
+            let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
+            let schema = ParquetReader::new(file)
+                .schema()
+                .map_err(|e| unreadable(e.to_string()))?;
+            Ok(schema.iter_names().map(|n| n.to_string()).collect())
+        }
+        format => {
+            let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
+            let reader: Box<dyn std::io::Read> = match format {
+                Format::CsvGz => Box::new(flate2::read::MultiGzDecoder::new(file)),
+                _ => Box::new(file),
+            };
+            let mut rdr = csv::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .from_reader(reader);
+            let h = rdr.headers().map_err(|e| unreadable(e.to_string()))?;
+            Ok(h.iter()
+                .map(|s| s.trim_start_matches('\u{feff}').trim().to_string())
+                .collect())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

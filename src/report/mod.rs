@@ -22,6 +22,12 @@ pub struct Report {
     pub input: InputFingerprint,
     pub parameters: Parameters,
     pub data: DataSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub funnel: Option<crate::funnel::FunnelReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stages: Option<crate::stages::StagesReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub markov: Option<crate::paths::MarkovReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]

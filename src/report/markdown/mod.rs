@@ -2,6 +2,10 @@
 
 use std::fmt::Write;
 
+pub mod funnel;
+mod markov;
+mod stages;
+
 use super::Report;
 use super::terminal::{distributions, sessions_from};
 use crate::table::{Align, Table, thousands};
@@ -93,6 +97,18 @@ pub fn render(report: &Report) -> String {
         for n in &d.notes {
             let _ = writeln!(out, "- {n}");
         }
+    }
+    if let Some(f) = &report.funnel {
+        out.push('\n');
+        out += &funnel::render(f);
+    }
+    if let Some(s) = &report.stages {
+        out.push('\n');
+        out += &stages::render(s);
+    }
+    if let Some(m) = &report.markov {
+        out.push('\n');
+        out += &markov::render(m);
     }
     out
 }

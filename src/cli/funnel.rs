@@ -1,0 +1,213 @@
+//! `journeymap funnel`: conversion through ordered steps, drop-off and exits.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use super::input::InputArgs;
+use crate::atomic;
+use crate::config::{self, FunnelConfig, Predicate};
+use crate::error::UsageError;
+use crate::funnel::{self, FunnelOptions, FunnelReport, Mode, Per};
+use crate::progress::Progress;
+use crate::report::markdown::funnel::{dropoff_table, step_table};
+
+/// How far users (or sessions) get through ordered steps, where the others
+/// drop off, and what they do instead. Semantics: docs/funnels.md.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  journeymap funnel shop.csv --steps product_view,add_to_cart,begin_checkout,purchase
+  journeymap funnel shop.csv --steps 'page_view[page=/],add_to_cart,purchase' --window 7d --mode strict
+  journeymap funnel shop.csv --steps add_to_cart,purchase --per session --levels levels.csv
+  journeymap funnel shop.csv --steps add_to_cart,purchase --by device --json
+  journeymap funnel shop.csv --config journey.toml   # steps, window and mode from [funnel]")]
+pub struct FunnelArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Steps in order, comma-separated; a step may be `event[prop=value,...]`
+    #[arg(long, value_name = "STEPS", help_heading = "Funnel")]
+    pub steps: Option<String>,
+
+    /// journey.toml with a [funnel] section (flags given here override it)
+    #[arg(long, value_name = "FILE", help_heading = "Funnel")]
+    pub config: Option<PathBuf>,
+
+    /// Conversion window from the attempt's first step, inclusive [default: 14d]
+    #[arg(long, value_name = "DURATION", help_heading = "Funnel")]
+    pub window: Option<String>,
+
+    /// ordered: other events may come between steps; strict: none may; unordered: any order [default: ordered]
+    #[arg(long, value_enum, help_heading = "Funnel")]
+    pub mode: Option<Mode>,
+
+    /// Count users (within the window) or sessions (within each session) [default: user]
+    #[arg(long, value_enum, help_heading = "Funnel")]
+    pub per: Option<Per>,
+
+    /// Drop an attempt when this event happens between its steps (repeatable)
+    #[arg(long, value_name = "EVENT", help_heading = "Funnel")]
+    pub exclude: Vec<String>,
+
+    /// One funnel per value of this property (taken from the first step-1 event)
+    #[arg(long, value_name = "COLUMN", help_heading = "Funnel")]
+    pub by: Option<String>,
+
+    /// Write each unit's level: user_id,level (user_id,session_id,level per session); -1 = excluded
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub levels: Option<PathBuf>,
+
+    /// Print the funnel as JSON instead of tables
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+}
+
+/// Splits `a,b[p=1,q=2],c` at commas outside brackets.
+pub fn split_steps(s: &str) -> Result<Vec<Predicate>, String> {
+    let mut parts = Vec::new();
+    let (mut depth, mut cur) = (0i32, String::new());
+    for c in s.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    parts.push(cur);
+    parts.iter().map(|p| Predicate::parse_cli(p)).collect()
+}
+
+/// Merges flags over the config's [funnel] section.
+pub fn options(args: &FunnelArgs) -> Result<FunnelOptions> {
+    let cfg = match &args.config {
+        Some(p) => config::load(p)?.funnel,
+        None => None,
+    };
+    let steps = match &args.steps {
+        Some(s) => split_steps(s).map_err(|e| UsageError(format!("--steps: {e}")))?,
+        None => match &cfg {
+            Some(c) => c.steps.clone(),
+            None => {
+                return Err(UsageError(
+                    "no steps: pass --steps a,b,c or --config with a [funnel] section".into(),
+                )
+                .into());
+            }
+        },
+    };
+    let base = FunnelConfig {
+        steps,
+        ..cfg.unwrap_or(FunnelConfig {
+            steps: Vec::new(),
+            window: None,
+            mode: None,
+            per: None,
+            exclude: Vec::new(),
+            by: None,
+        })
+    };
+    let mut opts = FunnelOptions::from_config(&base)?;
+    if let Some(w) = &args.window {
+        opts.window_ms =
+            crate::duration::parse_ms(w).map_err(|e| UsageError(format!("--window: {e}")))?;
+    }
+    if let Some(m) = args.mode {
+        opts.mode = m;
+    }
+    if let Some(p) = args.per {
+        opts.per = p;
+    }
+    if !args.exclude.is_empty() {
+        opts.exclude = args
+            .exclude
+            .iter()
+            .map(|e| Predicate::parse_cli(e).map_err(|m| UsageError(format!("--exclude: {m}"))))
+            .collect::<Result<_, _>>()?;
+    }
+    if args.by.is_some() {
+        opts.by = args.by.clone();
+    }
+    Ok(opts)
+}
+
+pub fn render_text(f: &FunnelReport) -> String {
+    let mut out = step_table(f, false).to_text();
+    if f.step_stats.iter().any(|s| s.stopped_here > 0) {
+        out.push('\n');
+        out += &dropoff_table(f, false).to_text();
+    }
+    if let Some(b) = &f.breakdown {
+        out += &format!("\nby {}: ", b.property);
+        let flagged: Vec<String> = b
+            .groups
+            .iter()
+            .flat_map(|g| {
+                g.significant.iter().map(move |s| {
+                    format!(
+                        "{}: step {} {:.1}% vs {:.1}% (p={:.4})",
+                        g.value,
+                        s.step,
+                        s.conversion * 100.0,
+                        s.others_conversion * 100.0,
+                        s.p_value
+                    )
+                })
+            })
+            .collect();
+        out += &format!(
+            "{} groups; significant differences: {}\n",
+            b.groups.len(),
+            flagged.len()
+        );
+        for f in flagged {
+            out += &format!("  {f}\n");
+        }
+    }
+    out
+}
+
+pub fn run(args: &FunnelArgs) -> Result<()> {
+    let opts = options(args)?;
+    let progress = Progress::new();
+    let loaded = args.input.load(&progress)?;
+    progress.stage("scanning the funnel");
+    let t = &loaded.ingested.table;
+    if let Some(p) = &args.config {
+        config::load(p)?.validate(t)?;
+    }
+    let result = funnel::analyze(t, &loaded.sessions, &opts)?;
+    if let Some(path) = &args.levels {
+        atomic::write_with(path, |w| {
+            let mut out = csv::Writer::from_writer(w);
+            match opts.per {
+                Per::User => out.write_record(["user_id", "level"])?,
+                Per::Session => out.write_record(["user_id", "session_id", "level"])?,
+            }
+            for l in &result.levels {
+                let user = t.user_names.get(l.user);
+                let level = l.level.to_string();
+                match l.session {
+                    Some(s) => {
+                        out.write_record([user, &loaded.sessions.id(t, s as usize), &level])?
+                    }
+                    None => out.write_record([user, &level])?,
+                }
+            }
+            out.flush()?;
+            Ok(())
+        })?;
+    }
+    progress.stage("done");
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result.report)?);
+    } else {
+        print!("{}", render_text(&result.report));
+    }
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! `journeymap init`: print a commented starter journey.toml for an export.
+
+use anyhow::Result;
+use clap::Args;
+
+use super::input::InputArgs;
+use crate::error::DataError;
+use crate::ingest;
+use crate::progress::Progress;
+use crate::starter;
+
+/// Print a starter journey.toml inferred from the data: the columns used, the
+/// event vocabulary, a suggested funnel and a stage mapping to edit. Columns
+/// not found under their default names are guessed from the header.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  journeymap init events.csv > journey.toml
+  journeymap init 'exports/*.parquet' > journey.toml && $EDITOR journey.toml
+  journeymap report events.csv --config journey.toml --out out/")]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+pub fn run(args: &InitArgs) -> Result<()> {
+    let paths = ingest::resolve_inputs(&args.input.files)?;
+    let header = ingest::header(&paths[0], args.input.delimiter)?;
+    let (user, event, time, session) = starter::guess_mapping(&header);
+    let mut input = args.input.clone();
+    let pick = |given: &str, guess: Option<String>| -> String {
+        if header.iter().any(|h| h == given) {
+            given.to_string()
+        } else {
+            guess.unwrap_or_else(|| given.to_string())
+        }
+    };
+    input.user_col = pick(&args.input.user_col, user);
+    input.event_col = pick(&args.input.event_col, event);
+    input.time_col = pick(&args.input.time_col, time);
+    if input.session_col.is_none() && !header.iter().any(|h| h == ingest::DEFAULT_SESSION_COL) {
+        input.session_col = session;
+    }
+    let loaded = input.load(&Progress::new())?;
+    let t = &loaded.ingested.table;
+    if t.is_empty() {
+        return Err(DataError::Input(
+            "no usable rows: nothing to infer a config from (see `journeymap inspect`)".into(),
+        )
+        .into());
+    }
+    let mut counts = vec![0u64; t.event_names.len()];
+    for &e in &t.event {
+        counts[e as usize] += 1;
+    }
+    let mut vocabulary: Vec<(String, u64)> =
+        t.event_names.iter().map(String::from).zip(counts).collect();
+    vocabulary.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    print!(
+        "{}",
+        starter::render(t, &loaded.parameters.columns, &vocabulary, &files)
+    );
+    Ok(())
+}

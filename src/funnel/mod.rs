@@ -1,0 +1,420 @@
+//! Funnels: how far each user (or session) gets through ordered steps, where
+//! the others drop off, and what they do instead. Exact semantics, with
+//! worked examples, are in docs/funnels.md.
+
+mod breakdown;
+pub mod engine;
+#[cfg(test)]
+mod tests;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::config::{self, Matcher, Predicate};
+use crate::error::DataError;
+use crate::ingest::EventTable;
+use crate::sessions::Sessions;
+use crate::stats::{nearest_rank, round6};
+pub use breakdown::{Breakdown, GroupFunnel, SignificantDifference};
+pub use engine::Mode;
+use engine::{EXCLUDE_BIT, MAX_STEPS, Outcome, Scratch, Spec};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Per {
+    User,
+    Session,
+}
+
+#[derive(Debug, Clone)]
+pub struct FunnelOptions {
+    pub steps: Vec<Predicate>,
+    /// Conversion window in ms from the attempt's first step (per user only).
+    pub window_ms: i64,
+    pub mode: Mode,
+    pub per: Per,
+    pub exclude: Vec<Predicate>,
+    pub by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EventCount {
+    pub event: String,
+    pub units: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StepStats {
+    pub step: usize,
+    pub label: String,
+    /// Units whose furthest step is this one or later.
+    pub reached: u64,
+    pub conversion_from_previous: f64,
+    pub conversion_from_first: f64,
+    /// Units that reached the previous step but not this one.
+    pub dropped_before: u64,
+    pub median_seconds_from_previous: Option<f64>,
+    pub p90_seconds_from_previous: Option<f64>,
+    /// Units whose furthest step is this one (they went no further).
+    pub stopped_here: u64,
+    /// For those who stopped here: the event right after their step event.
+    pub next_events_of_stopped: Vec<EventCount>,
+    /// For those who stopped here: their last event in the unit (exit point).
+    pub exit_events_of_stopped: Vec<EventCount>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FunnelReport {
+    pub steps: Vec<String>,
+    pub mode: Mode,
+    pub per: Per,
+    /// Human form of the window ("14d"); `null` per session (the session bounds it).
+    pub window: Option<String>,
+    pub exclude: Vec<String>,
+    /// Users (or sessions) in the data.
+    pub units: u64,
+    /// Units with a non-excluded attempt (step 1 reached).
+    pub entered: u64,
+    /// Units that did step 1 but whose every attempt was excluded.
+    pub excluded: u64,
+    pub overall_conversion: f64,
+    pub step_stats: Vec<StepStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<Breakdown>,
+}
+
+/// One row of `--levels`: the unit's ids and its level (-1: excluded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitLevel {
+    pub user: u32,
+    /// Session number, per session.
+    pub session: Option<u32>,
+    pub level: i32,
+}
+
+impl FunnelOptions {
+    /// Options from a `[funnel]` config section, with the documented defaults.
+    pub fn from_config(
+        c: &crate::config::FunnelConfig,
+    ) -> Result<FunnelOptions, crate::error::UsageError> {
+        use crate::error::UsageError;
+        let window_ms = match &c.window {
+            Some(w) => crate::duration::parse_ms(w)
+                .map_err(|e| UsageError(format!("[funnel] window: {e}")))?,
+            None => DEFAULT_WINDOW_MS,
+        };
+        let mode = match c.mode.as_deref() {
+            None | Some("ordered") => Mode::Ordered,
+            Some("strict") => Mode::Strict,
+            Some("unordered") => Mode::Unordered,
+            Some(other) => {
+                return Err(UsageError(format!(
+                    "[funnel] mode = {other:?}: expected ordered, strict or unordered{}",
+                    config::suggest(other, ["ordered", "strict", "unordered"].into_iter())
+                )));
+            }
+        };
+        let per = match c.per.as_deref() {
+            None | Some("user") => Per::User,
+            Some("session") => Per::Session,
+            Some(other) => {
+                return Err(UsageError(format!(
+                    "[funnel] per = {other:?}: expected user or session{}",
+                    config::suggest(other, ["user", "session"].into_iter())
+                )));
+            }
+        };
+        Ok(FunnelOptions {
+            steps: c.steps.clone(),
+            window_ms,
+            mode,
+            per,
+            exclude: c.exclude.clone(),
+            by: c.by.clone(),
+        })
+    }
+}
+
+/// 14 days, as PostHog.
+pub const DEFAULT_WINDOW_MS: i64 = 14 * 86_400_000;
+
+pub struct FunnelResult {
+    pub report: FunnelReport,
+    pub levels: Vec<UnitLevel>,
+}
+
+const TOP_EVENTS: usize = 5;
+
+/// Resolves steps and exclusions against the table, then scans every unit.
+pub fn analyze(
+    t: &EventTable,
+    sessions: &Sessions,
+    opts: &FunnelOptions,
+) -> Result<FunnelResult, DataError> {
+    if opts.steps.is_empty() || opts.steps.len() > MAX_STEPS {
+        return Err(DataError::Input(format!(
+            "a funnel needs 1 to {MAX_STEPS} steps, got {}",
+            opts.steps.len()
+        )));
+    }
+    let steps: Vec<Matcher> = opts
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, p)| config::resolve(p, t, &format!("funnel step {}", i + 1)))
+        .collect::<Result<_, _>>()?;
+    let exclude: Vec<Matcher> = opts
+        .exclude
+        .iter()
+        .map(|p| config::resolve(p, t, "funnel exclusion"))
+        .collect::<Result<_, _>>()?;
+    let by = match &opts.by {
+        Some(name) => Some(
+            t.props
+                .iter()
+                .position(|p| &p.name == name)
+                .ok_or_else(|| {
+                    DataError::Input(format!(
+                        "--by: unknown property {name:?}{}",
+                        config::suggest(name, t.props.iter().map(|p| p.name.as_str()))
+                    ))
+                })?,
+        ),
+        None => None,
+    };
+    let spec = Spec {
+        steps: steps.len(),
+        window: match opts.per {
+            Per::User => Some(opts.window_ms),
+            Per::Session => None,
+        },
+        mode: opts.mode,
+    };
+    let masks = MaskTable::new(t, &steps, &exclude);
+
+    let k = steps.len();
+    let mut acc = Accumulator::new(k);
+    let mut levels = Vec::new();
+    let mut groups: FxHashMap<u32, Vec<u64>> = FxHashMap::default();
+    let mut scratch = Scratch::default();
+    let mut mask_buf = Vec::new();
+    let mut ts_buf = Vec::new();
+    let mut visit = |idx: &[usize], user: u32, session: Option<u32>| {
+        mask_buf.clear();
+        mask_buf.extend(idx.iter().map(|&i| masks.mask(t, i)));
+        ts_buf.clear();
+        ts_buf.extend(idx.iter().map(|&i| t.ts[i]));
+        let out = engine::evaluate(&ts_buf, &mask_buf, &spec, &mut scratch);
+        acc.add(t, idx, &ts_buf, &out);
+        if let Some(p) = by
+            && out.level > 0
+        {
+            // The property on the unit's first step-1 event.
+            let first = mask_buf.iter().position(|m| m & 1 != 0).unwrap_or(0);
+            let code = t.props[p].codes[idx[first]];
+            let g = groups.entry(code).or_insert_with(|| vec![0; k]);
+            for c in g.iter_mut().take(out.level) {
+                *c += 1;
+            }
+        }
+        let level = if out.excluded { -1 } else { out.level as i32 };
+        levels.push(UnitLevel {
+            user,
+            session,
+            level,
+        });
+    };
+    let mut idx: Vec<usize> = Vec::new();
+    match opts.per {
+        Per::User => {
+            for r in t.user_ranges() {
+                idx.clear();
+                idx.extend(r.clone());
+                visit(&idx, t.user[r.start], None);
+            }
+        }
+        Per::Session => {
+            for (s, events) in events_by_session(sessions).iter().enumerate() {
+                visit(events, sessions.user[s], Some(s as u32));
+            }
+        }
+    }
+    let breakdown = by.map(|p| breakdown::build(&t.props[p], &groups, k));
+    let report = acc.finish(t, opts, steps.len(), breakdown);
+    Ok(FunnelResult { report, levels })
+}
+
+/// Each session's event indices in time order.
+fn events_by_session(sessions: &Sessions) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = sessions
+        .events
+        .iter()
+        .map(|&n| Vec::with_capacity(n as usize))
+        .collect();
+    for (i, &s) in sessions.of_event.iter().enumerate() {
+        out[s as usize].push(i);
+    }
+    out
+}
+
+/// Step bitmasks per event code, plus the property predicates checked per row.
+struct MaskTable {
+    by_event: Vec<u32>,
+    /// Matchers with property conditions: (bit, matcher).
+    with_props: Vec<(u32, Matcher)>,
+}
+
+impl MaskTable {
+    fn new(t: &EventTable, steps: &[Matcher], exclude: &[Matcher]) -> Self {
+        let mut by_event = vec![0u32; t.event_names.len()];
+        let mut with_props = Vec::new();
+        let all = steps
+            .iter()
+            .enumerate()
+            .map(|(k, m)| (1u32 << k, m))
+            .chain(exclude.iter().map(|m| (EXCLUDE_BIT, m)));
+        for (bit, m) in all {
+            if m.props.is_empty() {
+                by_event[m.event as usize] |= bit;
+            } else {
+                with_props.push((bit, m.clone()));
+            }
+        }
+        MaskTable {
+            by_event,
+            with_props,
+        }
+    }
+
+    #[inline]
+    fn mask(&self, t: &EventTable, i: usize) -> u32 {
+        let mut m = self.by_event[t.event[i] as usize];
+        for (bit, matcher) in &self.with_props {
+            if matcher.matches(t, i) {
+                m |= bit;
+            }
+        }
+        m
+    }
+}
+
+/// Per-step counts, times and drop-off events, gathered unit by unit.
+struct Accumulator {
+    units: u64,
+    excluded: u64,
+    reached: Vec<u64>,
+    seconds: Vec<Vec<f64>>,
+    next_events: Vec<FxHashMap<u32, u64>>,
+    exit_events: Vec<FxHashMap<u32, u64>>,
+}
+
+impl Accumulator {
+    fn new(k: usize) -> Self {
+        Accumulator {
+            units: 0,
+            excluded: 0,
+            reached: vec![0; k],
+            seconds: vec![Vec::new(); k],
+            next_events: vec![FxHashMap::default(); k],
+            exit_events: vec![FxHashMap::default(); k],
+        }
+    }
+
+    fn add(&mut self, t: &EventTable, idx: &[usize], ts: &[i64], out: &Outcome) {
+        self.units += 1;
+        self.excluded += u64::from(out.excluded);
+        for s in 0..out.level {
+            self.reached[s] += 1;
+            if s > 0 {
+                self.seconds[s].push((ts[out.pos[s]] - ts[out.pos[s - 1]]) as f64 / 1000.0);
+            }
+        }
+        let k = self.reached.len();
+        if out.level > 0 && out.level < k {
+            let stop = out.level - 1;
+            let after = out.pos[stop] + 1;
+            if after < idx.len() {
+                *self.next_events[stop]
+                    .entry(t.event[idx[after]])
+                    .or_default() += 1;
+            }
+            if let Some(&last) = idx.last() {
+                *self.exit_events[stop].entry(t.event[last]).or_default() += 1;
+            }
+        }
+    }
+
+    fn finish(
+        self,
+        t: &EventTable,
+        opts: &FunnelOptions,
+        k: usize,
+        breakdown: Option<Breakdown>,
+    ) -> FunnelReport {
+        let ratio = |a: u64, b: u64| {
+            if b == 0 {
+                0.0
+            } else {
+                round6(a as f64 / b as f64)
+            }
+        };
+        let top = |m: &FxHashMap<u32, u64>| -> Vec<EventCount> {
+            let mut v: Vec<EventCount> = m
+                .iter()
+                .map(|(&e, &n)| EventCount {
+                    event: t.event_names.get(e).to_string(),
+                    units: n,
+                })
+                .collect();
+            v.sort_by(|a, b| b.units.cmp(&a.units).then_with(|| a.event.cmp(&b.event)));
+            v.truncate(TOP_EVENTS);
+            v
+        };
+        let step_stats = (0..k)
+            .map(|s| {
+                let mut secs = self.seconds[s].clone();
+                secs.sort_by(f64::total_cmp);
+                let prev = if s == 0 {
+                    self.reached[0]
+                } else {
+                    self.reached[s - 1]
+                };
+                let next = self.reached.get(s + 1).copied().unwrap_or(0);
+                StepStats {
+                    step: s + 1,
+                    // Unordered levels count steps done in any order, not a named step.
+                    label: match opts.mode {
+                        Mode::Unordered => format!("any {} of {k} steps", s + 1),
+                        _ => opts.steps[s].label(),
+                    },
+                    reached: self.reached[s],
+                    conversion_from_previous: ratio(self.reached[s], prev),
+                    conversion_from_first: ratio(self.reached[s], self.reached[0]),
+                    dropped_before: prev - self.reached[s],
+                    median_seconds_from_previous: (!secs.is_empty())
+                        .then(|| nearest_rank(&secs, 0.5)),
+                    p90_seconds_from_previous: (!secs.is_empty()).then(|| nearest_rank(&secs, 0.9)),
+                    stopped_here: if s + 1 < k { self.reached[s] - next } else { 0 },
+                    next_events_of_stopped: top(&self.next_events[s]),
+                    exit_events_of_stopped: top(&self.exit_events[s]),
+                }
+            })
+            .collect();
+        FunnelReport {
+            steps: opts.steps.iter().map(Predicate::label).collect(),
+            mode: opts.mode,
+            per: opts.per,
+            window: match opts.per {
+                Per::User => Some(crate::duration::format_ms(opts.window_ms)),
+                Per::Session => None,
+            },
+            exclude: opts.exclude.iter().map(Predicate::label).collect(),
+            units: self.units,
+            entered: self.reached[0],
+            excluded: self.excluded,
+            overall_conversion: ratio(self.reached[k - 1], self.reached[0]),
+            step_stats,
+            breakdown,
+        }
+    }
+}

@@ -1,0 +1,513 @@
+//! The Markov journey map: a first-order Markov chain over the states of each
+//! session (events or journey stages) with a synthetic START and two
+//! absorbing states, CONVERSION and EXIT; the exact probability of converting
+//! from each state, each state's removal effect, and the most common paths.
+//! The semantics are documented in docs/paths.md.
+
+mod chain;
+pub mod tables;
+
+use std::cmp::Reverse;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+pub use chain::{Absorption, absorb, solve};
+
+use crate::config::{self, JourneyConfig, Matcher, Predicate, StageConfig};
+use crate::error::DataError;
+use crate::ingest::EventTable;
+use crate::sessions::Sessions;
+use crate::stats::round6;
+
+/// Label of the synthetic start state.
+pub const START: &str = "START";
+/// Label of the absorbing state reached at a session's first conversion event.
+pub const CONVERSION: &str = "CONVERSION";
+/// Label of the absorbing state reached at the end of a session that did not convert.
+pub const EXIT: &str = "EXIT";
+/// Most transient states the chain is solved for (the solve is O(n³)).
+pub const MAX_STATES: usize = 2000;
+/// Event vocabularies up to this size are counted in a dense matrix.
+const DENSE_LIMIT: usize = 1024;
+
+/// What a state of the chain is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateKind {
+    /// The event name.
+    #[default]
+    Event,
+    /// The journey stage of the event (the first `[[stages]]` entry matching it).
+    Stage,
+}
+
+#[derive(Debug, Clone)]
+pub struct PathsOptions {
+    pub states: StateKind,
+    /// The event that converts; a session's path ends at its first match.
+    pub conversion: Predicate,
+    /// How many paths to list for each ending.
+    pub top: usize,
+    /// The stage mapping, used with `StateKind::Stage`.
+    pub stages: Vec<StageConfig>,
+}
+
+impl PathsOptions {
+    /// Event states, the top 10 paths, and the config's conversion event and
+    /// stages; None when the config names no conversion event.
+    pub fn from_config(c: &JourneyConfig) -> Option<PathsOptions> {
+        Some(PathsOptions {
+            states: StateKind::Event,
+            conversion: c.conversion.as_ref()?.event.clone(),
+            top: 10,
+            stages: c.stages.clone(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MarkovReport {
+    pub states_kind: StateKind,
+    /// The conversion predicate: `purchase` or `page_view[page=/checkout]`.
+    pub conversion: String,
+    /// Sessions counted: every session is one path from START.
+    pub sessions: u64,
+    pub converted_sessions: u64,
+    /// converted_sessions / sessions, as observed.
+    pub conversion_rate: f64,
+    /// Events (before a conversion) that map to no stage; always 0 for event states.
+    pub skipped_events: u64,
+    /// Events after their session's conversion, which the paths do not include.
+    pub events_after_conversion: u64,
+    /// START first, then the transient states by name, then CONVERSION and EXIT.
+    pub states: Vec<StateStats>,
+    /// Every transition with a count, ordered by `from`, then `to`, in the
+    /// order of `states`.
+    pub transitions: Vec<Transition>,
+    pub top_converting_paths: Vec<PathCount>,
+    pub top_exit_paths: Vec<PathCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StateStats {
+    pub state: String,
+    /// Times the chain entered the state (START: sessions; CONVERSION:
+    /// converted sessions; EXIT: the others).
+    pub visits: u64,
+    /// P(reaching CONVERSION | in this state), exact.
+    pub p_conversion: f64,
+    /// 1 − P'(CONVERSION | START) / P(CONVERSION | START) when every
+    /// transition into this state goes to EXIT instead; null for START,
+    /// CONVERSION and EXIT.
+    pub removal_effect: Option<f64>,
+    /// removal_effect / the sum of all states' removal effects.
+    pub removal_share: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Transition {
+    pub from: String,
+    pub to: String,
+    pub count: u64,
+    /// count / all transitions out of `from`; each state's probabilities
+    /// sum to exactly 1 (rounded to 6 decimals by largest remainder).
+    pub probability: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PathCount {
+    /// `START > a > b > CONVERSION`.
+    pub path: String,
+    /// The same path as a list, START and the ending included.
+    pub states: Vec<String>,
+    /// Sessions that followed it.
+    pub count: u64,
+    /// count / sessions.
+    pub share: f64,
+}
+
+/// Maps an event to its raw state code.
+enum StateMap {
+    /// The event code itself.
+    Event,
+    /// Per event code, the (state, matcher) candidates in stage order; the
+    /// first whose matcher matches wins.
+    Stage(Vec<Vec<(u32, Matcher)>>),
+}
+
+impl StateMap {
+    #[inline]
+    fn state(&self, t: &EventTable, i: usize) -> Option<u32> {
+        match self {
+            StateMap::Event => Some(t.event[i]),
+            StateMap::Stage(by_code) => by_code[t.event[i] as usize]
+                .iter()
+                .find(|(_, m)| m.matches(t, i))
+                .map(|&(s, _)| s),
+        }
+    }
+}
+
+/// Transition counts over raw state codes.
+trait Counter {
+    fn add(&mut self, from: u32, to: u32);
+    fn edges(self) -> Vec<(u32, u32, u64)>;
+}
+
+struct Dense {
+    n: usize,
+    counts: Vec<u64>,
+}
+
+impl Counter for Dense {
+    #[inline]
+    fn add(&mut self, from: u32, to: u32) {
+        self.counts[from as usize * self.n + to as usize] += 1;
+    }
+    fn edges(self) -> Vec<(u32, u32, u64)> {
+        let n = self.n;
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(k, &c)| ((k / n) as u32, (k % n) as u32, c))
+            .collect()
+    }
+}
+
+#[derive(Default)]
+struct Sparse(FxHashMap<(u32, u32), u64>);
+
+impl Counter for Sparse {
+    #[inline]
+    fn add(&mut self, from: u32, to: u32) {
+        *self.0.entry((from, to)).or_default() += 1;
+    }
+    fn edges(self) -> Vec<(u32, u32, u64)> {
+        self.0.into_iter().map(|((f, t), c)| (f, t, c)).collect()
+    }
+}
+
+/// What one pass over the sessions counts.
+struct Counted {
+    edges: Vec<(u32, u32, u64)>,
+    /// Collapsed path (raw codes, the ending last) → sessions.
+    paths: FxHashMap<Box<[u32]>, u64>,
+    sessions: u64,
+    converted: u64,
+    skipped: u64,
+    after_conversion: u64,
+}
+
+/// Builds the Markov journey map of the sessions.
+pub fn analyze(
+    table: &EventTable,
+    sessions: &Sessions,
+    opts: &PathsOptions,
+) -> Result<MarkovReport, DataError> {
+    let conversion = config::resolve(&opts.conversion, table, "conversion event")?;
+    let (map, names): (StateMap, Vec<String>) = match opts.states {
+        StateKind::Event => (
+            StateMap::Event,
+            table.event_names.iter().map(String::from).collect(),
+        ),
+        StateKind::Stage => stage_map(table, &opts.stages)?,
+    };
+    let k = names.len();
+    let (start, conv, exit) = (k as u32, k as u32 + 1, k as u32 + 2);
+    let counted = if k + 3 <= DENSE_LIMIT {
+        let n = k + 3;
+        let dense = Dense {
+            n,
+            counts: vec![0; n * n],
+        };
+        count(table, sessions, &conversion, &map, k, dense)
+    } else {
+        count(table, sessions, &conversion, &map, k, Sparse::default())
+    };
+
+    // Compact: START, the visited states by name, CONVERSION, EXIT.
+    let mut visited: Vec<u32> = {
+        let mut seen = vec![false; k];
+        for &(_, to, _) in &counted.edges {
+            if (to as usize) < k {
+                seen[to as usize] = true;
+            }
+        }
+        (0..k as u32).filter(|&s| seen[s as usize]).collect()
+    };
+    if visited.len() > MAX_STATES {
+        return Err(DataError::Input(format!(
+            "{} distinct states; the Markov map handles at most {MAX_STATES}: group events into stages with `--states stage` and [[stages]] in --config",
+            visited.len()
+        )));
+    }
+    visited.sort_by(|&a, &b| names[a as usize].cmp(&names[b as usize]).then(a.cmp(&b)));
+    let n = visited.len() + 3;
+    let mut pos = vec![0usize; k + 3];
+    for (p, &s) in visited.iter().enumerate() {
+        pos[s as usize] = p + 1;
+    }
+    pos[start as usize] = 0;
+    pos[conv as usize] = n - 2;
+    pos[exit as usize] = n - 1;
+    let mut label: Vec<&str> = vec![START];
+    label.extend(visited.iter().map(|&s| names[s as usize].as_str()));
+    label.extend([CONVERSION, EXIT]);
+
+    let mut counts = vec![0u64; n * n];
+    for &(f, t, c) in &counted.edges {
+        counts[pos[f as usize] * n + pos[t as usize]] += c;
+    }
+    let chain = absorb(&counts, n);
+
+    // Transitions, with each row's probabilities rounded to sum to 1.
+    let mut transitions = Vec::new();
+    for i in 0..n {
+        let row = &counts[i * n..(i + 1) * n];
+        let probs = round_row(row);
+        for j in 0..n {
+            if row[j] > 0 {
+                transitions.push(Transition {
+                    from: label[i].to_string(),
+                    to: label[j].to_string(),
+                    count: row[j],
+                    probability: probs[j],
+                });
+            }
+        }
+    }
+
+    let total_re: f64 = chain.removal[1..n - 2].iter().sum();
+    let states = (0..n)
+        .map(|j| {
+            let visits = if j == 0 {
+                counted.sessions
+            } else {
+                (0..n).map(|i| counts[i * n + j]).sum()
+            };
+            let transient = j > 0 && j < n - 2;
+            let re = chain.removal[j];
+            StateStats {
+                state: label[j].to_string(),
+                visits,
+                p_conversion: round6(chain.p[j]),
+                removal_effect: transient.then(|| round6(re)),
+                removal_share: transient.then(|| {
+                    if total_re > 0.0 {
+                        round6(re / total_re)
+                    } else {
+                        0.0
+                    }
+                }),
+            }
+        })
+        .collect();
+
+    let (top_converting_paths, top_exit_paths) = top_paths(
+        &counted.paths,
+        conv,
+        &pos,
+        &label,
+        counted.sessions,
+        opts.top,
+    );
+
+    Ok(MarkovReport {
+        states_kind: opts.states,
+        conversion: opts.conversion.label(),
+        sessions: counted.sessions,
+        converted_sessions: counted.converted,
+        conversion_rate: if counted.sessions > 0 {
+            round6(counted.converted as f64 / counted.sessions as f64)
+        } else {
+            0.0
+        },
+        skipped_events: counted.skipped,
+        events_after_conversion: counted.after_conversion,
+        states,
+        transitions,
+        top_converting_paths,
+        top_exit_paths,
+    })
+}
+
+/// The stage of each event code: candidates in stage order.
+fn stage_map(t: &EventTable, stages: &[StageConfig]) -> Result<(StateMap, Vec<String>), DataError> {
+    if stages.is_empty() {
+        return Err(DataError::Input(
+            "stage states need [[stages]] in the config".into(),
+        ));
+    }
+    let mut names: Vec<String> = Vec::new();
+    let mut by_code: Vec<Vec<(u32, Matcher)>> = vec![Vec::new(); t.event_names.len()];
+    for stage in stages {
+        if names.contains(&stage.name) {
+            return Err(DataError::Input(format!(
+                "stage names must be unique: {:?} appears twice in [[stages]]",
+                stage.name
+            )));
+        }
+        let state = names.len() as u32;
+        names.push(stage.name.clone());
+        for pred in &stage.events {
+            let m = config::resolve(pred, t, &format!("stage {:?}", stage.name))?;
+            let candidates = &mut by_code[m.event as usize];
+            // After a plain event predicate, later ones for that event never win.
+            if !candidates.iter().any(|(_, c)| c.props.is_empty()) {
+                candidates.push((state, m));
+            }
+        }
+    }
+    Ok((StateMap::Stage(by_code), names))
+}
+
+/// One pass over the sessions: transitions (self-loops included), collapsed
+/// paths and the counts the report states.
+fn count<C: Counter>(
+    t: &EventTable,
+    sessions: &Sessions,
+    conversion: &Matcher,
+    map: &StateMap,
+    k: usize,
+    mut counter: C,
+) -> Counted {
+    let (start, conv, exit) = (k as u32, k as u32 + 1, k as u32 + 2);
+    let ns = sessions.len();
+    // Event ranges per session: sessions follow table order by their first
+    // event, so events are grouped by session unless sessions interleave
+    // (tabs with a session column); then a stable counting sort groups them.
+    let mut offsets = Vec::with_capacity(ns + 1);
+    offsets.push(0usize);
+    for &e in &sessions.events {
+        offsets.push(offsets[offsets.len() - 1] + e as usize);
+    }
+    let grouped = sessions.of_event.windows(2).all(|w| w[0] <= w[1]);
+    let order: Option<Vec<u32>> = (!grouped).then(|| {
+        let mut next = offsets.clone();
+        let mut order = vec![0u32; t.len()];
+        for (i, &s) in sessions.of_event.iter().enumerate() {
+            order[next[s as usize]] = i as u32;
+            next[s as usize] += 1;
+        }
+        order
+    });
+
+    let mut out = Counted {
+        edges: Vec::new(),
+        paths: FxHashMap::default(),
+        sessions: ns as u64,
+        converted: 0,
+        skipped: 0,
+        after_conversion: 0,
+    };
+    let mut path: Vec<u32> = Vec::with_capacity(64);
+    for s in 0..ns {
+        let range = offsets[s]..offsets[s + 1];
+        path.clear();
+        let mut prev = start;
+        let mut end = exit;
+        for j in range.clone() {
+            let i = match &order {
+                Some(o) => o[j] as usize,
+                None => j,
+            };
+            if conversion.matches(t, i) {
+                end = conv;
+                out.after_conversion += (range.end - j - 1) as u64;
+                break;
+            }
+            match map.state(t, i) {
+                Some(state) => {
+                    counter.add(prev, state);
+                    if prev != state {
+                        path.push(state);
+                    }
+                    prev = state;
+                }
+                None => out.skipped += 1,
+            }
+        }
+        counter.add(prev, end);
+        if end == conv {
+            out.converted += 1;
+        }
+        path.push(end);
+        match out.paths.get_mut(path.as_slice()) {
+            Some(c) => *c += 1,
+            None => {
+                out.paths.insert(path.as_slice().into(), 1);
+            }
+        }
+    }
+    out.edges = counter.edges();
+    out
+}
+
+/// Rounds count / total to 6 decimals so that the row sums to exactly 1:
+/// floor each share of 10⁶, then give the missing millionths to the largest
+/// remainders (ties to the earlier state).
+fn round_row(row: &[u64]) -> Vec<f64> {
+    const UNITS: u128 = 1_000_000;
+    let total: u128 = row.iter().map(|&c| c as u128).sum();
+    if total == 0 {
+        return vec![0.0; row.len()];
+    }
+    let mut units: Vec<u128> = row.iter().map(|&c| c as u128 * UNITS / total).collect();
+    let missing = UNITS - units.iter().sum::<u128>();
+    let mut by_rest: Vec<usize> = (0..row.len()).collect();
+    by_rest.sort_by_key(|&j| (Reverse(row[j] as u128 * UNITS % total), j));
+    for &j in by_rest.iter().take(missing as usize) {
+        units[j] += 1;
+    }
+    units.iter().map(|&u| u as f64 / UNITS as f64).collect()
+}
+
+/// The `top` most common paths ending in CONVERSION and in EXIT: by count,
+/// then by path text.
+fn top_paths(
+    paths: &FxHashMap<Box<[u32]>, u64>,
+    conv: u32,
+    pos: &[usize],
+    label: &[&str],
+    sessions: u64,
+    top: usize,
+) -> (Vec<PathCount>, Vec<PathCount>) {
+    let pick = |converting: bool| -> Vec<PathCount> {
+        let mut cands: Vec<(&[u32], u64)> = paths
+            .iter()
+            .filter(|(p, _)| (p[p.len() - 1] == conv) == converting)
+            .map(|(p, &c)| (&p[..], c))
+            .collect();
+        if top == 0 || cands.is_empty() {
+            return Vec::new();
+        }
+        // Only paths as common as the top-th need their text for the tie-break.
+        if cands.len() > top {
+            cands.select_nth_unstable_by_key(top - 1, |&(_, c)| Reverse(c));
+            let cut = cands[top - 1].1;
+            cands.retain(|&(_, c)| c >= cut);
+        }
+        let mut named: Vec<PathCount> = cands
+            .into_iter()
+            .map(|(p, count)| {
+                let mut states = vec![START.to_string()];
+                states.extend(p.iter().map(|&s| label[pos[s as usize]].to_string()));
+                PathCount {
+                    path: states.join(" > "),
+                    states,
+                    count,
+                    share: round6(count as f64 / sessions as f64),
+                }
+            })
+            .collect();
+        named.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.path.cmp(&b.path)));
+        named.truncate(top);
+        named
+    };
+    (pick(true), pick(false))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,227 @@
+//! End-to-end funnel tests: published cases, golden output, and agreement
+//! with a literal per-user scan written independently here.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn jm() -> Command {
+    Command::cargo_bin("journeymap").expect("binary built")
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = jm()
+        .args(args)
+        .arg("--json")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
+fn reached(v: &Value) -> Vec<u64> {
+    v["step_stats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["reached"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn posthog_exclusion_no_end_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let levels = dir.path().join("levels.csv");
+    let f = "fixtures/funnel/posthog_exclusion.csv";
+    let v = json(&[
+        "funnel",
+        f,
+        "--steps",
+        "user signed up,paid",
+        "--window",
+        "1d",
+        "--exclude",
+        "x",
+        "--levels",
+        levels.to_str().unwrap(),
+    ]);
+    assert_eq!(reached(&v), vec![2, 1]);
+    assert_eq!(v["excluded"], 2);
+    assert_eq!(v["units"], 5);
+    let got = std::fs::read_to_string(&levels).unwrap();
+    assert_eq!(
+        got,
+        "user_id,level\nperson1,2\nperson2,-1\nperson3,-1\nperson4,1\nperson5,0\n"
+    );
+    // Without the exclusion everyone who signed up counts.
+    let v = json(&[
+        "funnel",
+        f,
+        "--steps",
+        "user signed up,paid",
+        "--window",
+        "1d",
+    ]);
+    assert_eq!(reached(&v), vec![4, 2]);
+}
+
+#[test]
+fn funnel_text_and_json_match_golden_files() {
+    let f = "fixtures/shop_small.csv";
+    let steps = "product_view,add_to_cart,begin_checkout,purchase";
+    for (name, extra) in [
+        ("funnel.txt", vec![]),
+        ("funnel.json", vec!["--json"]),
+        ("funnel_by_device.json", vec!["--by", "device", "--json"]),
+    ] {
+        let out = jm()
+            .args(["funnel", f, "--steps", steps])
+            .args(&extra)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let out = String::from_utf8(out).unwrap();
+        let golden = Path::new("fixtures/golden").join(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&golden, &out).unwrap();
+        }
+        assert_eq!(
+            out,
+            std::fs::read_to_string(&golden).unwrap(),
+            "{name} differs from its golden file"
+        );
+    }
+}
+
+#[test]
+fn unknown_step_names_the_nearest_event() {
+    jm().args([
+        "funnel",
+        "fixtures/shop_small.csv",
+        "--steps",
+        "product_view,purchse",
+    ])
+    .assert()
+    .code(3)
+    .stderr(predicate::str::contains(
+        "funnel step 2: unknown event \"purchse\"; did you mean \"purchase\"?",
+    ));
+    jm().args(["funnel", "fixtures/shop_small.csv"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no steps"));
+    jm().args([
+        "funnel",
+        "fixtures/shop_small.csv",
+        "--steps",
+        "a",
+        "--window",
+        "2x",
+    ])
+    .assert()
+    .code(2);
+}
+
+/// A literal scan, written without looking at the engine: for each user,
+/// every step-1 event starts an attempt that takes, step by step, the first
+/// later event matching the next step within the window; the user's level
+/// is the best attempt's.
+fn literal_levels(csv_path: &Path, steps: &[&str], window_ms: i64) -> BTreeMap<String, usize> {
+    let mut per_user: BTreeMap<String, Vec<(i64, usize, String)>> = BTreeMap::new();
+    let mut rdr = csv::Reader::from_path(csv_path).unwrap();
+    for (row, rec) in rdr.records().enumerate() {
+        let rec = rec.unwrap();
+        let ts = chrono::DateTime::parse_from_rfc3339(&rec[3])
+            .unwrap()
+            .timestamp_millis();
+        per_user
+            .entry(rec[0].to_string())
+            .or_default()
+            .push((ts, row, rec[2].to_string()));
+    }
+    per_user
+        .into_iter()
+        .map(|(user, mut events)| {
+            events.sort();
+            let mut best = 0;
+            for start in 0..events.len() {
+                if events[start].2 != steps[0] {
+                    continue;
+                }
+                let (mut level, mut at) = (1, start);
+                while level < steps.len() {
+                    match (at + 1..events.len()).find(|&j| {
+                        events[j].2 == steps[level] && events[j].0 <= events[start].0 + window_ms
+                    }) {
+                        Some(j) => {
+                            level += 1;
+                            at = j;
+                        }
+                        None => break,
+                    }
+                }
+                best = best.max(level);
+            }
+            (user, best)
+        })
+        .collect()
+}
+
+#[test]
+fn levels_match_a_literal_per_user_scan_on_generated_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("shop.csv");
+    jm().args(["generate", "--users", "3000", "--seed", "5", "--out"])
+        .arg(&data)
+        .assert()
+        .success();
+    let steps = [
+        "product_view",
+        "add_to_cart",
+        "begin_checkout",
+        "add_payment_info",
+        "purchase",
+    ];
+    for window in ["1h", "1d", "14d"] {
+        let levels = dir.path().join(format!("levels-{window}.csv"));
+        let v = json(&[
+            "funnel",
+            data.to_str().unwrap(),
+            "--steps",
+            &steps.join(","),
+            "--window",
+            window,
+            "--levels",
+            levels.to_str().unwrap(),
+        ]);
+        let want = literal_levels(
+            &data,
+            &steps,
+            journeymap::duration::parse_ms(window).unwrap(),
+        );
+        let mut rdr = csv::Reader::from_path(&levels).unwrap();
+        let got: BTreeMap<String, usize> = rdr
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[0].to_string(), r[1].parse().unwrap())
+            })
+            .collect();
+        assert_eq!(got, want, "window {window}");
+        let counts = reached(&v);
+        assert!(
+            counts.windows(2).all(|w| w[0] >= w[1]),
+            "counts increase: {counts:?}"
+        );
+        for (k, c) in counts.iter().enumerate() {
+            assert_eq!(*c as usize, want.values().filter(|&&l| l > k).count());
+        }
+    }
+}
