@@ -42,6 +42,9 @@ pub struct JourneyConfig {
     pub funnel: Option<FunnelConfig>,
     #[serde(default)]
     pub stages: Vec<StageConfig>,
+    /// CI gates, e.g. `"funnel.step[3].conversion >= 0.2"` (docs/checks.md).
+    #[serde(default)]
+    pub checks: Vec<String>,
     /// Where the config came from, for error messages with line numbers.
     #[serde(skip)]
     pub source: Option<Source>,

@@ -13,7 +13,7 @@ pub const EXIT_RUNTIME: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 /// The data is not usable as asked: a missing column, a bad row under `--strict`.
 pub const EXIT_DATA: i32 = 3;
-/// A quality check on the report failed (reserved for `--check`).
+/// A `--check` gate failed, or `diff --fail-on-drift` found drift.
 pub const EXIT_CHECK_FAILED: i32 = 4;
 
 /// A problem with the input data, as opposed to the machine or the command line.
@@ -50,10 +50,17 @@ pub enum DataError {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// One or more `--check` gates (or `diff --fail-on-drift`) failed; the message lists them.
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct CheckFailed(pub String);
+
 /// Picks the exit code for an error that reached `main`.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     if err.downcast_ref::<DataError>().is_some() {
         EXIT_DATA
+    } else if err.downcast_ref::<CheckFailed>().is_some() {
+        EXIT_CHECK_FAILED
     } else if err.downcast_ref::<UsageError>().is_some() {
         EXIT_USAGE
     } else {

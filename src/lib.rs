@@ -4,8 +4,10 @@
 //! features and models) → `report` (a plain data struct) → renderers.
 
 pub mod atomic;
+pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod diff;
 pub mod duration;
 pub mod error;
 pub mod funnel;

@@ -5,7 +5,7 @@ use serde::Serialize;
 /// Min, median, p95, max and mean of a sample. Percentiles use the
 /// nearest-rank method: the value at rank ceil(p * n) of the sorted sample,
 /// so every reported figure is a value that occurs in the data.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Distribution {
     pub min: f64,
     pub median: f64,

@@ -1,6 +1,7 @@
 //! One module per subcommand: parse arguments, call the library, print.
 
 pub mod demo;
+pub mod diff;
 pub mod funnel;
 pub mod generate;
 pub mod init;
@@ -8,6 +9,7 @@ pub mod input;
 pub mod inspect;
 pub mod paths;
 pub mod report;
+pub mod schema;
 
 use clap::{Parser, Subcommand};
 
@@ -22,7 +24,7 @@ use clap::{Parser, Subcommand};
   1  I/O or internal error
   2  usage error (bad flag, bad value, no such file)
   3  data error (missing column, bad row under --strict)
-  4  a check failed (reserved)
+  4  a --check failed, or diff --fail-on-drift found drift
 
 Start with: journeymap demo"
 )]
@@ -38,6 +40,8 @@ pub enum Command {
     Paths(paths::PathsArgs),
     Report(report::ReportArgs),
     Init(init::InitArgs),
+    Diff(diff::DiffArgs),
+    Schema(schema::SchemaArgs),
     Generate(generate::GenerateArgs),
     Demo(demo::DemoArgs),
 }
@@ -49,6 +53,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Paths(a) => paths::run(a),
         Command::Report(a) => report::run(a),
         Command::Init(a) => init::run(a),
+        Command::Diff(a) => diff::run(a),
+        Command::Schema(a) => schema::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Demo(a) => demo::run(a),
     }

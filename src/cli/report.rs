@@ -7,7 +7,9 @@ use clap::Args;
 
 use super::input::{InputArgs, Loaded};
 use crate::atomic;
+use crate::checks;
 use crate::config::{self, JourneyConfig};
+use crate::error::CheckFailed;
 use crate::funnel::{self, FunnelOptions};
 use crate::progress::Progress;
 use crate::report::{self, InputFingerprint, Report, Tool};
@@ -19,6 +21,7 @@ use crate::summary;
 #[command(after_help = "Examples:
   journeymap report events.csv --out out/
   journeymap report events.csv --config journey.toml --out out/
+  journeymap report events.csv --config journey.toml --out out/ --check 'funnel.conversion >= 0.2' --check 'data.rejected_share <= 0.01'
   journeymap report 'exports/*.parquet' --out nightly/2026-11-28 --rejects nightly/rejects.csv")]
 pub struct ReportArgs {
     #[command(flatten)]
@@ -27,6 +30,10 @@ pub struct ReportArgs {
     /// journey.toml: runs the funnel, stages and Markov map it describes
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Fail (exit 4) unless this holds, e.g. 'funnel.step[3].conversion >= 0.2' (repeatable; docs/checks.md)
+    #[arg(long = "check", value_name = "EXPR")]
+    pub checks: Vec<String>,
 
     /// Directory for report.json and report.md (created if missing)
     #[arg(long, value_name = "DIR", default_value = "journeymap-report")]
@@ -79,6 +86,13 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         Some(p) => config::load(p)?,
         None => JourneyConfig::default(),
     };
+    // Parse every gate before the (long) run, so a typo fails at once.
+    let gates: Vec<checks::Check> = config
+        .checks
+        .iter()
+        .chain(&args.checks)
+        .map(|c| checks::parse(c))
+        .collect::<Result<_, _>>()?;
     let loaded = args.input.load(&progress)?;
     progress.stage("building the report");
     let report = build(&loaded, &config)?;
@@ -90,5 +104,40 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     );
     println!("wrote {}", json.display());
     println!("wrote {}", md.display());
+    if gates.is_empty() {
+        return Ok(());
+    }
+    let results = checks::evaluate(&serde_json::to_value(&report)?, &gates);
+    let mut failed = Vec::new();
+    for r in &results {
+        let actual = r.actual.map_or("missing".to_string(), |a| format!("{a}"));
+        let line = format!(
+            "{} {}: actual {actual}, expected {}",
+            if r.passed { "ok  " } else { "FAIL" },
+            r.check,
+            r.expected
+        );
+        println!("{line}");
+        if !r.passed {
+            failed.push(format!(
+                "  {}: actual {actual}, expected {}{}",
+                r.check,
+                r.expected,
+                r.note
+                    .as_ref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    if !failed.is_empty() {
+        return Err(CheckFailed(format!(
+            "{} of {} checks failed:\n{}",
+            failed.len(),
+            results.len(),
+            failed.join("\n")
+        ))
+        .into());
+    }
     Ok(())
 }

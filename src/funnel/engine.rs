@@ -7,7 +7,9 @@ pub const EXCLUDE_BIT: u32 = 1 << 31;
 /// Steps use bits 0..30.
 pub const MAX_STEPS: usize = 30;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Steps in order; other events may come between them.

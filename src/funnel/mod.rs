@@ -2,7 +2,7 @@
 //! the others drop off, and what they do instead. Exact semantics, with
 //! worked examples, are in docs/funnels.md.
 
-mod breakdown;
+pub mod breakdown;
 pub mod engine;
 #[cfg(test)]
 mod tests;
@@ -19,7 +19,7 @@ pub use breakdown::{Breakdown, GroupFunnel, SignificantDifference};
 pub use engine::Mode;
 use engine::{EXCLUDE_BIT, MAX_STEPS, Outcome, Scratch, Spec};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Per {
     User,
@@ -37,13 +37,13 @@ pub struct FunnelOptions {
     pub by: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct EventCount {
     pub event: String,
     pub units: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct StepStats {
     pub step: usize,
     pub label: String,
@@ -63,7 +63,7 @@ pub struct StepStats {
     pub exit_events_of_stopped: Vec<EventCount>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct FunnelReport {
     pub steps: Vec<String>,
     pub mode: Mode,

@@ -20,7 +20,7 @@ pub use reject::{Reject, RejectCounts, RejectReason};
 use timestamp::TimeParser;
 
 /// Which source column plays which role.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ColumnMapping {
     pub user: String,
     pub event: String,
@@ -70,7 +70,7 @@ impl Default for IngestOptions {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Csv,
@@ -98,7 +98,7 @@ impl Format {
 }
 
 /// What was read from one file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FileInfo {
     pub path: String,
     pub format: Format,

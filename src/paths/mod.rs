@@ -32,7 +32,7 @@ pub const MAX_STATES: usize = 2000;
 const DENSE_LIMIT: usize = 1024;
 
 /// What a state of the chain is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StateKind {
     /// The event name.
@@ -66,7 +66,7 @@ impl PathsOptions {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct MarkovReport {
     pub states_kind: StateKind,
     /// The conversion predicate: `purchase` or `page_view[page=/checkout]`.
@@ -89,7 +89,7 @@ pub struct MarkovReport {
     pub top_exit_paths: Vec<PathCount>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct StateStats {
     pub state: String,
     /// Times the chain entered the state (START: sessions; CONVERSION:
@@ -105,7 +105,7 @@ pub struct StateStats {
     pub removal_share: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Transition {
     pub from: String,
     pub to: String,
@@ -115,7 +115,7 @@ pub struct Transition {
     pub probability: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PathCount {
     /// `START > a > b > CONVERSION`.
     pub path: String,

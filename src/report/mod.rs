@@ -15,7 +15,7 @@ use crate::summary::DataSummary;
 /// removed or changes meaning, minor when a field is added.
 pub const SCHEMA_VERSION: &str = "1.0.0";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema_version: String,
     pub tool: Tool,
@@ -30,7 +30,7 @@ pub struct Report {
     pub markov: Option<crate::paths::MarkovReport>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Tool {
     pub name: String,
     pub version: String,
@@ -46,7 +46,7 @@ impl Tool {
 }
 
 /// Which data the report was made from: enough to tell two runs' inputs apart.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct InputFingerprint {
     pub files: Vec<FileInfo>,
     pub total_bytes: u64,
@@ -64,7 +64,7 @@ impl InputFingerprint {
 }
 
 /// The settings the run used, defaults included, so a report can be reproduced.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Parameters {
     pub columns: ColumnMapping,
     pub delimiter: String,

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+pub mod diff;
 pub mod funnel;
 mod markov;
 mod stages;

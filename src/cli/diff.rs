@@ -1,0 +1,66 @@
+//! `journeymap diff`: what changed between two nightly reports.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use crate::diff;
+use crate::error::{CheckFailed, UsageError};
+use crate::report::markdown::diff as render;
+
+/// Compare two report.json files: per-step funnel conversion (with a
+/// two-proportion test), segment share shifts, model AUC and the population
+/// stability index (PSI) of the score distribution.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  journeymap diff nightly/2026-11-27/report.json nightly/2026-11-28/report.json
+  journeymap diff old.json new.json --json
+  journeymap diff old.json new.json --fail-on-drift 0.25   # exit 4 when PSI > 0.25")]
+pub struct DiffArgs {
+    /// The earlier report.json
+    pub old: PathBuf,
+    /// The later report.json
+    pub new: PathBuf,
+    /// Print JSON instead of Markdown
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with code 4 when the score PSI exceeds this value
+    #[arg(long, value_name = "PSI")]
+    pub fail_on_drift: Option<f64>,
+}
+
+fn read(path: &PathBuf) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a report.json (invalid JSON)", path.display()))
+        .map_err(|e| UsageError(format!("{e:#}")).into())
+}
+
+pub fn run(args: &DiffArgs) -> Result<()> {
+    let d = diff::compare(&read(&args.old)?, &read(&args.new)?);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&d)?);
+    } else {
+        print!("{}", render::render(&d));
+    }
+    if let Some(limit) = args.fail_on_drift {
+        match d.score_psi {
+            Some(p) if p > limit => {
+                return Err(CheckFailed(format!(
+                    "score distribution drifted: PSI {p:.4} > {limit}"
+                ))
+                .into());
+            }
+            None => {
+                return Err(CheckFailed(
+                    "--fail-on-drift: the reports carry no score histogram to compare".into(),
+                )
+                .into());
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,328 @@
+//! The whole report: schema, determinism, checks and diff exit codes.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn jm() -> Command {
+    Command::cargo_bin("journeymap").expect("binary built")
+}
+
+/// A validator for the subset of JSON Schema that schemars emits: $ref,
+/// type, properties, required, additionalProperties, items, enum, const,
+/// anyOf/oneOf/allOf and minimum. Returns the first violation with its path.
+fn validate(root: &Value, schema: &Value, v: &Value, at: &str) -> Result<(), String> {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let target = root
+            .pointer(r.trim_start_matches('#'))
+            .ok_or(format!("{at}: dangling $ref {r}"))?;
+        return validate(root, target, v, at);
+    }
+    if schema == &Value::Bool(true) {
+        return Ok(());
+    }
+    if let Some(types) = schema.get("type") {
+        let types: Vec<&str> = match types {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let ok = types.iter().any(|t| match *t {
+            "object" => v.is_object(),
+            "array" => v.is_array(),
+            "string" => v.is_string(),
+            "boolean" => v.is_boolean(),
+            "null" => v.is_null(),
+            "integer" => v.is_i64() || v.is_u64(),
+            "number" => v.is_number(),
+            _ => false,
+        });
+        if !ok {
+            return Err(format!("{at}: {v} is not of type {types:?}"));
+        }
+    }
+    if let Some(e) = schema.get("enum").and_then(Value::as_array)
+        && !e.contains(v)
+    {
+        return Err(format!("{at}: {v} not in {e:?}"));
+    }
+    if let Some(c) = schema.get("const")
+        && c != v
+    {
+        return Err(format!("{at}: {v} != const {c}"));
+    }
+    if let (Some(min), Some(x)) = (schema.get("minimum").and_then(Value::as_f64), v.as_f64())
+        && x < min
+    {
+        return Err(format!("{at}: {x} < minimum {min}"));
+    }
+    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+        for s in all {
+            validate(root, s, v, at)?;
+        }
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(any) = schema.get(key).and_then(Value::as_array) {
+            let passing = any
+                .iter()
+                .filter(|s| validate(root, s, v, at).is_ok())
+                .count();
+            if passing == 0 || (key == "oneOf" && passing > 1) {
+                return Err(format!(
+                    "{at}: {passing} of the {key} alternatives match {v}"
+                ));
+            }
+        }
+    }
+    if let Some(obj) = v.as_object() {
+        let props = schema.get("properties").and_then(Value::as_object);
+        if let Some(req) = schema.get("required").and_then(Value::as_array) {
+            for r in req.iter().filter_map(Value::as_str) {
+                if !obj.contains_key(r) {
+                    return Err(format!("{at}: missing required {r}"));
+                }
+            }
+        }
+        for (k, val) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(s) => validate(root, s, val, &format!("{at}/{k}"))?,
+                None => match schema.get("additionalProperties") {
+                    Some(Value::Bool(false)) => {
+                        return Err(format!("{at}: unexpected property {k}"));
+                    }
+                    Some(s @ Value::Object(_)) => validate(root, s, val, &format!("{at}/{k}"))?,
+                    _ => {}
+                },
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
+        for (i, x) in arr.iter().enumerate() {
+            validate(root, items, x, &format!("{at}/{i}"))?;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_schema_in_docs_is_current_and_the_demo_report_validates() {
+    let out = jm()
+        .arg("schema")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let generated = String::from_utf8(out).unwrap();
+    let path = Path::new("docs/report.schema.json");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(path, &generated).unwrap();
+    }
+    assert_eq!(
+        generated,
+        std::fs::read_to_string(path).unwrap(),
+        "docs/report.schema.json is stale: run UPDATE_GOLDEN=1 cargo test --release"
+    );
+    let schema: Value = serde_json::from_str(&generated).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    jm().args(["demo", "--users", "800", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    for section in ["funnel", "stages", "markov"] {
+        assert!(report.get(section).is_some(), "demo report lacks {section}");
+    }
+    validate(&schema, &schema, &report, "").unwrap();
+    // The validator does reject what does not fit.
+    let mut broken = report.clone();
+    broken["data"]["users"] = Value::String("many".into());
+    assert!(validate(&schema, &schema, &broken, "").is_err());
+}
+
+#[test]
+fn report_with_config_is_byte_identical_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("shop.csv");
+    jm().args(["generate", "--users", "600", "--seed", "9", "--out"])
+        .arg(&data)
+        .assert()
+        .success();
+    let config = dir.path().join("shop.journey.toml");
+    for run in ["a", "b"] {
+        jm().arg("report")
+            .arg(&data)
+            .arg("--config")
+            .arg(&config)
+            .arg("--out")
+            .arg(dir.path().join(run))
+            .assert()
+            .success();
+    }
+    for f in ["report.json", "report.md"] {
+        assert_eq!(
+            std::fs::read(dir.path().join("a").join(f)).unwrap(),
+            std::fs::read(dir.path().join("b").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn checks_pass_fail_and_reject_bad_expressions_with_their_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let cfg = dir.path().join("j.toml");
+    std::fs::write(&cfg, "checks = [\"data.rejected_share <= 0.0\"]\n[funnel]\nsteps = [\"product_view\", \"add_to_cart\", \"purchase\"]\n").unwrap();
+    let base = |extra: &[&str]| {
+        let mut c = jm();
+        c.args(["report", "fixtures/shop_small.csv", "--config"])
+            .arg(&cfg)
+            .arg("--out")
+            .arg(&out)
+            .args(extra);
+        c
+    };
+    base(&[
+        "--check",
+        "funnel.step[2].conversion >= 0.5",
+        "--check",
+        "data.users == 30",
+    ])
+    .assert()
+    .success()
+    .stdout(predicate::str::contains(
+        "ok   funnel.step[2].conversion >= 0.5: actual 0.7",
+    ));
+    base(&["--check", "funnel.conversion >= 0.9"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("1 of 2 checks failed"))
+        .stderr(predicate::str::contains(
+            "funnel.conversion >= 0.9: actual 0.3, expected >= 0.9",
+        ));
+    base(&["--check", "model.auc >= 0.7"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("no such figure"));
+    for bad in [
+        "funnel.conversion",
+        "funnel.conversion >= high",
+        "funnel.step[0].conversion > 1",
+        "a b >= 1",
+    ] {
+        base(&["--check", bad])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("bad check"));
+    }
+}
+
+#[test]
+fn bad_configs_are_clean_errors_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "[funnel]\nsteps = [\"product_view\"]\nwindw = \"7d\"\n",
+            2,
+            "did you mean `window`?",
+        ),
+        ("[funel]\nsteps = []\n", 2, "did you mean `funnel`?"),
+        (
+            "[funnel]\nsteps = [\"product_view\", \"purchse\"]\n",
+            3,
+            ":2: [funnel] steps[2]: unknown event \"purchse\"; did you mean \"purchase\"?",
+        ),
+        (
+            "[funnel]\nsteps = [\"product_view\"]\nwindow = \"2 weeks\"\n",
+            3,
+            ":3: [funnel] window: bad duration",
+        ),
+        (
+            "[[stages]]\nname = \"Awareness\"\nevents = [\"page_veiw\"]\n",
+            3,
+            "did you mean \"page_view\"?",
+        ),
+        ("checks = [\"funnel.conversion >= \"]\n", 2, "bad check"),
+        ("this is not toml", 2, "TOML parse error"),
+    ];
+    for (i, (text, code, msg)) in cases.iter().enumerate() {
+        let cfg = dir.path().join(format!("c{i}.toml"));
+        std::fs::write(&cfg, text).unwrap();
+        jm().args(["report", "fixtures/shop_small.csv", "--config"])
+            .arg(&cfg)
+            .arg("--out")
+            .arg(dir.path().join("o"))
+            .assert()
+            .code(*code)
+            .stderr(predicate::str::contains(*msg))
+            .stderr(predicate::str::contains("panicked").not());
+    }
+}
+
+#[test]
+fn diff_shows_changes_and_fails_on_drift_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("j.toml");
+    std::fs::write(
+        &cfg,
+        "[funnel]\nsteps = [\"product_view\", \"add_to_cart\", \"purchase\"]\n",
+    )
+    .unwrap();
+    for (seed, name) in [("1", "a"), ("2", "b")] {
+        let data = dir.path().join(format!("{name}.csv"));
+        jm().args(["generate", "--users", "1500", "--seed", seed, "--out"])
+            .arg(&data)
+            .assert()
+            .success();
+        jm().arg("report")
+            .arg(&data)
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--out")
+            .arg(dir.path().join(name))
+            .assert()
+            .success();
+    }
+    let (a, b) = (
+        dir.path().join("a/report.json"),
+        dir.path().join("b/report.json"),
+    );
+    jm().arg("diff")
+        .arg(&a)
+        .arg(&b)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("## Funnel"));
+    let out = jm()
+        .arg("diff")
+        .arg(&a)
+        .arg(&b)
+        .arg("--json")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["funnel"]["step_conversion"].as_array().unwrap().len(), 2);
+    jm().arg("diff")
+        .arg(&a)
+        .arg(&a)
+        .arg("--fail-on-drift")
+        .arg("0.1")
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("no score histogram"));
+    jm().arg("diff")
+        .arg(&a)
+        .arg("Cargo.toml")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a report.json"));
+}
