@@ -51,3 +51,20 @@ for ext in csv parquet; do
     echo "(python polars not installed: pip install polars, to time the read-only baseline)"
   fi
 done
+
+# The analyses on the same data: a 5-step ordered funnel, the Markov map, and
+# the whole report (funnel, stages, Markov, and whatever else the generated
+# journey.toml configures), each including its own read of the file.
+STEPS=product_view,add_to_cart,begin_checkout,add_payment_info,purchase
+CONFIG="$DIR/events-$USERS.journey.toml"
+printf '\n%-22s %9s %10s\n' step wall_s peak_MiB
+for ext in csv parquet; do
+  f="$DIR/events-$USERS.$ext"
+  for run in 1 2; do
+    measure "funnel.$ext#$run" "$BIN" funnel "$f" --steps "$STEPS" --json
+    measure "paths.$ext#$run" "$BIN" paths "$f" --conversion purchase --json
+    measure "report.$ext#$run" "$BIN" report "$f" --config "$CONFIG" --out "$DIR/report-$ext"
+  done
+done
+# Stage timings of one whole report (stderr progress lines).
+JOURNEYMAP_PROGRESS=1 "$BIN" report "$DIR/events-$USERS.parquet" --config "$CONFIG" --out "$DIR/report-parquet" >/dev/null

@@ -33,7 +33,7 @@ pub const DEFAULT_STAGES: [&str; 5] = [
     "Advocacy",
 ];
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JourneyConfig {
     #[serde(default)]
@@ -42,6 +42,12 @@ pub struct JourneyConfig {
     pub funnel: Option<FunnelConfig>,
     #[serde(default)]
     pub stages: Vec<StageConfig>,
+    /// `[propensity]`: the model `report` trains (docs/propensity.md).
+    #[serde(default)]
+    pub propensity: Option<crate::propensity::config::PropensitySection>,
+    /// `[[interventions]]`: rules that name an action per scored user.
+    #[serde(default)]
+    pub interventions: Vec<crate::propensity::config::Rule>,
     /// CI gates, e.g. `"funnel.step[3].conversion >= 0.2"` (docs/checks.md).
     #[serde(default)]
     pub checks: Vec<String>,
@@ -120,13 +126,13 @@ impl JourneyConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConversionConfig {
     pub event: Predicate,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FunnelConfig {
     pub steps: Vec<Predicate>,
@@ -142,7 +148,7 @@ pub struct FunnelConfig {
     pub by: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StageConfig {
     pub name: String,
@@ -151,7 +157,7 @@ pub struct StageConfig {
 
 /// An event name, or an event plus property equalities
 /// (`{ event = "page_view", page = "/checkout" }`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Predicate {
     Event(String),

@@ -110,14 +110,14 @@ pub fn compare(old: &Value, new: &Value) -> DiffReport {
     };
     let segments = segment_shifts(old, new);
     let model_auc = match (
-        f(old, "/propensity/metrics/holdout/auc"),
-        f(new, "/propensity/metrics/holdout/auc"),
+        f(old, "/propensity/holdout/auc"),
+        f(new, "/propensity/holdout/auc"),
     ) {
         (Some(a), Some(b)) => Some(Change::new(a, b)),
         _ => None,
     };
     let hist = |v: &Value| -> Option<Vec<f64>> {
-        v.pointer("/propensity/score_histogram")?
+        v.pointer("/propensity/scoring/score_histogram")?
             .as_array()?
             .iter()
             .map(|c| c["users"].as_f64())

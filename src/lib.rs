@@ -15,6 +15,7 @@ pub mod generate;
 pub mod ingest;
 pub mod paths;
 pub mod progress;
+pub mod propensity;
 pub mod report;
 pub mod rng;
 pub mod sessions;

@@ -8,6 +8,7 @@ pub mod init;
 pub mod input;
 pub mod inspect;
 pub mod paths;
+pub mod propensity;
 pub mod report;
 pub mod schema;
 
@@ -38,6 +39,7 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     Funnel(funnel::FunnelArgs),
     Paths(paths::PathsArgs),
+    Propensity(propensity::PropensityArgs),
     Report(report::ReportArgs),
     Init(init::InitArgs),
     Diff(diff::DiffArgs),
@@ -51,6 +53,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::run(a),
         Command::Funnel(a) => funnel::run(a),
         Command::Paths(a) => paths::run(a),
+        Command::Propensity(a) => propensity::run(a),
         Command::Report(a) => report::run(a),
         Command::Init(a) => init::run(a),
         Command::Diff(a) => diff::run(a),

@@ -41,7 +41,7 @@ pub struct ReportArgs {
 }
 
 /// Builds the report from loaded data and the config's analyses.
-pub fn build(loaded: &Loaded, config: &JourneyConfig) -> Result<Report> {
+pub fn build(loaded: &Loaded, config: &JourneyConfig) -> Result<Built> {
     let t = &loaded.ingested.table;
     config.validate(t)?;
     let funnel = match &config.funnel {
@@ -59,7 +59,31 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig) -> Result<Report> {
         Some(opts) => Some(crate::paths::analyze(t, &loaded.sessions, &opts)?),
         None => None,
     };
-    Ok(Report {
+    let ptoml = crate::propensity::config::PropensityToml {
+        conversion: config.conversion.clone(),
+        funnel: config.funnel.clone(),
+        stages: config.stages.clone(),
+        propensity: config.propensity.clone(),
+        interventions: config.interventions.clone(),
+    };
+    let trained = match &config.propensity {
+        Some(_) => {
+            let opts = crate::propensity::TrainOptions::new(&ptoml, &Default::default())?;
+            Some(crate::propensity::train(
+                t,
+                &loaded.sessions,
+                &loaded.ingested.files,
+                &opts,
+                &Progress::silent(),
+            )?)
+        }
+        None => None,
+    };
+    let (propensity, scores) = match trained {
+        Some(tr) => (Some(tr.report), Some(tr.scores)),
+        None => (None, None),
+    };
+    let report = Report {
         schema_version: report::SCHEMA_VERSION.into(),
         tool: Tool::current(),
         input: InputFingerprint::new(&loaded.ingested.files),
@@ -68,7 +92,56 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig) -> Result<Report> {
         funnel,
         stages,
         markov,
-    })
+        propensity,
+    };
+    Ok(Built { report, scores })
+}
+
+/// The report and the per-user files that go beside it.
+pub struct Built {
+    pub report: Report,
+    pub scores: Option<crate::propensity::Scores>,
+}
+
+/// The run in a few lines for stdout (the files hold the detail).
+pub fn summary_lines(report: &Report) -> String {
+    let r = &report.data.rows;
+    let mut out = format!(
+        "rows: {} read = {} used + {} rejected; {} users, {} sessions\n",
+        r.read, r.used, r.rejected, report.data.users, report.data.sessions
+    );
+    if let Some(f) = &report.funnel {
+        out += &format!(
+            "funnel: {} of {} entered, {:.1}% converted ({})\n",
+            f.entered,
+            f.units,
+            f.overall_conversion * 100.0,
+            f.steps.join(" > ")
+        );
+    }
+    if let Some(s) = &report.stages {
+        let reach: Vec<String> = s
+            .stages
+            .iter()
+            .map(|st| format!("{} {:.1}%", st.name, st.share_of_users * 100.0))
+            .collect();
+        out += &format!("stages: {}\n", reach.join(", "));
+    }
+    if let Some(m) = &report.markov {
+        out += &format!(
+            "journey map: {} sessions, {:.1}% reach {}\n",
+            m.sessions,
+            m.conversion_rate * 100.0,
+            m.conversion
+        );
+    }
+    if let Some(p) = &report.propensity {
+        out += &format!(
+            "propensity: hold-out AUC {:.3} ({})\n",
+            p.holdout.auc, p.verdict
+        );
+    }
+    out
 }
 
 /// Writes both renderings; returns their paths.
@@ -95,13 +168,14 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         .collect::<Result<_, _>>()?;
     let loaded = args.input.load(&progress)?;
     progress.stage("building the report");
-    let report = build(&loaded, &config)?;
+    let Built { report, scores } = build(&loaded, &config)?;
     let (json, md) = write(&report, &args.out)?;
-    let r = &report.data.rows;
-    println!(
-        "rows: {} read = {} used + {} rejected",
-        r.read, r.used, r.rejected
-    );
+    if let Some(s) = &scores {
+        let path = args.out.join("scores.csv");
+        crate::propensity::output::write_scores(&path, &loaded.ingested.table, s)?;
+        println!("wrote {}", path.display());
+    }
+    print!("{}", summary_lines(&report));
     println!("wrote {}", json.display());
     println!("wrote {}", md.display());
     if gates.is_empty() {

@@ -21,6 +21,34 @@ event = "purchase"
 steps = ["product_view", "add_to_cart", "begin_checkout", "add_payment_info", "purchase"]
 window = "14d"
 
+# Who buys within 14 days of their first day? Features come only from that
+# first day (docs/propensity.md); risk is the chance of NOT converting.
+[propensity]
+target = "purchase"
+observe = "1d"
+horizon = "14d"
+properties = ["device", "channel"]
+milestones = [
+  { name = "added_to_cart", event = "add_to_cart", label = "added to cart" },
+  { name = "compared", event = "compare", label = "compared products" },
+]
+
+# Interventions: checked in order, the first match names the action.
+[[interventions]]
+stage = "Purchase"
+min_risk = 0.7
+action = "cart_reminder_email"
+
+[[interventions]]
+stage = "Consideration"
+min_risk = 0.8
+missing = "added_to_cart"
+action = "recommendation_email"
+
+[[interventions]]
+min_risk = 0.9
+action = "discount_offer"
+
 # Finding the shop: every session opens on the home page; a search is still
 # looking for what is on offer.
 [[stages]]
@@ -73,6 +101,35 @@ event = "upgrade"
 [funnel]
 steps = ["signup", "create_project", "invite_teammate", "view_pricing", "upgrade"]
 window = "30d"
+
+# Who upgrades within 14 days of their first 3 days? (docs/propensity.md)
+[propensity]
+target = "upgrade"
+observe = "3d"
+horizon = "14d"
+properties = ["device", "channel"]
+milestones = [
+  { name = "invited_teammate", event = "invite_teammate", label = "invited a teammate" },
+  { name = "created_project", event = "create_project", label = "created a project" },
+]
+
+# Interventions: checked in order, the first match names the action.
+[[interventions]]
+stage = "Consideration"
+min_risk = 0.7
+missing = "created_project"
+after = "3d"
+action = "tutorial_email"
+
+[[interventions]]
+stage = "Consideration"
+min_risk = 0.7
+missing = "invited_teammate"
+action = "invite_nudge"
+
+[[interventions]]
+min_risk = 0.9
+action = "win_back_email"
 
 # The data starts at sign-up (there are no marketing-site events), so signing
 # up is the first touchpoint.

@@ -28,6 +28,8 @@ pub struct Report {
     pub stages: Option<crate::stages::StagesReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub markov: Option<crate::paths::MarkovReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub propensity: Option<crate::propensity::PropensityReport>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]

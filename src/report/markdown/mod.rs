@@ -5,6 +5,7 @@ use std::fmt::Write;
 pub mod diff;
 pub mod funnel;
 mod markov;
+mod propensity;
 mod stages;
 
 use super::Report;
@@ -110,6 +111,10 @@ pub fn render(report: &Report) -> String {
     if let Some(m) = &report.markov {
         out.push('\n');
         out += &markov::render(m);
+    }
+    if let Some(p) = &report.propensity {
+        out.push('\n');
+        out += &propensity::render(p);
     }
     out
 }

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use crate::stages::{StageReport, StagesReport, Touchpoint};
-use crate::table::{Align, Table, num, thousands};
+use crate::table::{Align, Table, thousands};
 
 /// Touchpoints shown per cell of the touchpoint table.
 const SHOWN: usize = 5;
@@ -244,24 +244,9 @@ fn pct(x: f64) -> String {
     format!("{}%", s.strip_suffix(".0").unwrap_or(&s))
 }
 
-/// Seconds as a readable span: "45 s", "3m 20s", "5m", "2h 05m", "3d 4h".
+/// Seconds as a readable span, the same everywhere in the report.
 fn duration(secs: f64) -> String {
-    if secs < 60.0 {
-        return format!("{} s", num(secs));
-    }
-    let s = secs.round() as u64;
-    let (big, unit, small, small_unit) = match s {
-        0..3_600 => (s / 60, "m", s % 60, "s"),
-        3_600..86_400 => (s / 3_600, "h", s % 3_600 / 60, "m"),
-        _ => (s / 86_400, "d", s % 86_400 / 3_600, "h"),
-    };
-    if small == 0 {
-        format!("{big}{unit}")
-    } else if small_unit == "h" {
-        format!("{big}{unit} {small}{small_unit}")
-    } else {
-        format!("{big}{unit} {small:02}{small_unit}")
-    }
+    crate::duration::human_seconds(secs)
 }
 
 fn list(items: &[Touchpoint], n: usize) -> String {
@@ -362,7 +347,7 @@ mod tests {
         assert!(md.starts_with("## Journey stages\n"), "{md}");
         assert!(md.contains("| Buy "), "{md}");
         assert!(
-            md.contains("62.5%") && md.contains("3m 20s") && md.contains("2h 01m"),
+            md.contains("62.5%") && md.contains("3m 20s") && md.contains("2h 1m"),
             "{md}"
         );
         assert!(md.contains("```mermaid\nflowchart LR\n"), "{md}");
@@ -395,11 +380,9 @@ mod tests {
         assert_eq!(pct(1.0), "100%");
         assert_eq!(pct(0.333333), "33.3%");
         assert_eq!(pct(0.6), "60%");
-        assert_eq!(duration(42.5), "42.5 s");
+        assert_eq!(duration(42.4), "42s");
         assert_eq!(duration(200.0), "3m 20s");
-        assert_eq!(duration(300.0), "5m");
-        assert_eq!(duration(7_260.0), "2h 01m");
-        assert_eq!(duration(90_000.0), "1d 1h");
+        assert_eq!(duration(7_260.0), "2h 1m");
         assert_eq!(users(1), "1 user");
         assert_eq!(mermaid_text("a\nb`c&"), "a b#96;c#amp;");
     }

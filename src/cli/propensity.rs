@@ -1,0 +1,367 @@
+//! `journeymap propensity`: train a propensity (or churn) model, and score
+//! users with a saved one. Definitions: docs/propensity.md.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+
+use super::input::InputArgs;
+use crate::config::Predicate;
+use crate::error::UsageError;
+use crate::progress::Progress;
+use crate::propensity::model::{ClassWeight, ModelFile};
+use crate::propensity::{self, Overrides, PropensityReport, ScoreSummary, TrainOptions, output};
+use crate::table::{Align, Table, thousands};
+
+/// Propensity and churn models: who will not convert (or will churn), early
+/// enough to act, and which action to take.
+#[derive(Debug, Args)]
+pub struct PropensityArgs {
+    #[command(subcommand)]
+    pub command: PropensityCommand,
+}
+
+// Parsed once per run: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum PropensityCommand {
+    Train(TrainArgs),
+    Score(ScoreArgs),
+}
+
+/// Train a logistic model on the events before each user's cutoff, evaluate
+/// it on a stratified hold-out and 5-fold CV, and save it as model.json.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  journeymap propensity train app.csv --target upgrade --observe 3d --horizon 14d --model-out model.json
+  journeymap propensity train app.csv --target upgrade --milestone create_project --horizon all --model-out model.json
+  journeymap propensity train app.csv --churn --inactive 30d --observe 7d --model-out churn.json
+  journeymap propensity train app.csv --config journey.toml --model-out model.json --scores-out scores.csv --json
+  journeymap propensity train app.csv --target upgrade --model-out m.json --features-out matrix.csv  # for scripts/sklearn_logistic_parity.py")]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The conversion event (`event` or `event[prop=value]`) [default: [propensity] target, else [conversion] event]
+    #[arg(long, value_name = "EVENT", help_heading = "Label")]
+    pub target: Option<String>,
+
+    /// Positive when the target happens within this long after the cutoff; `all`: any time after it [default: 14d]
+    #[arg(long, value_name = "DURATION|all", help_heading = "Label")]
+    pub horizon: Option<String>,
+
+    /// Cutoff this long after the user's first event [default: 3d]
+    #[arg(long, value_name = "DURATION", help_heading = "Label")]
+    pub observe: Option<String>,
+
+    /// Cutoff at the user's first occurrence of this event instead
+    #[arg(long, value_name = "EVENT", help_heading = "Label")]
+    pub milestone: Option<String>,
+
+    /// Churn model: positive when the user has no activity for --inactive after the cutoff
+    #[arg(long, help_heading = "Label")]
+    pub churn: bool,
+
+    /// Inactivity that counts as churn [default: 30d]
+    #[arg(long, value_name = "DURATION", help_heading = "Label")]
+    pub inactive: Option<String>,
+
+    /// journey.toml: [propensity] milestones, properties and defaults, [[interventions]], [[stages]], [funnel]
+    #[arg(long, value_name = "FILE", help_heading = "Model")]
+    pub config: Option<PathBuf>,
+
+    /// L2 strength (linfa's alpha; scikit-learn C = 1/alpha) [default: chosen by 5-fold CV]
+    #[arg(long, value_name = "ALPHA", help_heading = "Model")]
+    pub l2: Option<f64>,
+
+    /// balanced: repeat the rarer class's users round(majority/minority) times in the fit
+    #[arg(long, value_enum, value_name = "WEIGHT", help_heading = "Model")]
+    pub class_weight: Option<ClassWeight>,
+
+    /// Share of labeled users held out (stratified) for evaluation [default: 0.2]
+    #[arg(long, value_name = "SHARE", help_heading = "Model")]
+    pub holdout: Option<f64>,
+
+    /// Seed for the hold-out split and the folds [default: 42]
+    #[arg(long, value_name = "N", help_heading = "Model")]
+    pub seed: Option<u64>,
+
+    /// Decision threshold on the score [default: best F1 on out-of-fold predictions]
+    #[arg(long, value_name = "P", help_heading = "Model")]
+    pub threshold: Option<f64>,
+
+    /// Where to save the model
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub model_out: PathBuf,
+
+    /// Write every user's score as `score` would (.csv or .parquet)
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub scores_out: Option<PathBuf>,
+
+    /// Write the standardized matrix of the labeled users: user_id, split, features..., label
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub features_out: Option<PathBuf>,
+
+    /// Print the propensity report as JSON instead of a summary
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+}
+
+/// Score users with a saved model: one row per user with the score, the
+/// risk band, the journey stage at the cutoff and the intervention chosen.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  journeymap propensity score today.csv --model model.json --out scores.csv
+  journeymap propensity score 'exports/*.parquet' --model model.json --out scores.parquet --json
+  journeymap propensity score today.csv --model model.json --config journey.toml --out scores.csv  # newer rules")]
+pub struct ScoreArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// model.json from `propensity train`
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+
+    /// Scores file (.csv or .parquet)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// Take [[interventions]] and [[stages]] from this journey.toml instead of the model
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Score even when some of the model's events are absent from this data (counted as never done)
+    #[arg(long)]
+    pub allow_missing_events: bool,
+
+    /// Print the summary as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &PropensityArgs) -> Result<()> {
+    match &args.command {
+        PropensityCommand::Train(a) => train(a),
+        PropensityCommand::Score(a) => score(a),
+    }
+}
+
+fn predicate(s: &Option<String>, flag: &str) -> Result<Option<Predicate>> {
+    s.as_deref()
+        .map(|v| Predicate::parse_cli(v).map_err(|e| UsageError(format!("{flag}: {e}")).into()))
+        .transpose()
+}
+
+fn train(args: &TrainArgs) -> Result<()> {
+    let cfg = match &args.config {
+        Some(p) => propensity::config::load(p)?,
+        None => Default::default(),
+    };
+    let overrides = Overrides {
+        target: predicate(&args.target, "--target")?,
+        observe: args.observe.clone(),
+        milestone: predicate(&args.milestone, "--milestone")?,
+        horizon: args.horizon.clone(),
+        churn: args.churn,
+        inactive: args.inactive.clone(),
+        l2: args.l2,
+        class_weight: args.class_weight,
+        holdout: args.holdout,
+        seed: args.seed,
+        threshold: args.threshold,
+    };
+    if args.churn && args.target.is_some() {
+        return Err(UsageError(
+            "--churn and --target: a model predicts one outcome; pass one".into(),
+        )
+        .into());
+    }
+    let opts = TrainOptions::new(&cfg, &overrides)?;
+    if let Some(p) = &args.scores_out {
+        output::check_scores_path(p)?;
+    }
+    let progress = Progress::new();
+    let loaded = args.input.load(&progress)?;
+    let t = &loaded.ingested.table;
+    let trained = propensity::train(
+        t,
+        &loaded.sessions,
+        &loaded.ingested.files,
+        &opts,
+        &progress,
+    )?;
+    progress.stage("writing");
+    output::write_text(&args.model_out, &trained.model_json)?;
+    if let Some(p) = &args.scores_out {
+        output::write_scores(p, t, &trained.scores)?;
+    }
+    if let Some(p) = &args.features_out {
+        output::write_features(p, t, &trained.matrix)?;
+    }
+    progress.stage("done");
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&trained.report)?);
+    } else {
+        print!("{}", render_train(&trained.report));
+        println!("wrote {}", args.model_out.display());
+    }
+    Ok(())
+}
+
+fn score(args: &ScoreArgs) -> Result<()> {
+    output::check_scores_path(&args.out)?;
+    let what = args.model.display().to_string();
+    let text = std::fs::read_to_string(&args.model)
+        .map_err(|e| UsageError(format!("{what}: cannot read model: {e}")))?;
+    let model = ModelFile::from_json(&text, &what)?;
+    let cfg = match &args.config {
+        Some(p) => Some(propensity::config::load(p)?),
+        None => None,
+    };
+    let (stages, rules) = match &cfg {
+        Some(c) => (c.stages.clone(), c.interventions.clone()),
+        None => (model.stages.clone(), model.interventions.clone()),
+    };
+    propensity::config::check_static(
+        &rules,
+        &model.milestones,
+        model.risk_bands.high,
+        model.risk_bands.medium,
+    )?;
+    let progress = Progress::new();
+    let loaded = args.input.load(&progress)?;
+    let t = &loaded.ingested.table;
+    propensity::check_model_matches(&model, t, args.allow_missing_events)?;
+    progress.stage("scoring");
+    let scores = propensity::score(t, &loaded.sessions, &model, &stages, &rules)?;
+    output::write_scores(&args.out, t, &scores)?;
+    progress.stage("done");
+    let same = propensity::fingerprint(t, &loaded.ingested.files).content_hash
+        == model.training_data.content_hash;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&scores.summary)?);
+    } else {
+        if same {
+            println!("(the same data the model was trained on)");
+        }
+        print!("{}", render_summary(&scores.summary));
+        println!("wrote {}", args.out.display());
+    }
+    Ok(())
+}
+
+/// The summary printed after scoring.
+pub fn render_summary(s: &ScoreSummary) -> String {
+    let mut out = format!(
+        "users: {} = {} scored + {} converted before the cutoff + {} without a cutoff\n",
+        thousands(s.users),
+        thousands(s.scored),
+        thousands(s.converted_before_cutoff),
+        thousands(s.no_cutoff)
+    );
+    let mut bands = Table::new(&["risk band", "users"], &[Align::Left, Align::Right]);
+    for b in &s.bands {
+        bands.row(vec![b.name.clone(), thousands(b.users)]);
+    }
+    out += "\n";
+    out += &bands.to_text();
+    let mut stages = Table::new(
+        &["stage", "users", "mean risk", "high", "medium", "low"],
+        &[
+            Align::Left,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+        ],
+    );
+    for r in &s.risk_by_stage {
+        stages.row(vec![
+            r.stage.clone(),
+            thousands(r.users),
+            r.mean_risk.map_or("-".into(), |m| format!("{m:.3}")),
+            thousands(r.high),
+            thousands(r.medium),
+            thousands(r.low),
+        ]);
+    }
+    out += "\n";
+    out += &stages.to_text();
+    let mut actions = Table::new(&["action", "users"], &[Align::Left, Align::Right]);
+    for a in &s.actions {
+        actions.row(vec![a.name.clone(), thousands(a.users)]);
+    }
+    out += "\n";
+    out += &actions.to_text();
+    out
+}
+
+/// The summary printed after training.
+pub fn render_train(r: &PropensityReport) -> String {
+    let p = &r.population;
+    let mut out = format!("label: {}\n", r.label);
+    out += &format!(
+        "users: {} ({} labeled: {} positive, base rate {:.3}; {} converted before the cutoff, {} without a cutoff, {} censored)\n",
+        thousands(p.users),
+        thousands(p.labeled),
+        thousands(p.positives),
+        p.base_rate,
+        thousands(p.converted_before_cutoff),
+        thousands(p.no_cutoff),
+        thousands(p.censored)
+    );
+    out += &format!(
+        "l2 {} (sklearn C {}) by {}; threshold {} by {}\n\n",
+        r.regularization.l2,
+        r.regularization.sklearn_c,
+        r.regularization.chosen_by,
+        r.threshold.value,
+        r.threshold.chosen_by
+    );
+    let mut m = Table::new(
+        &[
+            "",
+            "users",
+            "AUC",
+            "log loss",
+            "Brier",
+            "precision",
+            "recall",
+        ],
+        &[
+            Align::Left,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+        ],
+    );
+    let row = |name: &str, x: &crate::propensity::metrics::Metrics| {
+        vec![
+            name.to_string(),
+            thousands(x.users),
+            format!("{:.4}", x.auc),
+            format!("{:.4}", x.log_loss),
+            format!("{:.4}", x.brier),
+            format!("{:.3}", x.precision),
+            format!("{:.3}", x.recall),
+        ]
+    };
+    m.row(row("hold-out", &r.holdout));
+    m.row(row("base rate", &r.base_rate_model));
+    m.row(row("5-fold CV", &r.cv.mean));
+    out += &m.to_text();
+    out += &format!("\n{}\n\n", r.verdict);
+    let mut feats: Vec<_> = r.features.iter().collect();
+    feats.sort_by(|a, b| b.coefficient.abs().total_cmp(&a.coefficient.abs()));
+    for f in feats.iter().take(5) {
+        out += &format!("  {}\n", f.sentence);
+    }
+    out += "\n";
+    out += &render_summary(&r.scoring);
+    out
+}

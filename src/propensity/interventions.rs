@@ -1,0 +1,219 @@
+//! Journey stages at the cutoff and intervention rules.
+//!
+//! A user's stage at the cutoff is the stage of their last pre-cutoff event
+//! that maps to one (an event maps to the first `[[stages]]` entry with a
+//! matching predicate); "(none)" without stages or without such an event.
+//! Rules are checked in order and the first that matches names the action.
+
+use super::config::{Milestone, Rule};
+use crate::config::{self, Matcher, Predicate, StageConfig};
+use crate::error::DataError;
+use crate::ingest::EventTable;
+
+pub const NO_STAGE: &str = "(none)";
+
+/// Stage of each event, resolved against one table.
+pub struct Stager {
+    pub names: Vec<String>,
+    /// Stage index + 1 per event code for plain-event predicates (0: none).
+    by_event: Vec<u32>,
+    /// Predicates with property conditions: (stage index, matcher), in config order.
+    with_props: Vec<(usize, Matcher)>,
+}
+
+impl Stager {
+    pub fn new(stages: &[StageConfig], t: &EventTable) -> Result<Stager, DataError> {
+        let mut by_event = vec![0u32; t.event_names.len()];
+        let mut with_props = Vec::new();
+        for (k, s) in stages.iter().enumerate() {
+            for p in &s.events {
+                let m = config::resolve(p, t, &format!("stage {:?}", s.name))?;
+                if m.props.is_empty() {
+                    if by_event[m.event as usize] == 0 {
+                        by_event[m.event as usize] = k as u32 + 1;
+                    }
+                } else {
+                    with_props.push((k, m));
+                }
+            }
+        }
+        Ok(Stager {
+            names: stages.iter().map(|s| s.name.clone()).collect(),
+            by_event,
+            with_props,
+        })
+    }
+
+    /// The stage of event `i`, if any (the first stage in config order).
+    pub fn of_event(&self, t: &EventTable, i: usize) -> Option<usize> {
+        let plain = self.by_event[t.event[i] as usize];
+        let mut best = (plain > 0).then(|| plain as usize - 1);
+        for (k, m) in &self.with_props {
+            if best.is_some_and(|b| b <= *k) {
+                break;
+            }
+            if m.matches(t, i) {
+                best = Some(*k);
+                break;
+            }
+        }
+        best
+    }
+
+    /// The stage of the last event in `start..end` that has one.
+    pub fn at(&self, t: &EventTable, start: usize, end: usize) -> Option<usize> {
+        (start..end).rev().find_map(|i| self.of_event(t, i))
+    }
+
+    pub fn name(&self, stage: Option<usize>) -> &str {
+        stage.map_or(NO_STAGE, |s| &self.names[s])
+    }
+}
+
+/// A rule resolved against one table.
+struct Resolved {
+    /// `Some(None)`: the "(none)" stage.
+    stage: Option<Option<usize>>,
+    min_risk: f64,
+    max_risk: f64,
+    missing: Option<usize>,
+    did: Option<usize>,
+    after_ms: Option<i64>,
+}
+
+/// Rules resolved against one table.
+pub struct Rules {
+    rules: Vec<Resolved>,
+    pub actions: Vec<String>,
+    /// The predicates the rules' `missing` / `did` refer to.
+    pub predicates: Vec<Matcher>,
+}
+
+fn lookup(
+    n: usize,
+    key: &str,
+    value: &str,
+    milestones: &[Milestone],
+    t: &EventTable,
+    preds: &mut Vec<Matcher>,
+) -> Result<usize, DataError> {
+    let pred = match milestones.iter().find(|m| m.name == value) {
+        Some(m) => m.event.clone(),
+        None => {
+            let known = (0..t.event_names.len() as u32).any(|c| t.event_names.get(c) == value);
+            if !known {
+                let names = milestones
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .chain(t.event_names.iter());
+                return Err(DataError::Input(format!(
+                    "intervention rule {n}: {key} = {value:?} is neither a milestone nor an event in the data{}",
+                    config::suggest(value, names)
+                )));
+            }
+            Predicate::Event(value.to_string())
+        }
+    };
+    let m = config::resolve(&pred, t, &format!("intervention rule {n}: {key}"))?;
+    preds.push(m);
+    Ok(preds.len() - 1)
+}
+
+/// Resolves the rules; an unknown stage, milestone or event is an error
+/// naming the rule, the key and the nearest valid name.
+pub fn resolve(
+    rules: &[Rule],
+    stages: &[StageConfig],
+    milestones: &[Milestone],
+    t: &EventTable,
+) -> Result<Rules, DataError> {
+    let mut out = Vec::new();
+    let mut preds = Vec::new();
+    for (i, r) in rules.iter().enumerate() {
+        let n = i + 1;
+        let stage = match &r.stage {
+            None => None,
+            Some(s) if s == NO_STAGE => Some(None),
+            Some(s) => match stages.iter().position(|st| &st.name == s) {
+                Some(k) => Some(Some(k)),
+                None if stages.is_empty() => {
+                    return Err(DataError::Input(format!(
+                        "intervention rule {n}: stage = {s:?}, but the config has no [[stages]]"
+                    )));
+                }
+                None => {
+                    return Err(DataError::Input(format!(
+                        "intervention rule {n}: stage = {s:?} is not a [[stages]] name{}",
+                        config::suggest(s, stages.iter().map(|st| st.name.as_str()))
+                    )));
+                }
+            },
+        };
+        let missing = match &r.missing {
+            Some(v) => Some(lookup(n, "missing", v, milestones, t, &mut preds)?),
+            None => None,
+        };
+        let did = match &r.did {
+            Some(v) => Some(lookup(n, "did", v, milestones, t, &mut preds)?),
+            None => None,
+        };
+        let after_ms = match &r.after {
+            Some(a) => Some(
+                crate::duration::parse_ms(a)
+                    .map_err(|e| DataError::Input(format!("intervention rule {n}: after: {e}")))?,
+            ),
+            None => None,
+        };
+        out.push(Resolved {
+            stage,
+            min_risk: r.min_risk.unwrap_or(0.0),
+            max_risk: r.max_risk.unwrap_or(1.0),
+            missing,
+            did,
+            after_ms,
+        });
+    }
+    Ok(Rules {
+        rules: out,
+        actions: rules.iter().map(|r| r.action.clone()).collect(),
+        predicates: preds,
+    })
+}
+
+impl Rules {
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Which of the rules' predicates the user did in `start..pre_end`.
+    pub fn done(&self, t: &EventTable, start: usize, pre_end: usize, out: &mut Vec<bool>) {
+        out.clear();
+        out.extend(
+            self.predicates
+                .iter()
+                .map(|m| (start..pre_end).any(|i| m.matches(t, i))),
+        );
+    }
+
+    /// The first matching rule's index.
+    pub fn choose(
+        &self,
+        stage: Option<usize>,
+        risk: f64,
+        done: &[bool],
+        age_ms: i64,
+    ) -> Option<usize> {
+        self.rules.iter().position(|r| {
+            r.stage.is_none_or(|s| s == stage)
+                && risk >= r.min_risk
+                && risk <= r.max_risk
+                && r.missing.is_none_or(|p| !done[p])
+                && r.did.is_none_or(|p| done[p])
+                && r.after_ms.is_none_or(|a| age_ms >= a)
+        })
+    }
+}
