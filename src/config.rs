@@ -48,12 +48,39 @@ pub struct JourneyConfig {
     /// `[[interventions]]`: rules that name an action per scored user.
     #[serde(default)]
     pub interventions: Vec<crate::propensity::config::Rule>,
+    /// `[segments]`: abandonment segments in the report (docs/segments.md).
+    #[serde(default)]
+    pub segments: Option<SegmentsConfig>,
     /// CI gates, e.g. `"funnel.step[3].conversion >= 0.2"` (docs/checks.md).
     #[serde(default)]
     pub checks: Vec<String>,
     /// Where the config came from, for error messages with line numbers.
     #[serde(skip)]
     pub source: Option<Source>,
+}
+
+/// `[segments]`: `k = "auto"` or a number, `on = "abandoned" | "all"`,
+/// `unit = "user" | "session"`, `from_step`, `seed`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentsConfig {
+    #[serde(default)]
+    pub k: Option<KSetting>,
+    #[serde(default)]
+    pub on: Option<String>,
+    #[serde(default)]
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub from_step: Option<usize>,
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum KSetting {
+    Fixed(usize),
+    Named(String),
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -18,6 +18,7 @@ pub mod progress;
 pub mod propensity;
 pub mod report;
 pub mod rng;
+pub mod segments;
 pub mod sessions;
 pub mod stages;
 pub mod starter;

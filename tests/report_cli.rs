@@ -135,7 +135,7 @@ fn the_schema_in_docs_is_current_and_the_demo_report_validates() {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
             .unwrap();
-    for section in ["funnel", "stages", "markov", "propensity"] {
+    for section in ["funnel", "stages", "markov", "segments", "propensity"] {
         assert!(report.get(section).is_some(), "demo report lacks {section}");
     }
     validate(&schema, &schema, &report, "").unwrap();

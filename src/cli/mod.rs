@@ -11,6 +11,7 @@ pub mod paths;
 pub mod propensity;
 pub mod report;
 pub mod schema;
+pub mod segments;
 
 use clap::{Parser, Subcommand};
 
@@ -39,6 +40,7 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     Funnel(funnel::FunnelArgs),
     Paths(paths::PathsArgs),
+    Segments(segments::SegmentsArgs),
     Propensity(propensity::PropensityArgs),
     Report(report::ReportArgs),
     Init(init::InitArgs),
@@ -53,6 +55,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::run(a),
         Command::Funnel(a) => funnel::run(a),
         Command::Paths(a) => paths::run(a),
+        Command::Segments(a) => segments::run(a),
         Command::Propensity(a) => propensity::run(a),
         Command::Report(a) => report::run(a),
         Command::Init(a) => init::run(a),

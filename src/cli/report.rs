@@ -8,11 +8,12 @@ use clap::Args;
 use super::input::{InputArgs, Loaded};
 use crate::atomic;
 use crate::checks;
-use crate::config::{self, JourneyConfig};
+use crate::config::{self, JourneyConfig, KSetting, SegmentsConfig};
 use crate::error::CheckFailed;
 use crate::funnel::{self, FunnelOptions};
 use crate::progress::Progress;
 use crate::report::{self, InputFingerprint, Report, Tool};
+use crate::segments::SegmentsResult;
 use crate::summary;
 
 /// Write report.json and report.md for an export into a directory. Files are
@@ -83,6 +84,14 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig) -> Result<Built> {
         Some(tr) => (Some(tr.report), Some(tr.scores)),
         None => (None, None),
     };
+    let segments = match &config.segments {
+        Some(sc) => Some(segments_section(loaded, config, sc)?),
+        None => None,
+    };
+    let (segments, assignments) = match segments {
+        Some(r) => (Some(r.report.clone()), Some(r)),
+        None => (None, None),
+    };
     let report = Report {
         schema_version: report::SCHEMA_VERSION.into(),
         tool: Tool::current(),
@@ -92,15 +101,67 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig) -> Result<Built> {
         funnel,
         stages,
         markov,
+        segments,
         propensity,
     };
-    Ok(Built { report, scores })
+    Ok(Built {
+        report,
+        scores,
+        assignments,
+    })
+}
+
+/// Segments from `[segments]`, on the config's funnel.
+fn segments_section(
+    loaded: &Loaded,
+    config: &JourneyConfig,
+    sc: &SegmentsConfig,
+) -> Result<SegmentsResult> {
+    use crate::error::UsageError;
+    use crate::segments::{KChoice, On, SegmentsOptions, Unit};
+    let bad = |key: &str, v: &str, allowed: &str| {
+        UsageError(format!("[segments] {key} = {v:?}: expected {allowed}"))
+    };
+    let mut opts = SegmentsOptions {
+        funnel: config
+            .funnel
+            .as_ref()
+            .map(FunnelOptions::from_config)
+            .transpose()?,
+        ..SegmentsOptions::default()
+    };
+    opts.k = match &sc.k {
+        None => KChoice::Auto,
+        Some(KSetting::Named(s)) if s == "auto" => KChoice::Auto,
+        Some(KSetting::Named(s)) => {
+            return Err(bad("k", s, "\"auto\" or a number of segments").into());
+        }
+        Some(KSetting::Fixed(n)) => KChoice::Fixed(*n),
+    };
+    opts.on = match sc.on.as_deref() {
+        None | Some("abandoned") => On::Abandoned,
+        Some("all") => On::All,
+        Some(o) => return Err(bad("on", o, "abandoned or all").into()),
+    };
+    opts.unit = match sc.unit.as_deref() {
+        None | Some("user") => Unit::User,
+        Some("session") => Unit::Session,
+        Some(u) => return Err(bad("unit", u, "user or session").into()),
+    };
+    if let Some(f) = sc.from_step {
+        opts.from_step = f;
+    }
+    if let Some(seed) = sc.seed {
+        opts.seed = seed;
+    }
+    crate::segments::analyze(&loaded.ingested.table, &loaded.sessions, &opts)
 }
 
 /// The report and the per-user files that go beside it.
 pub struct Built {
     pub report: Report,
     pub scores: Option<crate::propensity::Scores>,
+    pub assignments: Option<SegmentsResult>,
 }
 
 /// The run in a few lines for stdout (the files hold the detail).
@@ -133,6 +194,19 @@ pub fn summary_lines(report: &Report) -> String {
             m.sessions,
             m.conversion_rate * 100.0,
             m.conversion
+        );
+    }
+    if let Some(s) = &report.segments {
+        let names: Vec<String> = s
+            .segments
+            .iter()
+            .map(|g| format!("{} {:.0}%", g.name, g.share * 100.0))
+            .collect();
+        out += &format!(
+            "segments: {} of {} units: {}\n",
+            s.units,
+            s.units_in_data,
+            names.join("; ")
         );
     }
     if let Some(p) = &report.propensity {
@@ -168,11 +242,25 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         .collect::<Result<_, _>>()?;
     let loaded = args.input.load(&progress)?;
     progress.stage("building the report");
-    let Built { report, scores } = build(&loaded, &config)?;
+    let Built {
+        report,
+        scores,
+        assignments,
+    } = build(&loaded, &config)?;
     let (json, md) = write(&report, &args.out)?;
     if let Some(s) = &scores {
         let path = args.out.join("scores.csv");
         crate::propensity::output::write_scores(&path, &loaded.ingested.table, s)?;
+        println!("wrote {}", path.display());
+    }
+    if let Some(a) = &assignments {
+        let path = args.out.join("segments.csv");
+        crate::segments::output::write_assignments(
+            &path,
+            &loaded.ingested.table,
+            &loaded.sessions,
+            a,
+        )?;
         println!("wrote {}", path.display());
     }
     print!("{}", summary_lines(&report));

@@ -23,6 +23,12 @@ window = "14d"
 
 # Who buys within 14 days of their first day? Features come only from that
 # first day (docs/propensity.md); risk is the chance of NOT converting.
+# Abandonment segments: users who reached step 2 of the funnel (add_to_cart)
+# without purchasing, clustered by behaviour; k chosen by silhouette.
+[segments]
+k = "auto"
+on = "abandoned"
+
 [propensity]
 target = "purchase"
 observe = "1d"

@@ -29,6 +29,8 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub markov: Option<crate::paths::MarkovReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub segments: Option<crate::segments::SegmentsReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub propensity: Option<crate::propensity::PropensityReport>,
 }
 

@@ -6,6 +6,7 @@ pub mod diff;
 pub mod funnel;
 mod markov;
 mod propensity;
+mod segments;
 mod stages;
 
 use super::Report;
@@ -111,6 +112,10 @@ pub fn render(report: &Report) -> String {
     if let Some(m) = &report.markov {
         out.push('\n');
         out += &markov::render(m);
+    }
+    if let Some(s) = &report.segments {
+        out.push('\n');
+        out += &segments::render(s);
     }
     if let Some(p) = &report.propensity {
         out.push('\n');
