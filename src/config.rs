@@ -159,7 +159,7 @@ pub struct ConversionConfig {
     pub event: Predicate,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FunnelConfig {
     pub steps: Vec<Predicate>,

@@ -103,14 +103,7 @@ pub fn options(args: &FunnelArgs) -> Result<FunnelOptions> {
     };
     let base = FunnelConfig {
         steps,
-        ..cfg.unwrap_or(FunnelConfig {
-            steps: Vec::new(),
-            window: None,
-            mode: None,
-            per: None,
-            exclude: Vec::new(),
-            by: None,
-        })
+        ..cfg.unwrap_or_default()
     };
     let mut opts = FunnelOptions::from_config(&base)?;
     if let Some(w) = &args.window {

@@ -159,14 +159,7 @@ fn funnel(args: &SegmentsArgs) -> Result<Option<(FunnelOptions, String)>> {
     };
     let base = FunnelConfig {
         steps,
-        ..cfg.unwrap_or(FunnelConfig {
-            steps: Vec::new(),
-            window: None,
-            mode: None,
-            per: None,
-            exclude: Vec::new(),
-            by: None,
-        })
+        ..cfg.unwrap_or_default()
     };
     let mut opts = FunnelOptions::from_config(&base)?;
     if let Some(w) = &args.window {
