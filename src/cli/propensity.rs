@@ -320,40 +320,7 @@ pub fn render_train(r: &PropensityReport) -> String {
         r.threshold.value,
         r.threshold.chosen_by
     );
-    let mut m = Table::new(
-        &[
-            "",
-            "users",
-            "AUC",
-            "log loss",
-            "Brier",
-            "precision",
-            "recall",
-        ],
-        &[
-            Align::Left,
-            Align::Right,
-            Align::Right,
-            Align::Right,
-            Align::Right,
-            Align::Right,
-            Align::Right,
-        ],
-    );
-    let row = |name: &str, x: &crate::propensity::metrics::Metrics| {
-        vec![
-            name.to_string(),
-            thousands(x.users),
-            format!("{:.4}", x.auc),
-            format!("{:.4}", x.log_loss),
-            format!("{:.4}", x.brier),
-            format!("{:.3}", x.precision),
-            format!("{:.3}", x.recall),
-        ]
-    };
-    m.row(row("hold-out", &r.holdout));
-    m.row(row("base rate", &r.base_rate_model));
-    m.row(row("5-fold CV", &r.cv.mean));
+    let m = crate::report::markdown::propensity::metrics_table(r, false);
     out += &m.to_text();
     out += &format!("\n{}\n\n", r.verdict);
     let mut feats: Vec<_> = r.features.iter().collect();

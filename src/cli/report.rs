@@ -60,13 +60,7 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig) -> Result<Built> {
         Some(opts) => Some(crate::paths::analyze(t, &loaded.sessions, &opts)?),
         None => None,
     };
-    let ptoml = crate::propensity::config::PropensityToml {
-        conversion: config.conversion.clone(),
-        funnel: config.funnel.clone(),
-        stages: config.stages.clone(),
-        propensity: config.propensity.clone(),
-        interventions: config.interventions.clone(),
-    };
+    let ptoml = crate::propensity::config::PropensityToml::from(config);
     let trained = match &config.propensity {
         Some(_) => {
             let opts = crate::propensity::TrainOptions::new(&ptoml, &Default::default())?;

@@ -44,6 +44,19 @@ pub struct PropensityToml {
     pub interventions: Vec<Rule>,
 }
 
+impl From<&crate::config::JourneyConfig> for PropensityToml {
+    /// The propensity view of an already parsed journey.toml (`report --config`).
+    fn from(c: &crate::config::JourneyConfig) -> Self {
+        PropensityToml {
+            conversion: c.conversion.clone(),
+            funnel: c.funnel.clone(),
+            stages: c.stages.clone(),
+            propensity: c.propensity.clone(),
+            interventions: c.interventions.clone(),
+        }
+    }
+}
+
 /// `[propensity]`: defaults for the command-line flags, milestone flags,
 /// categorical properties and risk bands.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]

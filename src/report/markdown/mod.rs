@@ -5,7 +5,7 @@ use std::fmt::Write;
 pub mod diff;
 pub mod funnel;
 mod markov;
-mod propensity;
+pub mod propensity;
 mod segments;
 mod stages;
 

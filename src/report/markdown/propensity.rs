@@ -18,33 +18,9 @@ fn opt3(x: Option<f64>) -> String {
     x.map_or("–".into(), f3)
 }
 
-/// The section, from `## Propensity` on.
-pub fn render(p: &PropensityReport) -> String {
-    let mut out = String::new();
-    let title = if p.kind == "churn" {
-        "Churn model"
-    } else {
-        "Propensity model"
-    };
-    let _ = writeln!(out, "## {title}\n");
-    let _ = writeln!(out, "Label: {}.\n", p.label);
-    let pop = &p.population;
-    let _ = writeln!(
-        out,
-        "{} users: **{}** labeled ({} positive, base rate {}), {} converted before the cutoff, {} without a cutoff, {} censored (label window past the end of the data). Train {} / hold-out {} (stratified).\n",
-        thousands(pop.users),
-        thousands(pop.labeled),
-        thousands(pop.positives),
-        f3(pop.base_rate),
-        thousands(pop.converted_before_cutoff),
-        thousands(pop.no_cutoff),
-        thousands(pop.censored),
-        thousands(pop.train),
-        thousands(pop.holdout)
-    );
-    let _ = writeln!(out, "**{}**\n", p.verdict);
-
-    let _ = writeln!(out, "### Evaluation\n");
+/// Hold-out, base-rate and CV metrics; `folds` adds one row per CV fold.
+/// Shared with the terminal output of `propensity train`.
+pub fn metrics_table(p: &PropensityReport, folds: bool) -> Table {
     let mut m = Table::new(
         &[
             "",
@@ -79,9 +55,42 @@ pub fn render(p: &PropensityReport) -> String {
     m.row(row("hold-out".into(), &p.holdout));
     m.row(row("base-rate model".into(), &p.base_rate_model));
     m.row(row("5-fold CV (mean)".into(), &p.cv.mean));
-    for (i, f) in p.cv.folds.iter().enumerate() {
-        m.row(row(format!("fold {}", i + 1), f));
+    if folds {
+        for (i, f) in p.cv.folds.iter().enumerate() {
+            m.row(row(format!("fold {}", i + 1), f));
+        }
     }
+    m
+}
+
+/// The section, from `## Propensity` on.
+pub fn render(p: &PropensityReport) -> String {
+    let mut out = String::new();
+    let title = if p.kind == "churn" {
+        "Churn model"
+    } else {
+        "Propensity model"
+    };
+    let _ = writeln!(out, "## {title}\n");
+    let _ = writeln!(out, "Label: {}.\n", p.label);
+    let pop = &p.population;
+    let _ = writeln!(
+        out,
+        "{} users: **{}** labeled ({} positive, base rate {}), {} converted before the cutoff, {} without a cutoff, {} censored (label window past the end of the data). Train {} / hold-out {} (stratified).\n",
+        thousands(pop.users),
+        thousands(pop.labeled),
+        thousands(pop.positives),
+        f3(pop.base_rate),
+        thousands(pop.converted_before_cutoff),
+        thousands(pop.no_cutoff),
+        thousands(pop.censored),
+        thousands(pop.train),
+        thousands(pop.holdout)
+    );
+    let _ = writeln!(out, "**{}**\n", p.verdict);
+
+    let _ = writeln!(out, "### Evaluation\n");
+    let m = metrics_table(p, true);
     out += &m.to_markdown();
     let r = &p.regularization;
     let _ = writeln!(
