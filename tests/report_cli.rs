@@ -326,3 +326,65 @@ fn diff_shows_changes_and_fails_on_drift_only_when_asked() {
         .code(2)
         .stderr(predicate::str::contains("not a report.json"));
 }
+
+fn golden(name: &str, actual: &str) {
+    let path = Path::new("fixtures/golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    assert_eq!(
+        actual,
+        std::fs::read_to_string(&path).unwrap(),
+        "{name} differs from its golden file"
+    );
+}
+
+#[test]
+fn init_and_diff_match_golden_files() {
+    let out = jm()
+        .args(["init", "fixtures/shop_small.csv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let init = String::from_utf8(out).unwrap();
+    golden("shop_small.init.toml", &init);
+    // The starter config is itself a valid config for the data.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("j.toml");
+    std::fs::write(&cfg, &init).unwrap();
+    jm().args(["report", "fixtures/shop_small.csv", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(dir.path().join("a"))
+        .assert()
+        .success();
+    let mut funnel_only =
+        String::from("[funnel]\nsteps = [\"product_view\", \"add_to_cart\", \"purchase\"]\n");
+    std::fs::write(&cfg, &funnel_only).unwrap();
+    jm().args(["report", "fixtures/shop_small.csv", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(dir.path().join("b"))
+        .assert()
+        .success();
+    funnel_only.push_str("window = \"1d\"\n");
+    std::fs::write(&cfg, &funnel_only).unwrap();
+    jm().args(["report", "fixtures/shop_small.csv", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(dir.path().join("c"))
+        .assert()
+        .success();
+    let out = jm()
+        .arg("diff")
+        .arg(dir.path().join("b/report.json"))
+        .arg(dir.path().join("c/report.json"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    golden("shop_small.diff.md", &String::from_utf8(out).unwrap());
+}
