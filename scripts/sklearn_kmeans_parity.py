@@ -52,7 +52,7 @@ def main() -> int:
     rel = (ours - theirs) / theirs
     print(f"matrix: {x.shape[0]} rows x {x.shape[1]} features (read in {load_s:.2f}s)")
     print(f"k = {k}")
-    print(f"inertia journeymap (linfa): {ours:.6f}")
+    print(f"inertia journeymap: {ours:.6f}")
     print(f"inertia scikit-learn:       {theirs:.6f}  (KMeans n_init=10, random_state={args.seed}; fit {fit_s:.2f}s)")
     print(f"relative difference:        {rel * 100:+.4f}%  (positive: ours is higher)")
     ok = rel <= args.tolerance

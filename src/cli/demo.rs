@@ -56,7 +56,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let loaded = input.load(&progress)?;
     let config = crate::config::load(&summary.journey_config)?;
     progress.stage("running the analyses in the journey config");
-    let built = super::report::build(&loaded, &config)?;
+    let built = super::report::build(&loaded, &config, &progress)?;
     let report = built.report;
     let (json, md) = super::report::write(&report, &args.out)?;
     println!(

@@ -42,24 +42,28 @@ pub struct ReportArgs {
 }
 
 /// Builds the report from loaded data and the config's analyses.
-pub fn build(loaded: &Loaded, config: &JourneyConfig) -> Result<Built> {
+pub fn build(loaded: &Loaded, config: &JourneyConfig, progress: &Progress) -> Result<Built> {
     let t = &loaded.ingested.table;
     config.validate(t)?;
+    progress.stage("funnel");
     let funnel = match &config.funnel {
         Some(c) => {
             Some(funnel::analyze(t, &loaded.sessions, &FunnelOptions::from_config(c)?)?.report)
         }
         None => None,
     };
+    progress.stage("stages");
     let stages = if config.stages.is_empty() {
         None
     } else {
         Some(crate::stages::analyze(t, &config.stages)?)
     };
+    progress.stage("Markov map");
     let markov = match crate::paths::PathsOptions::from_config(config) {
         Some(opts) => Some(crate::paths::analyze(t, &loaded.sessions, &opts)?),
         None => None,
     };
+    progress.stage("propensity");
     let ptoml = crate::propensity::config::PropensityToml::from(config);
     let trained = match &config.propensity {
         Some(_) => {
@@ -69,7 +73,7 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig) -> Result<Built> {
                 &loaded.sessions,
                 &loaded.ingested.files,
                 &opts,
-                &Progress::silent(),
+                progress,
             )?)
         }
         None => None,
@@ -78,6 +82,7 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig) -> Result<Built> {
         Some(tr) => (Some(tr.report), Some(tr.scores)),
         None => (None, None),
     };
+    progress.stage("segments");
     let segments = match &config.segments {
         Some(sc) => Some(segments_section(loaded, config, sc)?),
         None => None,
@@ -86,6 +91,7 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig) -> Result<Built> {
         Some(r) => (Some(r.report.clone()), Some(r)),
         None => (None, None),
     };
+    progress.stage("data summary");
     let report = Report {
         schema_version: report::SCHEMA_VERSION.into(),
         tool: Tool::current(),
@@ -240,7 +246,8 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         report,
         scores,
         assignments,
-    } = build(&loaded, &config)?;
+    } = build(&loaded, &config, &progress)?;
+    progress.stage("writing");
     let (json, md) = write(&report, &args.out)?;
     if let Some(s) = &scores {
         let path = args.out.join("scores.csv");
@@ -257,6 +264,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         )?;
         println!("wrote {}", path.display());
     }
+    progress.stage("done");
     print!("{}", summary_lines(&report));
     println!("wrote {}", json.display());
     println!("wrote {}", md.display());

@@ -14,6 +14,7 @@ pub mod interventions;
 pub mod label;
 pub mod metrics;
 pub mod model;
+mod newton;
 pub mod output;
 mod split;
 #[cfg(test)]
@@ -933,13 +934,8 @@ fn cross_validate(
         let xf = sc.transform(x, &fit_rows, cols);
         let yf: Vec<bool> = fit_rows.iter().map(|&r| y[r]).collect();
         let xt = sc.transform(x, &test_rows, cols);
-        let mut fits: Vec<Linear> = Vec::with_capacity(alphas.len());
-        let mut preds = Vec::with_capacity(alphas.len());
-        for &a in alphas {
-            let m = model::fit(xf.view(), &yf, a, repeat, fits.last())?;
-            preds.push(m.predict(&xt.view()));
-            fits.push(m);
-        }
+        let fits = model::fit_path(xf.view(), &yf, alphas, repeat)?;
+        let preds = fits.iter().map(|m| m.predict(&xt.view())).collect();
         Ok((test_pos, preds, fits))
     });
     let mut oof = vec![vec![0.0; train.len()]; alphas.len()];

@@ -1,14 +1,11 @@
-//! The logistic model: standardization, fitting with linfa-logistic (L2),
-//! prediction, and model.json.
+//! The logistic model: standardization, fitting (L2, Newton's method in
+//! [`super::newton`]), prediction, and model.json.
 //!
-//! linfa-logistic minimizes `Σ logloss + α/2·‖w‖²` (a sum over rows, the
-//! intercept not penalized). scikit-learn's LogisticRegression minimizes
-//! `C·Σ logloss + ½‖w‖²`, the same objective divided by C, so `C = 1/α`.
+//! The objective is linfa-logistic's, `Σ logloss + α/2·‖w‖²` (a sum over
+//! rows, the intercept not penalized). scikit-learn's LogisticRegression
+//! minimizes `C·Σ logloss + ½‖w‖²`, the same objective divided by C, so `C = 1/α`.
 
-use linfa::DatasetBase;
-use linfa::traits::Fit;
-use linfa_logistic::LogisticRegression;
-use ndarray::{Array1, Array2, ArrayView2, Axis, ShapeBuilder};
+use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::config::{Milestone, Rule};
@@ -21,12 +18,6 @@ use crate::error::DataError;
 /// model.json's format; bumped when a field changes meaning.
 pub const FORMAT: &str = "journeymap-propensity-model";
 pub const FORMAT_VERSION: u32 = 1;
-
-/// L-BFGS stops when the gradient's norm, per training row, is below this
-/// (scikit-learn's lbfgs uses 1e-4 on the largest component of the mean gradient)...
-pub const GRADIENT_TOLERANCE: f64 = 1e-5;
-/// ... or after this many iterations.
-pub const MAX_ITERATIONS: u64 = 300;
 
 /// Column means and standard deviations (population, as scikit-learn's StandardScaler).
 #[derive(Debug, Clone, PartialEq)]
@@ -57,15 +48,18 @@ impl Scaler {
         Scaler { mean, sd }
     }
 
-    /// The standardized copy of the selected rows of `x`, columns `cols`, in
-    /// column-major order: linfa-logistic's gradient multiplies by the
-    /// transpose, which is then a row-major product (several times faster).
+    /// The standardized copy of the selected rows of `x`, columns `cols`
+    /// (row-major: the solver's passes go row by row).
     pub fn transform(&self, x: &Array2<f64>, rows: &[usize], cols: &[usize]) -> Array2<f64> {
-        let mut out = Array2::zeros((rows.len(), cols.len()).f());
-        for (mut o, &c) in out.axis_iter_mut(Axis(1)).zip(cols) {
-            let (mean, sd) = (self.mean[c], self.sd[c]);
-            for (v, &r) in o.iter_mut().zip(rows) {
-                *v = standardize(x[[r, c]], mean, sd);
+        let stats: Vec<(usize, f64, f64)> = cols
+            .iter()
+            .map(|&c| (c, self.mean[c], self.sd[c]))
+            .collect();
+        let mut out = Array2::zeros((rows.len(), cols.len()));
+        for (mut o, &r) in out.rows_mut().into_iter().zip(rows) {
+            let src = x.row(r);
+            for (v, &(c, mean, sd)) in o.iter_mut().zip(&stats) {
+                *v = standardize(src[c], mean, sd);
             }
         }
         out
@@ -88,8 +82,6 @@ pub fn sigmoid(z: f64) -> f64 {
 pub struct Linear {
     pub w: Vec<f64>,
     pub b: f64,
-    /// linfa's own parameters (w then intercept, its class orientation), for warm starts.
-    raw: Array1<f64>,
 }
 
 impl Linear {
@@ -107,26 +99,32 @@ impl Linear {
             })
             .collect()
     }
-}
 
-impl Linear {
     /// The average of several fits (a starting point for a fit on their union).
     pub fn mean_of(fits: &[&Linear]) -> Linear {
         let n = fits.len().max(1) as f64;
-        let avg = |f: &dyn Fn(&Linear) -> f64| fits.iter().map(|l| f(l)).sum::<f64>() / n;
         let d = fits.first().map_or(0, |l| l.w.len());
         Linear {
-            w: (0..d).map(|k| avg(&|l| l.w[k])).collect(),
-            b: avg(&|l| l.b),
-            raw: (0..d + 1).map(|k| avg(&|l| l.raw[k])).collect(),
+            w: (0..d)
+                .map(|k| fits.iter().map(|l| l.w[k]).sum::<f64>() / n)
+                .collect(),
+            b: fits.iter().map(|l| l.b).sum::<f64>() / n,
         }
     }
 }
 
-/// Fits an L2 logistic regression with linfa-logistic. `repeat_minority`:
-/// each row of the rarer class enters this many times (class weights, since
-/// linfa-logistic takes no sample weights). `warm`: a previous fit on the
-/// same rows to start from.
+/// Fits an L2 logistic regression: minimizes `Σ c_i·logloss_i + α/2·‖w‖²`
+/// (intercept not penalized) by Newton's method. `repeat_minority`: the
+/// weight c of each row of the rarer class (class weights; the same
+/// objective as repeating those rows). `warm`: a fit to start from.
+///
+/// Why Newton and not linfa-logistic's L-BFGS: with a few dozen standardized
+/// features the Hessian is tiny, so each iteration is one pass of dense
+/// products over the rows, and 4–8 iterations reach the optimum to ~1e-10
+/// where L-BFGS needed ~50 passes for 1e-5; the 30 cross-validation fits
+/// of `report` went from 8.2 s to well under a second on 280k users. The
+/// objective is linfa's (and scikit-learn's with `C = 1/α`); a test checks
+/// the coefficients against linfa-logistic's.
 pub fn fit(
     x: ArrayView2<f64>,
     y: &[bool],
@@ -134,49 +132,44 @@ pub fn fit(
     repeat_minority: usize,
     warm: Option<&Linear>,
 ) -> Result<Linear, DataError> {
+    let (yf, c) = targets(y, repeat_minority)?;
+    super::newton::solve(x, &yf, &c, alpha, warm).map_err(DataError::Input)
+}
+
+/// [`fit`] for each alpha in turn (a regularization path), each fit started
+/// from the one before; much faster than separate fits.
+pub fn fit_path(
+    x: ArrayView2<f64>,
+    y: &[bool],
+    alphas: &[f64],
+    repeat_minority: usize,
+) -> Result<Vec<Linear>, DataError> {
+    let (yf, c) = targets(y, repeat_minority)?;
+    super::newton::solve_path(x, &yf, &c, alphas).map_err(DataError::Input)
+}
+
+/// 0/1 targets and row weights; the rarer class (positives on a tie)
+/// carries the weight.
+fn targets(y: &[bool], repeat_minority: usize) -> Result<(Vec<f64>, Vec<f64>), DataError> {
     let pos = y.iter().filter(|&&b| b).count();
     if pos == 0 || pos == y.len() {
         return Err(DataError::Input(
             "the training rows hold only one class; no model can be fitted".into(),
         ));
     }
-    // The rarer class (positives on a tie).
     let minority = pos * 2 <= y.len();
-    let repeated: Option<(Array2<f64>, Vec<usize>)> = (repeat_minority > 1).then(|| {
-        let extra: Vec<usize> = (0..y.len()).filter(|&i| y[i] == minority).collect();
-        let mut rows: Vec<usize> = (0..y.len()).collect();
-        for _ in 1..repeat_minority {
-            rows.extend_from_slice(&extra);
-        }
-        let xr = Array2::from_shape_fn((rows.len(), x.ncols()).f(), |(i, j)| x[[rows[i], j]]);
-        (xr, rows)
-    });
-    let (xs, ys): (ArrayView2<f64>, Array1<bool>) = match &repeated {
-        Some((xr, rows)) => (xr.view(), rows.iter().map(|&i| y[i]).collect()),
-        None => (x.view(), y.iter().copied().collect()),
-    };
-    let n = ys.len() as f64;
-    let mut params = LogisticRegression::default()
-        .alpha(alpha)
-        .max_iterations(MAX_ITERATIONS)
-        // The gradient is a sum over rows: the tolerance is per row.
-        .gradient_tolerance(GRADIENT_TOLERANCE * n);
-    if let Some(w) = warm {
-        params = params.initial_params(w.raw.clone());
-    }
-    let data = DatasetBase::new(xs, ys);
-    let m = params
-        .fit(&data)
-        .map_err(|e| DataError::Input(format!("logistic regression failed: {e}")))?;
-    let mut raw = m.params().to_vec();
-    raw.push(m.intercept());
-    // linfa's probability is of its "positive" class, the more frequent one.
-    let sign = if m.labels().pos.class { 1.0 } else { -1.0 };
-    Ok(Linear {
-        w: m.params().iter().map(|w| sign * w).collect(),
-        b: sign * m.intercept(),
-        raw: Array1::from(raw),
-    })
+    let c = y
+        .iter()
+        .map(|&v| {
+            if v == minority {
+                repeat_minority.max(1) as f64
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let yf = y.iter().map(|&v| if v { 1.0 } else { 0.0 }).collect();
+    Ok((yf, c))
 }
 
 /// How positives and negatives are weighted in the fit.
@@ -287,7 +280,6 @@ impl ModelFile {
         Linear {
             w: self.features.iter().map(|f| f.coefficient).collect(),
             b: self.intercept,
-            raw: Array1::zeros(0),
         }
     }
 

@@ -20,7 +20,7 @@ pub mod tables;
 use std::time::Instant;
 
 use anyhow::Result;
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, UsageError};
@@ -151,6 +151,10 @@ pub struct Selection {
     pub method: String,
     /// Points the silhouette was computed on (a seeded sample above 20,000).
     pub silhouette_sample: u64,
+    /// Units each candidate k was fitted on: all of them, or with `--k auto`
+    /// above the sample size the silhouette sample, the chosen k then refitted
+    /// on all units from that fit's centroids (`tried` inertias are the sample's).
+    pub fitted_on: u64,
     pub tried: Vec<KScore>,
     pub chosen_k: usize,
 }
@@ -229,6 +233,8 @@ pub struct Timings {
     pub features_s: f64,
     pub scaling_s: f64,
     pub fits: Vec<FitTiming>,
+    /// The chosen k's refit on all units (when candidates were fitted on the sample).
+    pub refit_s: Option<f64>,
     pub silhouette_s: f64,
     pub profiles_s: f64,
 }
@@ -407,12 +413,25 @@ pub fn analyze(
         KChoice::Auto => K_AUTO.filter(|&k| k < n).collect(),
         KChoice::Fixed(k) => vec![k],
     };
+    // Above the silhouette sample's size, `--k auto` fits every candidate k
+    // on the sample (the silhouette only sees those points anyway) and then
+    // refits the chosen k on all units from the sample fit's centroids: one
+    // Lloyd run instead of n_init restarts per candidate on all units.
+    let sample = silhouette::sample(n, opts.silhouette_sample.max(2), opts.seed);
+    let on_sample = matches!(opts.k, KChoice::Auto) && sample.len() < n;
+    let sampled;
+    let (xk, sil_rows): (ArrayView2<f64>, Vec<usize>) = if on_sample {
+        sampled = x.select(Axis(0), &sample);
+        (sampled.view(), (0..sample.len()).collect())
+    } else {
+        (x.view(), sample.clone())
+    };
     let mut fits: Vec<KMeansFit> = Vec::new();
     let mut fit_times = Vec::new();
     for &k in &ks {
         let tk = Instant::now();
         fits.push(kmeans::fit(
-            x.view(),
+            xk,
             KMeansParams {
                 k,
                 n_init: opts.n_init,
@@ -426,9 +445,8 @@ pub fn analyze(
     }
 
     let t_sil = Instant::now();
-    let sample = silhouette::sample(n, opts.silhouette_sample.max(2), opts.seed);
     let labelings: Vec<&[u32]> = fits.iter().map(|f| f.labels.as_slice()).collect();
-    let sil = silhouette::compute(x.view(), &sample, &labelings);
+    let sil = silhouette::compute(xk, &sil_rows, &labelings);
     let scores = &sil.mean;
     let silhouette_s = secs(t_sil);
 
@@ -457,7 +475,15 @@ pub fn analyze(
             .max()
             .unwrap_or(top),
     };
-    let fit = &fits[best];
+    let t_refit = Instant::now();
+    let refit;
+    let fit = if on_sample {
+        refit = kmeans::fit_from(x.view(), fits[best].centroids.view());
+        &refit
+    } else {
+        &fits[best]
+    };
+    let refit_s = on_sample.then(|| secs(t_refit));
 
     let t_prof = Instant::now();
     let step_labels = funnel_ctx.as_ref().map(|f| f.steps.as_slice());
@@ -511,6 +537,7 @@ pub fn analyze(
                 KChoice::Fixed(_) => "fixed".into(),
             },
             silhouette_sample: sample.len() as u64,
+            fitted_on: xk.nrows() as u64,
             tried: ks
                 .iter()
                 .zip(&fits)
@@ -534,6 +561,7 @@ pub fn analyze(
             features_s,
             scaling_s,
             fits: fit_times,
+            refit_s,
             silhouette_s,
             profiles_s,
         }),
