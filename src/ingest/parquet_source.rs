@@ -28,22 +28,90 @@ pub(crate) fn read(
     parser: &TimeParser,
     registry: &mut PropRegistry,
 ) -> Result<(Vec<Chunk>, Layout, Vec<String>)> {
+    read_batched(path, display, opts, parser, registry, BATCH_ROWS)
+}
+
+fn read_batched(
+    path: &Path,
+    display: &str,
+    opts: &IngestOptions,
+    parser: &TimeParser,
+    registry: &mut PropRegistry,
+    batch_rows: usize,
+) -> Result<(Vec<Chunk>, Layout, Vec<String>)> {
     let unreadable = |message: String| DataError::Unreadable {
         file: display.to_string(),
         message,
     };
-    let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| unreadable(format!("not a readable Parquet file ({e})")))?;
-    let header: Vec<String> = df
-        .get_column_names()
-        .iter()
+    let open = || std::fs::File::open(path).map_err(|e| unreadable(e.to_string()));
+    let bad = |e: PolarsError| unreadable(format!("not a readable Parquet file ({e})"));
+    let mut reader = ParquetReader::new(open()?);
+    let metadata = reader.get_metadata().map_err(bad)?.clone();
+    let header: Vec<String> = reader
+        .schema()
+        .map_err(bad)?
+        .iter_names()
         .map(|s| s.to_string())
         .collect();
     let mut layout = resolve_layout(display, &header, opts, registry)?;
     let mut notes = Vec::new();
 
+    // Read a few row groups at a time: the decoded columns of the whole file
+    // next to the event table would be the run's peak memory.
+    let mut batches: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    let mut len = 0;
+    for rg in &metadata.row_groups {
+        len += rg.num_rows();
+        if len >= batch_rows {
+            batches.push((start, len));
+            (start, len) = (start + len, 0);
+        }
+    }
+    if len > 0 || batches.is_empty() {
+        batches.push((start, len));
+    }
+    let mut chunks = Vec::new();
+    for (i, &(offset, rows)) in batches.iter().enumerate() {
+        let mut reader = ParquetReader::new(open()?).with_slice(Some((offset, rows)));
+        reader.set_metadata(metadata.clone());
+        let df = reader.finish().map_err(bad)?;
+        chunks.extend(parse_frame(
+            &df,
+            offset,
+            display,
+            &header,
+            &mut layout,
+            // Unreadable property columns are decided (and noted) on the first batch.
+            (i == 0).then_some(&mut notes),
+            opts,
+            parser,
+            registry.names.len(),
+        )?);
+    }
+    Ok((chunks, layout, notes))
+}
+
+/// Rows per batch read (whole row groups, so at least this many).
+const BATCH_ROWS: usize = 1 << 20;
+
+/// Validates the rows of one batch (`offset`: its first row in the file).
+#[allow(clippy::too_many_arguments)]
+fn parse_frame(
+    df: &DataFrame,
+    offset: usize,
+    display: &str,
+    header: &[String],
+    layout: &mut Layout,
+    notes: Option<&mut Vec<String>>,
+    opts: &IngestOptions,
+    parser: &TimeParser,
+    n_props: usize,
+) -> Result<Vec<Chunk>> {
+    let unreadable = |message: String| DataError::Unreadable {
+        file: display.to_string(),
+        message,
+    };
     let string_col = |i: usize| -> Result<StringChunked, String> {
         let s = df.columns()[i].as_materialized_series();
         s.cast(&DataType::String)
@@ -69,16 +137,23 @@ pub(crate) fn read(
     )
     .map_err(unreadable)?;
     let mut props = Vec::new();
-    layout.props.retain(|&(col, p)| match string_col(col) {
-        Ok(ca) => {
-            props.push((p, ca));
-            true
+    match notes {
+        Some(notes) => layout.props.retain(|&(col, p)| match string_col(col) {
+            Ok(ca) => {
+                props.push((p, ca));
+                true
+            }
+            Err(msg) => {
+                notes.push(format!("{display}: skipped property {msg}"));
+                false
+            }
+        }),
+        None => {
+            for &(col, p) in &layout.props {
+                props.push((p, string_col(col).map_err(unreadable)?));
+            }
         }
-        Err(msg) => {
-            notes.push(format!("{display}: skipped property {msg}"));
-            false
-        }
-    });
+    }
 
     let n = df.height();
     let threads = if n >= PARALLEL_MIN_ROWS {
@@ -87,8 +162,7 @@ pub(crate) fn read(
         1
     };
     let per = n.div_ceil(threads.max(1)).max(1);
-    let n_props = registry.names.len();
-    let layout_ref = &layout;
+    let layout_ref = &*layout;
     let chunks = std::thread::scope(|s| {
         let handles: Vec<_> = (0..n)
             .step_by(per)
@@ -98,6 +172,7 @@ pub(crate) fn read(
                 s.spawn(move || {
                     parse_rows(
                         from,
+                        offset,
                         len,
                         display,
                         layout_ref,
@@ -118,7 +193,7 @@ pub(crate) fn read(
             .map(|h| h.join().expect("parquet worker panicked"))
             .collect::<Vec<_>>()
     });
-    Ok((chunks, layout, notes))
+    Ok(chunks)
 }
 
 impl TimeCol {
@@ -179,6 +254,7 @@ fn time_column(s: &Series, name: &str) -> Result<TimeCol, String> {
 #[allow(clippy::too_many_arguments)]
 fn parse_rows(
     from: usize,
+    offset: usize,
     len: usize,
     display: &str,
     layout: &Layout,
@@ -243,7 +319,7 @@ fn parse_rows(
                 // Parquet has no text line; the mapped user and event identify the row.
                 let locate = || {
                     let raw = format!("{},{}", u.unwrap_or(""), e.unwrap_or(""));
-                    (display.to_string(), (from + i + 1) as u64, raw)
+                    (display.to_string(), (offset + from + i + 1) as u64, raw)
                 };
                 if !chunk.reject(r, opts.keep_rejects, opts.strict, locate) {
                     break;
@@ -252,4 +328,97 @@ fn parse_rows(
         }
     }
     chunk
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each row in file order as (user, event, ts, session, page), and each
+    /// reject as (line, reason).
+    type Decoded = (
+        Vec<(String, String, i64, String, String)>,
+        Vec<(u64, String)>,
+    );
+
+    fn decode(chunks: &[Chunk]) -> Decoded {
+        let mut rows = Vec::new();
+        let mut rejects = Vec::new();
+        for c in chunks {
+            for i in 0..c.user.len() {
+                rows.push((
+                    c.users.get(c.user[i]).to_string(),
+                    c.events.get(c.event[i]).to_string(),
+                    c.ts[i],
+                    c.sessions.get(c.session[i]).to_string(),
+                    c.props[0].get(c.prop_codes[0][i]).to_string(),
+                ));
+            }
+            rejects.extend(
+                c.rejects
+                    .iter()
+                    .map(|r| (r.line, format!("{:?}", r.reason))),
+            );
+        }
+        (rows, rejects)
+    }
+
+    /// Reading a few row groups at a time gives the rows and reject line
+    /// numbers of reading the whole file at once.
+    #[test]
+    fn batches_read_like_the_whole_file() {
+        let n = 2500;
+        let user: Vec<Option<String>> = (0..n)
+            .map(|i| (i % 397 != 5).then(|| format!("u{}", i % 37)))
+            .collect();
+        let event: Vec<String> = (0..n).map(|i| format!("e{}", i % 5)).collect();
+        let ts: Vec<String> = (0..n)
+            .map(|i| {
+                if i % 511 == 7 {
+                    "not a time".to_string()
+                } else {
+                    format!("2024-01-01T00:{:02}:{:02}Z", (i / 60) % 60, i % 60)
+                }
+            })
+            .collect();
+        let session: Vec<String> = (0..n).map(|i| format!("s{}", i % 101)).collect();
+        let page: Vec<String> = (0..n).map(|i| format!("/p{}", i % 7)).collect();
+        let mut df = df!(
+            "user_id" => user,
+            "event" => event,
+            "timestamp" => ts,
+            "session_id" => session,
+            "page" => page,
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        ParquetWriter::new(std::fs::File::create(&path).unwrap())
+            .with_row_group_size(Some(300))
+            .finish(&mut df)
+            .unwrap();
+        let groups = ParquetReader::new(std::fs::File::open(&path).unwrap())
+            .get_metadata()
+            .unwrap()
+            .row_groups
+            .len();
+        assert!(groups >= 8, "{groups} row groups");
+        let opts = IngestOptions {
+            keep_rejects: true,
+            ..Default::default()
+        };
+        let parser = TimeParser::new(None);
+        let read = |batch: usize| {
+            let mut reg = PropRegistry::default();
+            let (chunks, _, _) =
+                read_batched(&path, "t.parquet", &opts, &parser, &mut reg, batch).unwrap();
+            decode(&chunks)
+        };
+        let whole = read(usize::MAX);
+        assert_eq!(whole.0.len() + whole.1.len(), n);
+        assert!(whole.1.len() >= 10, "{:?}", whole.1);
+        for batch in [1, 299, 700, 2400] {
+            assert_eq!(read(batch), whole, "batch {batch}");
+        }
+    }
 }

@@ -407,12 +407,21 @@ mod tests {
         use rand_xoshiro::rand_core::SeedableRng;
         for seed in [1, 2, 3] {
             let (x, truth) = blobs(seed);
-            let ours = fit(x.view(), KMeansParams { k: 4, n_init: 10, seed }).unwrap();
-            let model = linfa_clustering::KMeans::params_with_rng(4, Xoshiro256Plus::seed_from_u64(seed))
-                .n_runs(10)
-                .tolerance(1e-8)
-                .fit(&DatasetBase::from(x.view()))
-                .unwrap();
+            let ours = fit(
+                x.view(),
+                KMeansParams {
+                    k: 4,
+                    n_init: 10,
+                    seed,
+                },
+            )
+            .unwrap();
+            let model =
+                linfa_clustering::KMeans::params_with_rng(4, Xoshiro256Plus::seed_from_u64(seed))
+                    .n_runs(10)
+                    .tolerance(1e-8)
+                    .fit(&DatasetBase::from(x.view()))
+                    .unwrap();
             let (theirs, _) = assign(x.view(), model.centroids().view());
             let exact = fit_from(x.view(), model.centroids().view());
             let ari = super::super::ari::adjusted_rand_index(&ours.labels, &theirs);
@@ -440,9 +449,12 @@ mod tests {
             let (labels, _) = assign(x.view(), c.view());
             let mut next = c.clone();
             for j in 0..c.nrows() {
-                let rows: Vec<usize> = (0..x.nrows()).filter(|&i| labels[i] as usize == j).collect();
+                let rows: Vec<usize> = (0..x.nrows())
+                    .filter(|&i| labels[i] as usize == j)
+                    .collect();
                 if !rows.is_empty() {
-                    next.row_mut(j).assign(&x.select(Axis(0), &rows).mean_axis(Axis(0)).unwrap());
+                    next.row_mut(j)
+                        .assign(&x.select(Axis(0), &rows).mean_axis(Axis(0)).unwrap());
                 }
             }
             if next == c {
