@@ -45,47 +45,59 @@ pub struct ReportArgs {
 pub fn build(loaded: &Loaded, config: &JourneyConfig, progress: &Progress) -> Result<Built> {
     let t = &loaded.ingested.table;
     config.validate(t)?;
-    progress.stage("funnel");
-    let funnel = match &config.funnel {
-        Some(c) => {
-            Some(funnel::analyze(t, &loaded.sessions, &FunnelOptions::from_config(c)?)?.report)
-        }
-        None => None,
-    };
-    progress.stage("stages");
-    let stages = if config.stages.is_empty() {
-        None
-    } else {
-        Some(crate::stages::analyze(t, &config.stages)?)
-    };
-    progress.stage("Markov map");
-    let markov = match crate::paths::PathsOptions::from_config(config) {
-        Some(opts) => Some(crate::paths::analyze(t, &loaded.sessions, &opts)?),
-        None => None,
-    };
-    progress.stage("propensity");
-    let ptoml = crate::propensity::config::PropensityToml::from(config);
-    let trained = match &config.propensity {
-        Some(_) => {
+    // Propensity is independent of the rest: it runs beside it (each side
+    // also splits its heaviest loops across cores).
+    let (trained, rest) = std::thread::scope(|scope| {
+        let trained = scope.spawn(|| -> Result<_> {
+            let Some(_) = &config.propensity else {
+                return Ok(None);
+            };
+            progress.stage("propensity");
+            let ptoml = crate::propensity::config::PropensityToml::from(config);
             let opts = crate::propensity::TrainOptions::new(&ptoml, &Default::default())?;
-            Some(crate::propensity::train(
+            Ok(Some(crate::propensity::train(
                 t,
                 &loaded.sessions,
                 &loaded.ingested.files,
                 &opts,
                 progress,
-            )?)
-        }
-        None => None,
-    };
-    let (propensity, scores) = match trained {
+            )?))
+        });
+        let rest = (|| -> Result<_> {
+            progress.stage("funnel");
+            let funnel = match &config.funnel {
+                Some(c) => Some(
+                    funnel::analyze(t, &loaded.sessions, &FunnelOptions::from_config(c)?)?.report,
+                ),
+                None => None,
+            };
+            progress.stage("stages");
+            let stages = if config.stages.is_empty() {
+                None
+            } else {
+                Some(crate::stages::analyze(t, &config.stages)?)
+            };
+            progress.stage("Markov map");
+            let markov = match crate::paths::PathsOptions::from_config(config) {
+                Some(opts) => Some(crate::paths::analyze(t, &loaded.sessions, &opts)?),
+                None => None,
+            };
+            progress.stage("segments");
+            let segments = match &config.segments {
+                Some(sc) => Some(segments_section(loaded, config, sc)?),
+                None => None,
+            };
+            Ok((funnel, stages, markov, segments))
+        })();
+        let trained = trained
+            .join()
+            .expect("the propensity thread does not panic");
+        (trained, rest)
+    });
+    let (funnel, stages, markov, segments) = rest?;
+    let (propensity, scores) = match trained? {
         Some(tr) => (Some(tr.report), Some(tr.scores)),
         None => (None, None),
-    };
-    progress.stage("segments");
-    let segments = match &config.segments {
-        Some(sc) => Some(segments_section(loaded, config, sc)?),
-        None => None,
     };
     let (segments, assignments) = match segments {
         Some(r) => (Some(r.report.clone()), Some(r)),

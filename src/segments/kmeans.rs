@@ -241,18 +241,18 @@ fn lloyd(x: &Data, mut centres: Array2<f64>, tol: f64) -> Array2<f64> {
     for i in 0..n {
         (label[i], upper[i], lower[i]) = full_scan(i, &centres);
     }
+    // Per-cluster sums, kept up to date as units move (a pass over all
+    // units per iteration would cost more than the bounded assignment).
     let mut sums = Array2::<f64>::zeros((k, d));
     let mut counts = vec![0u64; k];
-    for _ in 0..MAX_ITER {
-        sums.fill(0.0);
-        counts.fill(0);
-        for i in 0..n {
-            let mut s = sums.row_mut(label[i]);
-            for (a, &v) in s.iter_mut().zip(x.row(i)) {
-                *a += v;
-            }
-            counts[label[i]] += 1;
+    for i in 0..n {
+        let mut s = sums.row_mut(label[i]);
+        for (a, &v) in s.iter_mut().zip(x.row(i)) {
+            *a += v;
         }
+        counts[label[i]] += 1;
+    }
+    for _ in 0..MAX_ITER {
         let mut shift = vec![0.0f64; k];
         let mut total_shift = 0.0;
         for c in 0..k {
@@ -312,6 +312,15 @@ fn lloyd(x: &Data, mut centres: Array2<f64>, tol: f64) -> Array2<f64> {
             let (b1, d1, d2) = full_scan(i, &centres);
             if b1 != a {
                 changed = true;
+                let row = x.row(i);
+                for (s, &v) in sums.row_mut(a).iter_mut().zip(row) {
+                    *s -= v;
+                }
+                for (s, &v) in sums.row_mut(b1).iter_mut().zip(row) {
+                    *s += v;
+                }
+                counts[a] -= 1;
+                counts[b1] += 1;
             }
             (label[i], upper[i], lower[i]) = (b1, d1, d2);
         }
