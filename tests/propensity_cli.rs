@@ -138,22 +138,21 @@ fn holdout_aucs(dir: &Path, data: &Path) -> (f64, f64) {
     (auc(&mut model), auc(&mut bayes))
 }
 
-/// Acceptance 1. The generator decides conversion once per user with a
-/// known logistic function, and a converter's `upgrade` ends their last
-/// session; with `--horizon all` a user's label is exactly the truth
-/// file's `converted` (users who upgraded before the cutoff are left out).
-/// See docs/propensity.md, "Checking against the truth", for why the two
-/// windows behave differently.
+/// Acceptance 1. The SaaS generator draws conversion from a known logistic
+/// function of the user's first 24 hours (milestone flags, log feature use,
+/// device, channel: features the model has), and a converter's upgrade comes
+/// at least 3 days after their first event. So with `--observe 1d --horizon
+/// all` every user is labeled, the label is the truth file's `converted`, and
+/// `p_convert` is the Bayes-optimal score: the model must come within 0.02
+/// of its AUC, and must not beat it by more than noise (that would be a leak).
 #[test]
 fn holdout_auc_is_near_the_bayes_optimal_auc() {
     let dir = tempfile::tempdir().unwrap();
     let data = generate(dir.path(), "saas", 60_000, 21);
-
-    // Two weeks observed: within 0.02 of the Bayes-optimal AUC.
     let r = train(
         &data,
         dir.path(),
-        &["--config", CONFIG, "--observe", "14d", "--horizon", "all"],
+        &["--config", CONFIG, "--observe", "1d", "--horizon", "all"],
     );
     assert_eq!(r["beats_base_rate"], true);
     let (model, bayes) = holdout_aucs(dir.path(), &data);
@@ -162,34 +161,16 @@ fn holdout_auc_is_near_the_bayes_optimal_auc() {
         "the report's AUC is the hold-out's"
     );
     eprintln!(
-        "observe 14d: model AUC {model:.4}, Bayes-optimal {bayes:.4}, gap {:.4}",
-        bayes - model
-    );
-    assert!(
-        (bayes - model).abs() <= 0.02,
-        "observe 14d: model AUC {model:.4} vs Bayes-optimal {bayes:.4}"
-    );
-
-    // One day observed: almost nobody has converted yet, so p_convert is the
-    // best possible score; pre-cutoff features cannot beat it (that would be
-    // a leak) and miss the engagement that only later sessions reveal.
-    train(
-        &data,
-        dir.path(),
-        &["--config", CONFIG, "--observe", "1d", "--horizon", "all"],
-    );
-    let (model, bayes) = holdout_aucs(dir.path(), &data);
-    eprintln!(
         "observe 1d: model AUC {model:.4}, Bayes-optimal {bayes:.4}, gap {:.4}",
         bayes - model
     );
     assert!(
-        model <= bayes + 0.01,
-        "observe 1d: model AUC {model:.4} above the Bayes-optimal {bayes:.4}: a leak?"
+        (bayes - model).abs() <= 0.02,
+        "observe 1d: model AUC {model:.4} vs Bayes-optimal {bayes:.4}"
     );
     assert!(
-        bayes - model <= 0.06,
-        "observe 1d: model AUC {model:.4} vs Bayes-optimal {bayes:.4}"
+        model <= bayes + 0.01,
+        "observe 1d: model AUC {model:.4} above the Bayes-optimal {bayes:.4}: a leak?"
     );
 }
 
@@ -311,8 +292,9 @@ fn scoring_the_training_data_reproduces_the_training_scores() {
     assert_eq!(std::fs::read_to_string(&scored).unwrap(), train_scores);
     assert!(read_csv(&scored).iter().any(|r| r["status"] == "no_cutoff"));
 
-    // The config's cutoff, 3 days after the first event: some upgraded before it.
-    let r = train(&data, dir.path(), &["--config", CONFIG]);
+    // A cutoff 7 days after the first event: some upgraded before it (the
+    // generator's upgrades come 3 days or more after the first event).
+    let r = train(&data, dir.path(), &["--config", CONFIG, "--observe", "7d"]);
     assert_eq!(r["label_definition"]["cutoff"]["kind"], "observe");
     let out = jm()
         .args([

@@ -266,6 +266,16 @@ impl<'a> Journey<'a> {
     pub fn page(&mut self, name: &'static str, page: &'static str) {
         self.emit(name, Page::Static(page), Item::None);
     }
+
+    /// Events emitted since `start` (an index into the output).
+    pub fn since(&self, start: usize) -> &[Event] {
+        &self.events[start..]
+    }
+
+    /// Moves the clock forward to `ts` if it is earlier.
+    pub fn not_before(&mut self, ts: i64) {
+        self.ts = self.ts.max(ts);
+    }
 }
 
 /// Number of sessions: 1 + Poisson(lambda · exp(0.4·e)), so engagement shows up in

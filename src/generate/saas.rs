@@ -4,17 +4,29 @@
 //!
 //! Per user, in this draw order: segment, engagement `e ~ N(0,1)`, device,
 //! channel (per-segment distributions in [`SEGMENTS`]), `invited_teammate`
-//! ~ Bernoulli(p_invite[segment]), then
+//! ~ Bernoulli(p_invite[segment]); then the sessions (below); then, from the
+//! user's events in the 24 hours from their first event (the *window*),
 //!
 //! ```text
-//! p_convert = sigmoid(B0 + B_SEGMENT[segment] + B_E·e + B_INVITED·invited_teammate
-//!                     + B_DEVICE[device] + B_CHANNEL[channel])
-//!   B0 = -1.6,  B_E = 0.7,  B_INVITED = 1.1
-//!   B_SEGMENT: explorer +0.4, collaborator +0.6, solo_builder 0.0, dormant -2.2
+//! p_convert = sigmoid(B0 + B_INVITED·invited + B_PROJECT·created_project
+//!                     + B_USE·ln(1 + uses) + B_DEVICE[device] + B_CHANNEL[channel])
+//!   invited, created_project: an invite_teammate / create_project event in the window
+//!   uses: the number of use_feature events in the window
+//!   B0 = -3.0,  B_INVITED = 1.1,  B_PROJECT = 0.8,  B_USE = 0.6
 //!   B_DEVICE:  desktop 0.0, mobile -0.5, tablet -0.3
 //!   B_CHANNEL: organic 0.0, paid_search +0.1, social -0.3, email +0.3, direct +0.4
 //! converted ~ Bernoulli(p_convert)
 //! ```
+//!
+//! So conversion is a known logistic function of what a model observing the
+//! first day can see (journeymap's milestone flags, `count:use_feature` on
+//! its log scale, and the device and channel one-hots): with `--observe 1d
+//! --horizon all` the truth file's `p_convert` is the Bayes-optimal score
+//! (the propensity acceptance test). Segment and `e` act on conversion only
+//! through that behaviour. A converter comes back for one more session,
+//! `login → view_dashboard → view_pricing → upgrade`, after their other
+//! sessions and never sooner than 3 days after their first event, so no
+//! label of a cutoff up to 3 days is decided before its cutoff.
 //!
 //! `invited_teammate` is observable exactly: a user with the flag emits
 //! `invite_teammate` in their first session (collaborators also in later
@@ -22,8 +34,7 @@
 //! collaborator .85, solo_builder 0, dormant .03.
 //! `e` shows in behaviour: sessions = 1 + Poisson(λ·exp(0.4·e)) (cap 40; dormant:
 //! 2 + Bernoulli(sigmoid(e))) and feature-use counts shift by round(slope·e).
-//! A converted user's last session ends with `view_pricing → upgrade`.
-//!
+
 //! # Segment behaviour
 //!
 //! Session 1 starts `signup → view_dashboard`, later ones `login → view_dashboard`.
@@ -46,9 +57,14 @@ use super::{
 };
 use crate::rng::Rng;
 
-pub const B0: f64 = -1.6;
-pub const B_E: f64 = 0.7;
+pub const B0: f64 = -3.0;
 pub const B_INVITED: f64 = 1.1;
+pub const B_PROJECT: f64 = 0.8;
+pub const B_USE: f64 = 0.6;
+/// The window `p_convert` reads, from the user's first event.
+pub const WINDOW_MS: i64 = 86_400_000;
+/// A converter's upgrade comes no sooner than this after their first event.
+pub const UPGRADE_AFTER_MS: i64 = 3 * 86_400_000;
 /// Indexed like [`Device::ALL`].
 pub const B_DEVICE: [f64; 3] = [0.0, -0.5, -0.3];
 /// Indexed like [`Channel::ALL`].
@@ -66,7 +82,6 @@ struct Segment {
     kind: Kind,
     name: &'static str,
     share: f64,
-    coef: f64,
     p_invite: f64,
     device: [f64; 3],
     channel: [f64; 5],
@@ -79,7 +94,6 @@ const SEGMENTS: [Segment; 4] = [
         kind: Kind::Explorer,
         name: "explorer",
         share: 0.25,
-        coef: 0.4,
         p_invite: 0.15,
         device: [0.70, 0.20, 0.10],
         channel: [0.45, 0.15, 0.10, 0.10, 0.20],
@@ -90,7 +104,6 @@ const SEGMENTS: [Segment; 4] = [
         kind: Kind::Collaborator,
         name: "collaborator",
         share: 0.20,
-        coef: 0.6,
         p_invite: 0.85,
         device: [0.75, 0.20, 0.05],
         channel: [0.20, 0.10, 0.10, 0.35, 0.25],
@@ -101,7 +114,6 @@ const SEGMENTS: [Segment; 4] = [
         kind: Kind::SoloBuilder,
         name: "solo_builder",
         share: 0.30,
-        coef: 0.0,
         p_invite: 0.0,
         device: [0.80, 0.15, 0.05],
         channel: [0.35, 0.25, 0.10, 0.10, 0.20],
@@ -112,7 +124,6 @@ const SEGMENTS: [Segment; 4] = [
         kind: Kind::Dormant,
         name: "dormant",
         share: 0.25,
-        coef: -2.2,
         p_invite: 0.03,
         device: [0.45, 0.45, 0.10],
         channel: [0.20, 0.35, 0.30, 0.05, 0.10],
@@ -143,17 +154,17 @@ const INTEGRATIONS: [&str; 5] = [
 ];
 
 /// The documented conversion probability (see module docs).
-pub fn p_convert(
-    segment_coef: f64,
-    e: f64,
-    invited: bool,
-    device: Device,
-    channel: Channel,
-) -> f64 {
+pub fn p_convert(invited: bool, project: bool, uses: u32, device: Device, channel: Channel) -> f64 {
     let d = Device::ALL.iter().position(|&x| x == device).unwrap_or(0);
     let c = Channel::ALL.iter().position(|&x| x == channel).unwrap_or(0);
-    let inv = if invited { B_INVITED } else { 0.0 };
-    sigmoid(B0 + segment_coef + B_E * e + inv + B_DEVICE[d] + B_CHANNEL[c])
+    let flag = |b: bool, coef: f64| if b { coef } else { 0.0 };
+    sigmoid(
+        B0 + flag(invited, B_INVITED)
+            + flag(project, B_PROJECT)
+            + B_USE * f64::from(uses).ln_1p()
+            + B_DEVICE[d]
+            + B_CHANNEL[c],
+    )
 }
 
 pub(super) fn user(rng: &mut Rng, events: &mut Vec<Event>) -> UserTruth {
@@ -163,14 +174,13 @@ pub(super) fn user(rng: &mut Rng, events: &mut Vec<Event>) -> UserTruth {
     let device = Device::ALL[rng.choose_weighted(&seg.device)];
     let channel = Channel::ALL[rng.choose_weighted(&seg.channel)];
     let invited = rng.bernoulli(seg.p_invite);
-    let p = p_convert(seg.coef, e, invited, device, channel);
-    let converted = rng.bernoulli(p);
     let sessions = match seg.kind {
         Kind::Dormant => 2 + u32::from(rng.bernoulli(sigmoid(e))),
         _ => session_count(rng, seg.sessions_lambda, e),
     };
     let favourites: [u8; 4] = std::array::from_fn(|_| feature(rng));
 
+    let start = events.len();
     let mut j = Journey::new(rng, events, seg.step_s);
     for s in 1..=sessions {
         j.start_session();
@@ -184,10 +194,28 @@ pub(super) fn user(rng: &mut Rng, events: &mut Vec<Event>) -> UserTruth {
         if s == 1 && invited && seg.kind != Kind::Collaborator {
             j.page("invite_teammate", "/settings/team");
         }
-        if converted && s == sessions {
-            j.page("view_pricing", "/pricing");
-            j.page("upgrade", "/billing/upgrade");
+    }
+    let mine = j.since(start);
+    let first = mine[0].ts;
+    let window = mine.iter().filter(|ev| ev.ts < first + WINDOW_MS);
+    let (mut inv, mut project, mut uses) = (false, false, 0u32);
+    for ev in window {
+        match ev.name {
+            "invite_teammate" => inv = true,
+            "create_project" => project = true,
+            "use_feature" => uses += 1,
+            _ => {}
         }
+    }
+    let p = p_convert(inv, project, uses, device, channel);
+    let converted = j.rng.bernoulli(p);
+    if converted {
+        j.start_session();
+        j.not_before(first + UPGRADE_AFTER_MS);
+        j.page("login", "/login");
+        j.page("view_dashboard", "/dashboard");
+        j.page("view_pricing", "/pricing");
+        j.page("upgrade", "/billing/upgrade");
     }
     UserTruth {
         segment: seg.name,
@@ -297,9 +325,12 @@ mod tests {
     fn shares_and_coefficients() {
         let total: f64 = SEGMENTS.iter().map(|s| s.share).sum();
         assert!((total - 1.0).abs() < 1e-12);
-        let base = p_convert(0.0, 0.0, false, Device::Desktop, Channel::Organic);
+        let base = p_convert(false, false, 0, Device::Desktop, Channel::Organic);
         assert!((base - sigmoid(B0)).abs() < 1e-12);
-        let inv = p_convert(0.0, 0.0, true, Device::Desktop, Channel::Organic);
+        let inv = p_convert(true, false, 0, Device::Desktop, Channel::Organic);
         assert!((inv - sigmoid(B0 + B_INVITED)).abs() < 1e-12);
+        let all = p_convert(true, true, 3, Device::Mobile, Channel::Email);
+        let z = B0 + B_INVITED + B_PROJECT + B_USE * 4f64.ln() + B_DEVICE[1] + B_CHANNEL[3];
+        assert!((all - sigmoid(z)).abs() < 1e-12);
     }
 }
