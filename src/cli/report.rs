@@ -45,23 +45,31 @@ pub struct ReportArgs {
 pub fn build(loaded: &Loaded, config: &JourneyConfig, progress: &Progress) -> Result<Built> {
     let t = &loaded.ingested.table;
     config.validate(t)?;
-    // Propensity is independent of the rest: it runs beside it (each side
-    // also splits its heaviest loops across cores).
-    let (trained, rest) = std::thread::scope(|scope| {
-        let trained = scope.spawn(|| -> Result<_> {
+    // Propensity and stages share nothing with the funnel, Markov map and
+    // segments: the two groups run side by side (about equal halves of the
+    // work on 10M events; each also splits its heaviest loops across cores).
+    let (side, rest) = std::thread::scope(|scope| {
+        let side = scope.spawn(|| -> Result<_> {
+            progress.stage("stages");
+            let stages = if config.stages.is_empty() {
+                None
+            } else {
+                Some(crate::stages::analyze(t, &config.stages)?)
+            };
             let Some(_) = &config.propensity else {
-                return Ok(None);
+                return Ok((stages, None));
             };
             progress.stage("propensity");
             let ptoml = crate::propensity::config::PropensityToml::from(config);
             let opts = crate::propensity::TrainOptions::new(&ptoml, &Default::default())?;
-            Ok(Some(crate::propensity::train(
+            let trained = crate::propensity::train(
                 t,
                 &loaded.sessions,
                 &loaded.ingested.files,
                 &opts,
                 progress,
-            )?))
+            )?;
+            Ok((stages, Some(trained)))
         });
         let rest = (|| -> Result<_> {
             progress.stage("funnel");
@@ -70,12 +78,6 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig, progress: &Progress) -> Re
                     funnel::analyze(t, &loaded.sessions, &FunnelOptions::from_config(c)?)?.report,
                 ),
                 None => None,
-            };
-            progress.stage("stages");
-            let stages = if config.stages.is_empty() {
-                None
-            } else {
-                Some(crate::stages::analyze(t, &config.stages)?)
             };
             progress.stage("Markov map");
             let markov = match crate::paths::PathsOptions::from_config(config) {
@@ -87,15 +89,14 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig, progress: &Progress) -> Re
                 Some(sc) => Some(segments_section(loaded, config, sc)?),
                 None => None,
             };
-            Ok((funnel, stages, markov, segments))
+            Ok((funnel, markov, segments))
         })();
-        let trained = trained
-            .join()
-            .expect("the propensity thread does not panic");
-        (trained, rest)
+        let side = side.join().expect("the stages and propensity thread does not panic");
+        (side, rest)
     });
-    let (funnel, stages, markov, segments) = rest?;
-    let (propensity, scores) = match trained? {
+    let (funnel, markov, segments) = rest?;
+    let (stages, trained) = side?;
+    let (propensity, scores) = match trained {
         Some(tr) => (Some(tr.report), Some(tr.scores)),
         None => (None, None),
     };
