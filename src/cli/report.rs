@@ -91,7 +91,9 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig, progress: &Progress) -> Re
             };
             Ok((funnel, markov, segments))
         })();
-        let side = side.join().expect("the stages and propensity thread does not panic");
+        let side = side
+            .join()
+            .expect("the stages and propensity thread does not panic");
         (side, rest)
     });
     let (funnel, markov, segments) = rest?;
