@@ -69,6 +69,7 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig, progress: &Progress) -> Re
                 &opts,
                 progress,
             )?;
+            progress.stage("propensity done");
             Ok((stages, Some(trained)))
         });
         let rest = (|| -> Result<_> {
@@ -89,6 +90,7 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig, progress: &Progress) -> Re
                 Some(sc) => Some(segments_section(loaded, config, sc)?),
                 None => None,
             };
+            progress.stage("segments done");
             Ok((funnel, markov, segments))
         })();
         let side = side
