@@ -32,7 +32,7 @@ fn propensity(c: &mut Criterion) {
             column: "session_id".into(),
         },
     );
-    let cfg = propensity::config::load(std::path::Path::new(
+    let cfg = journeymap::config::load(std::path::Path::new(
         "fixtures/propensity/saas.journey.toml",
     ))
     .expect("config");

@@ -155,7 +155,7 @@ fn predicate(s: &Option<String>, flag: &str) -> Result<Option<Predicate>> {
 
 fn train(args: &TrainArgs) -> Result<()> {
     let cfg = match &args.config {
-        Some(p) => propensity::config::load(p)?,
+        Some(p) => crate::config::load(p)?,
         None => Default::default(),
     };
     let overrides = Overrides {
@@ -216,7 +216,7 @@ fn score(args: &ScoreArgs) -> Result<()> {
         .map_err(|e| UsageError(format!("{what}: cannot read model: {e}")))?;
     let model = ModelFile::from_json(&text, &what)?;
     let cfg = match &args.config {
-        Some(p) => Some(propensity::config::load(p)?),
+        Some(p) => Some(crate::config::load(p)?),
         None => None,
     };
     let (stages, rules) = match &cfg {

@@ -60,8 +60,7 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig, progress: &Progress) -> Re
                 return Ok((stages, None));
             };
             progress.stage("propensity");
-            let ptoml = crate::propensity::config::PropensityToml::from(config);
-            let opts = crate::propensity::TrainOptions::new(&ptoml, &Default::default())?;
+            let opts = crate::propensity::TrainOptions::new(config, &Default::default())?;
             let trained = crate::propensity::train(
                 t,
                 &loaded.sessions,

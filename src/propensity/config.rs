@@ -20,42 +20,13 @@
 //! action = "tutorial_email"
 //! ```
 //!
-//! `config::JourneyConfig` rejects unknown top-level keys, so until it knows
-//! these two, this module reads the same file a second time into
-//! [`PropensityToml`], which ignores every other key.
+//! Both are fields of `config::JourneyConfig`: one parse of the file, with
+//! its unknown-key errors and suggestions, serves every command.
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConversionConfig, FunnelConfig, Predicate, StageConfig};
-use crate::error::{DataError, UsageError};
-
-/// The parts of journey.toml that propensity reads.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct PropensityToml {
-    #[serde(default)]
-    pub conversion: Option<ConversionConfig>,
-    #[serde(default)]
-    pub funnel: Option<FunnelConfig>,
-    #[serde(default)]
-    pub stages: Vec<StageConfig>,
-    #[serde(default)]
-    pub propensity: Option<PropensitySection>,
-    #[serde(default)]
-    pub interventions: Vec<Rule>,
-}
-
-impl From<&crate::config::JourneyConfig> for PropensityToml {
-    /// The propensity view of an already parsed journey.toml (`report --config`).
-    fn from(c: &crate::config::JourneyConfig) -> Self {
-        PropensityToml {
-            conversion: c.conversion.clone(),
-            funnel: c.funnel.clone(),
-            stages: c.stages.clone(),
-            propensity: c.propensity.clone(),
-            interventions: c.interventions.clone(),
-        }
-    }
-}
+use crate::config::Predicate;
+use crate::error::DataError;
 
 /// `[propensity]`: defaults for the command-line flags, milestone flags,
 /// categorical properties and risk bands.
@@ -181,18 +152,6 @@ impl Rule {
             parts.join(", ")
         }
     }
-}
-
-/// Parses journey.toml for the propensity keys; TOML errors carry a line.
-pub fn parse(text: &str) -> Result<PropensityToml, String> {
-    toml::from_str(text).map_err(|e| e.to_string())
-}
-
-/// Reads and parses a config file (usage error when unreadable or malformed).
-pub fn load(path: &std::path::Path) -> anyhow::Result<PropensityToml> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| UsageError(format!("{}: cannot read config: {e}", path.display())))?;
-    parse(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())).into())
 }
 
 /// Checks what can be checked without data: names, ranges, durations.

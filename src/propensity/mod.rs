@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use self::config::{Milestone, PropensityToml, Rule};
+use self::config::{Milestone, Rule};
 use self::explain::{EventCorrelation, FeatureExplanation};
 use self::features::{Extractor, FeatureDef, RowScratch};
 use self::interventions::{Rules, Stager};
@@ -37,7 +37,7 @@ use self::metrics::{CalibrationBin, LiftDecile, Metrics, MetricsSd};
 use self::model::{
     ClassWeight, Fingerprint, Linear, ModelFeature, ModelFile, ModelMetrics, RiskBands, Scaler,
 };
-use crate::config::{FunnelConfig, Predicate, StageConfig};
+use crate::config::{FunnelConfig, JourneyConfig, Predicate, StageConfig};
 use crate::error::{DataError, UsageError};
 use crate::ingest::{EventTable, FileInfo};
 use crate::progress::Progress;
@@ -101,7 +101,7 @@ fn duration(s: &str, what: &str) -> Result<i64, UsageError> {
 
 impl TrainOptions {
     /// Merges the flags over the config; checks values.
-    pub fn new(cfg: &PropensityToml, o: &Overrides) -> anyhow::Result<TrainOptions> {
+    pub fn new(cfg: &JourneyConfig, o: &Overrides) -> anyhow::Result<TrainOptions> {
         let sec = cfg.propensity.clone().unwrap_or_default();
         let churn = o.churn || sec.churn == Some(true);
         let milestone = o.milestone.clone().or(if o.observe.is_some() {
@@ -1353,7 +1353,7 @@ pub fn report_section(
     t: &EventTable,
     sessions: &Sessions,
     files: &[FileInfo],
-    cfg: &PropensityToml,
+    cfg: &JourneyConfig,
 ) -> anyhow::Result<Option<PropensityReport>> {
     if cfg.propensity.is_none() {
         return Ok(None);
@@ -1371,6 +1371,6 @@ pub fn report_from_config_text(
     files: &[FileInfo],
     config_text: &str,
 ) -> anyhow::Result<Option<PropensityReport>> {
-    let cfg = config::parse(config_text).map_err(UsageError)?;
+    let cfg = crate::config::parse(config_text).map_err(UsageError)?;
     report_section(t, sessions, files, &cfg)
 }

@@ -343,7 +343,7 @@ mod tests {
                 column: "session_id".into(),
             },
         );
-        let cfg = propensity::config::load(std::path::Path::new(
+        let cfg = crate::config::load(std::path::Path::new(
             "fixtures/propensity/saas.journey.toml",
         ))
         .unwrap();
