@@ -98,6 +98,62 @@ fn planted_segments_are_recovered_on_generated_data() {
     }
 }
 
+/// With more units than the silhouette sample, `--k auto` fits the
+/// candidates on the sample and refits the chosen k on all units: the
+/// planted segments are still found, every unit is assigned, the report says
+/// how many units the candidates saw, and the run is deterministic.
+#[test]
+fn auto_k_on_a_sample_refits_on_all_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate(dir.path(), 3000, 5);
+    let truth: BTreeMap<String, String> = read_csv(&dir.path().join("shop.truth.csv"))
+        .into_iter()
+        .map(|r| (r["user_id"].clone(), r["segment"].clone()))
+        .collect();
+    let run = |name: &str| -> (Value, std::path::PathBuf) {
+        let a = dir.path().join(name);
+        let out = jm()
+            .args([
+                "segments",
+                "--on",
+                "all",
+                "--k",
+                "auto",
+                "--silhouette-sample",
+                "800",
+            ])
+            .args(["--json", "--assignments"])
+            .arg(&a)
+            .arg(&data)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        (serde_json::from_slice(&out).unwrap(), a)
+    };
+    let (v, a) = run("a1.csv");
+    assert_eq!(v["selection"]["silhouette_sample"], 800);
+    assert_eq!(v["selection"]["fitted_on"], 800);
+    assert_eq!(v["units"], 3000);
+    let sizes: u64 = v["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["units"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sizes, 3000, "the refit assigns every unit");
+    let score = ari(&a, &truth);
+    println!(
+        "ARI, candidates fitted on 800 of 3000 users: {score:.4} (k found: {})",
+        v["k"]
+    );
+    assert!(score >= 0.8, "ARI {score} < 0.8");
+    let (again, b) = run("a2.csv");
+    assert_eq!(v, again);
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+}
+
 /// A generator independent of `journeymap generate`: GA4-style event names,
 /// epoch-millisecond timestamps, no session column, other column names, and
 /// three planted behaviours of its own.

@@ -407,3 +407,81 @@ fn perf() {
         std::fs::remove_file(&out).unwrap();
     }
 }
+
+/// The SaaS truth is a logistic function of each user's first 24 hours (the
+/// propensity acceptance test relies on it): recomputing p_convert from the
+/// events gives the truth file's value, and every upgrade comes at least 3
+/// days after the user's first event, in a session of its own at the end.
+#[test]
+fn saas_truth_is_the_first_day_logistic() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("events.csv");
+    let summary = run(Scenario::Saas, 1_500, 7, &out);
+    let truth = read_truth(&summary.truth);
+    let text = std::fs::read_to_string(&out).unwrap();
+    // Per user: first ts, window counts, device, channel, upgrade ts and sessions.
+    #[derive(Default)]
+    struct U {
+        first: i64,
+        invited: bool,
+        project: bool,
+        uses: u32,
+        device: String,
+        channel: String,
+        upgrade: Option<(i64, String)>,
+        last_session: String,
+    }
+    let mut users: HashMap<String, U> = HashMap::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let t = parse_ms(f[3]);
+        let u = users.entry(f[0].to_string()).or_insert_with(|| U {
+            first: t,
+            device: f[6].to_string(),
+            channel: f[7].to_string(),
+            ..Default::default()
+        });
+        if t < u.first + saas::WINDOW_MS {
+            match f[2] {
+                "invite_teammate" => u.invited = true,
+                "create_project" => u.project = true,
+                "use_feature" => u.uses += 1,
+                _ => {}
+            }
+        }
+        if f[2] == "upgrade" {
+            u.upgrade = Some((t, f[1].to_string()));
+        }
+        u.last_session = f[1].to_string();
+    }
+    let mut converters = 0;
+    for (uid, row) in &truth {
+        let u = &users[uid];
+        let device = Device::ALL
+            .iter()
+            .find(|d| d.as_str() == u.device)
+            .copied()
+            .unwrap();
+        let channel = Channel::ALL
+            .iter()
+            .find(|c| c.as_str() == u.channel)
+            .copied()
+            .unwrap();
+        let p = saas::p_convert(u.invited, u.project, u.uses, device, channel);
+        // The truth file holds 6 decimals.
+        assert!((p - row.p).abs() <= 5e-7, "{uid}: {p} vs truth {}", row.p);
+        assert_eq!(u.upgrade.is_some(), row.converted, "{uid}");
+        if let Some((t, session)) = &u.upgrade {
+            converters += 1;
+            assert!(
+                *t >= u.first + saas::UPGRADE_AFTER_MS,
+                "{uid}: upgrade before 3 days"
+            );
+            assert_eq!(
+                session, &u.last_session,
+                "{uid}: the upgrade session is the last"
+            );
+        }
+    }
+    assert!(converters > 100, "{converters} converters");
+}
