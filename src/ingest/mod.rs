@@ -415,25 +415,40 @@ fn merge(chunks: Vec<Chunk>, registry: &PropRegistry, has_session: bool) -> Inge
     let remap = |local: &Interner, global: &mut Interner| -> Vec<u32> {
         local.iter().map(|n| global.intern(n)).collect()
     };
-    for c in chunks {
+    let mut rest: Vec<Chunk> = chunks.collect();
+    for c in rest.iter_mut() {
         read += c.read;
         naive += c.naive;
         rejected.merge(&c.rejected);
-        rejects.extend(c.rejects);
-        let um = remap(&c.users, &mut users);
-        user.extend(c.user.iter().map(|&u| um[u as usize]));
-        let em = remap(&c.events, &mut events);
-        event.extend(c.event.iter().map(|&e| em[e as usize]));
-        ts.extend_from_slice(&c.ts);
-        if has_session {
-            let sm = remap(&c.sessions, &mut sessions);
-            session.extend(c.session.iter().map(|&s| sm[s as usize]));
-        }
-        for (p, (local, codes)) in c.props.iter().zip(&c.prop_codes).enumerate() {
-            let pm = remap(local, &mut props[p]);
-            prop_codes[p].extend(codes.iter().map(|&v| pm[v as usize]));
-        }
+        rejects.append(&mut c.rejects);
     }
+    // Each column has its own interner, so columns merge independently:
+    // sessions (the largest vocabulary) and timestamps on one thread, users,
+    // events and properties on this one. Codes still follow first appearance.
+    std::thread::scope(|scope| {
+        let rest = &rest;
+        let (sessions, session, ts) = (&mut sessions, &mut session, &mut ts);
+        scope.spawn(move || {
+            for c in rest {
+                ts.extend_from_slice(&c.ts);
+                if has_session {
+                    let sm = remap(&c.sessions, sessions);
+                    session.extend(c.session.iter().map(|&s| sm[s as usize]));
+                }
+            }
+        });
+        for c in rest {
+            let um = remap(&c.users, &mut users);
+            user.extend(c.user.iter().map(|&u| um[u as usize]));
+            let em = remap(&c.events, &mut events);
+            event.extend(c.event.iter().map(|&e| em[e as usize]));
+            for (p, (local, codes)) in c.props.iter().zip(&c.prop_codes).enumerate() {
+                let pm = remap(local, &mut props[p]);
+                prop_codes[p].extend(codes.iter().map(|&v| pm[v as usize]));
+            }
+        }
+    });
+    drop(rest);
     // Exports usually come grouped by user and in time order already; then
     // the columns are kept as they are.
     let identity = already_ordered(&user, &ts);
