@@ -73,10 +73,13 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig, progress: &Progress) -> Re
         });
         let rest = (|| -> Result<_> {
             progress.stage("funnel");
-            let funnel = match &config.funnel {
-                Some(c) => Some(
-                    funnel::analyze(t, &loaded.sessions, &FunnelOptions::from_config(c)?)?.report,
-                ),
+            let funnel_opts = config
+                .funnel
+                .as_ref()
+                .map(FunnelOptions::from_config)
+                .transpose()?;
+            let funnel_run = match &funnel_opts {
+                Some(o) => Some(funnel::analyze(t, &loaded.sessions, o)?),
                 None => None,
             };
             progress.stage("Markov map");
@@ -86,9 +89,15 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig, progress: &Progress) -> Re
             };
             progress.stage("segments");
             let segments = match &config.segments {
-                Some(sc) => Some(segments_section(loaded, config, sc)?),
+                Some(sc) => Some(segments_section(
+                    loaded,
+                    config,
+                    sc,
+                    funnel_run.as_ref().zip(funnel_opts.as_ref()),
+                )?),
                 None => None,
             };
+            let funnel = funnel_run.map(|r| r.report);
             progress.stage("segments done");
             Ok((funnel, markov, segments))
         })();
@@ -127,11 +136,13 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig, progress: &Progress) -> Re
     })
 }
 
-/// Segments from `[segments]`, on the config's funnel.
+/// Segments from `[segments]`, on the config's funnel; `funnel_run` is the
+/// report's own run of it, reused when it counted the same units.
 fn segments_section(
     loaded: &Loaded,
     config: &JourneyConfig,
     sc: &SegmentsConfig,
+    funnel_run: Option<(&funnel::FunnelResult, &FunnelOptions)>,
 ) -> Result<SegmentsResult> {
     use crate::error::UsageError;
     use crate::segments::{KChoice, On, SegmentsOptions, Unit};
@@ -170,7 +181,14 @@ fn segments_section(
     if let Some(seed) = sc.seed {
         opts.seed = seed;
     }
-    crate::segments::analyze(&loaded.ingested.table, &loaded.sessions, &opts)
+    let per = match opts.unit {
+        Unit::User => funnel::Per::User,
+        Unit::Session => funnel::Per::Session,
+    };
+    let reuse = funnel_run
+        .filter(|(_, o)| o.per == per && o.by.is_none())
+        .map(|(r, _)| r);
+    crate::segments::analyze_with(&loaded.ingested.table, &loaded.sessions, &opts, reuse)
 }
 
 /// The report and the per-user files that go beside it.

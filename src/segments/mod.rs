@@ -295,6 +295,17 @@ pub fn analyze(
     sessions: &Sessions,
     opts: &SegmentsOptions,
 ) -> Result<SegmentsResult> {
+    analyze_with(t, sessions, opts, None)
+}
+
+/// [`analyze`], given the funnel already run on the same units (per user or
+/// per session as `opts.unit`, no breakdown), so it is not run twice.
+pub fn analyze_with(
+    t: &EventTable,
+    sessions: &Sessions,
+    opts: &SegmentsOptions,
+    funnel_run: Option<&funnel::FunnelResult>,
+) -> Result<SegmentsResult> {
     if opts.n_init == 0 {
         return Err(UsageError("n_init must be at least 1".into()).into());
     }
@@ -332,7 +343,14 @@ pub fn analyze(
                 Unit::Session => Per::Session,
             };
             fo.by = None;
-            let r = funnel::analyze(t, sessions, &fo)?;
+            let owned;
+            let r = match funnel_run {
+                Some(r) => r,
+                None => {
+                    owned = funnel::analyze(t, sessions, &fo)?;
+                    &owned
+                }
+            };
             if r.levels.len() != units.len() {
                 return Err(anyhow::anyhow!(
                     "internal: funnel levels do not line up with units"
