@@ -381,7 +381,10 @@ pub struct Scores {
     pub summary: ScoreSummary,
 }
 
-/// The training data's identity: files, sizes and a content hash.
+/// The training data's identity: files, sizes and a content hash. The hash
+/// is FNV-1a over 64-bit words (each user name's bytes, then per event the
+/// FNV-1a of its name and its timestamp): a word at a time, because the
+/// byte-at-a-time form was 0.2 s of a 10M-event report's critical path.
 pub fn fingerprint(t: &EventTable, files: &[FileInfo]) -> Fingerprint {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -391,6 +394,7 @@ pub fn fingerprint(t: &EventTable, files: &[FileInfo]) -> Fingerprint {
         }
         h
     };
+    let word = |h: u64, w: u64| (h ^ w).wrapping_mul(PRIME);
     let names: Vec<u64> = t
         .event_names
         .iter()
@@ -401,8 +405,8 @@ pub fn fingerprint(t: &EventTable, files: &[FileInfo]) -> Fingerprint {
         h = fnv(h, t.user_names.get(t.user[r.start]).as_bytes());
         h = fnv(h, &[0xff]);
         for i in r {
-            h = fnv(h, &names[t.event[i] as usize].to_le_bytes());
-            h = fnv(h, &t.ts[i].to_le_bytes());
+            h = word(h, names[t.event[i] as usize]);
+            h = word(h, t.ts[i] as u64);
         }
     }
     Fingerprint {
