@@ -1,10 +1,13 @@
 //! Abandonment segments: behaviour features per session or user, k-means
-//! (linfa) with k picked by silhouette, and named profiles that say where
-//! each segment leaves the funnel. Definitions and rules: docs/segments.md.
+//! (ours, Hamerly-bounded; see [`kmeans`]) with k picked by silhouette, and
+//! named profiles that say where each segment leaves the funnel.
+//! Definitions and rules: docs/segments.md.
 //!
 //! The pipeline, linfa style (params → check → fit → fitted model):
-//! [`features::extract`] → [`scale::Scaler::fit`] → [`kmeans::fit`] per k →
-//! [`silhouette::scores`] → profiles and [`naming`] → [`SegmentsReport`].
+//! [`features::extract`] → [`scale::Scaler::fit`] → [`kmeans::fit`] per k
+//! (on the silhouette sample when `--k auto` has more units) →
+//! [`silhouette::scores`] → refit of the chosen k → profiles and [`naming`]
+//! → [`SegmentsReport`].
 //! [`analyze`] runs it; models never print.
 
 pub mod ari;
