@@ -1,6 +1,6 @@
 //! Propensity and churn models: labels at a per-user cutoff, features from
 //! the events before it, an L2 logistic regression (Newton's method, see
-//! [`newton`]; linfa-logistic's objective) chosen by 5-fold cross-validation, an honest hold-out evaluation, explanations,
+//! `newton.rs`; linfa-logistic's objective) chosen by 5-fold cross-validation, an honest hold-out evaluation, explanations,
 //! scoring and intervention rules. Definitions: docs/propensity.md.
 //!
 //! The shape follows linfa: options are checked once, [`train`] turns data

@@ -1,5 +1,5 @@
 //! The logistic model: standardization, fitting (L2, Newton's method in
-//! [`super::newton`]), prediction, and model.json.
+//! `newton.rs`), prediction, and model.json.
 //!
 //! The objective is linfa-logistic's, `Σ logloss + α/2·‖w‖²` (a sum over
 //! rows, the intercept not penalized). scikit-learn's LogisticRegression
