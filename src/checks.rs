@@ -148,11 +148,7 @@ fn alias(path: &[Segment]) -> Vec<Segment> {
             ]
         }
         (["model", rest @ ..], _) => {
-            let mut v = vec![
-                seg("propensity", None),
-                seg("metrics", None),
-                seg("holdout", None),
-            ];
+            let mut v = vec![seg("propensity", None), seg("holdout", None)];
             v.extend(rest.iter().map(|k| seg(k, None)));
             v
         }
@@ -262,5 +258,19 @@ mod tests {
         assert!(run("data.users > 9").passed);
         let missing = run("model.auc >= 0.7");
         assert!(!missing.passed && missing.actual.is_none() && missing.note.is_some());
+    }
+
+    /// The friendly names land on the fields report.json really has.
+    #[test]
+    fn model_and_segment_aliases_match_the_report_layout() {
+        let r = json!({
+            "propensity": { "holdout": { "auc": 0.74, "brier": 0.1 } },
+            "segments": { "segments": [ { "share": 0.7 }, { "share": 0.3 } ] },
+        });
+        let run = |t: &str| evaluate(&r, &[parse(t).unwrap()]).remove(0);
+        assert_eq!(run("model.auc >= 0.7").actual, Some(0.74));
+        assert!(run("model.brier < 0.2").passed);
+        assert_eq!(run("segment[2].share > 0.2").actual, Some(0.3));
+        assert!(run("segment[3].share > 0").actual.is_none());
     }
 }

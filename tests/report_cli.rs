@@ -223,6 +223,50 @@ fn checks_pass_fail_and_reject_bad_expressions_with_their_exit_codes() {
     }
 }
 
+/// `model.*` and `segment[N].*` gates on a report that has both sections
+/// (the generated e-commerce config trains a model and clusters abandoners).
+#[test]
+fn model_and_segment_checks_read_real_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("shop.csv");
+    jm().args([
+        "generate",
+        "--scenario",
+        "ecommerce",
+        "--users",
+        "2000",
+        "--seed",
+        "3",
+        "--out",
+    ])
+    .arg(&data)
+    .assert()
+    .success();
+    let run = |check: &str| {
+        jm().args(["report"])
+            .arg(&data)
+            .arg("--config")
+            .arg(dir.path().join("shop.journey.toml"))
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .args(["--check", check])
+            .assert()
+    };
+    run("model.auc >= 0.55")
+        .success()
+        .stdout(predicate::str::contains(
+            "ok   model.auc >= 0.55: actual 0.",
+        ));
+    run("segment[1].share >= 0.5")
+        .success()
+        .stdout(predicate::str::contains(
+            "ok   segment[1].share >= 0.5: actual 0.",
+        ));
+    run("model.auc > 0.99")
+        .code(4)
+        .stderr(predicate::str::contains("model.auc > 0.99: actual 0."));
+}
+
 #[test]
 fn bad_configs_are_clean_errors_never_panics() {
     let dir = tempfile::tempdir().unwrap();
