@@ -509,7 +509,7 @@ fn config_errors_name_the_rule_key_and_suggestion() {
     .assert()
     .code(3)
     .stderr(predicate::str::contains(
-        "--target: unknown event \"upgrad\"; did you mean \"upgrade\"?",
+        "the target (--target, [propensity] target or [conversion] event): unknown event \"upgrad\"; did you mean \"upgrade\"?",
     ));
     jm().args([
         "propensity",

@@ -437,7 +437,11 @@ fn resolve_label(
     };
     let outcome = match &def.outcome {
         Outcome::Conversion { target, horizon_ms } => {
-            let m = crate::config::resolve(target, t, "--target");
+            let m = crate::config::resolve(
+                target,
+                t,
+                "the target (--target, [propensity] target or [conversion] event)",
+            );
             let target = match m {
                 Ok(m) => Some(m),
                 // Scoring data may hold no conversions yet.
