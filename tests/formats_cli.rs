@@ -161,6 +161,7 @@ fn demo_runs_and_says_where_the_report_is() {
         .assert()
         .success()
         .stdout(predicates::str::contains("report.md"));
-    assert!(out.join("report.json").is_file());
-    assert!(out.join("report.md").is_file());
+    for f in ["report.json", "report.md", "scores.csv", "segments.csv"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
 }

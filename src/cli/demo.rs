@@ -57,8 +57,13 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let config = crate::config::load(&summary.journey_config)?;
     progress.stage("running the analyses in the journey config");
     let built = super::report::build(&loaded, &config, &progress)?;
-    let report = built.report;
-    let (json, md) = super::report::write(&report, &args.out)?;
+    let (json, md) = super::report::write(&built.report, &args.out)?;
+    let per_user = super::report::write_per_user(
+        &loaded,
+        built.scores.as_ref(),
+        built.assignments.as_ref(),
+        &args.out,
+    )?;
     println!(
         "dataset: {} ({} events, {} users)",
         data.display(),
@@ -69,5 +74,8 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     println!("config:  {}", summary.journey_config.display());
     println!("report:  {}", md.display());
     println!("json:    {}", json.display());
+    for path in per_user {
+        println!("per user: {}", path.display());
+    }
     Ok(())
 }

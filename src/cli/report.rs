@@ -261,6 +261,32 @@ pub fn write(report: &Report, dir: &Path) -> Result<(PathBuf, PathBuf)> {
     Ok((json, md))
 }
 
+/// scores.csv and segments.csv (those the config asked for) in `dir`.
+pub fn write_per_user(
+    loaded: &Loaded,
+    scores: Option<&crate::propensity::Scores>,
+    assignments: Option<&SegmentsResult>,
+    dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    if let Some(s) = scores {
+        let path = dir.join("scores.csv");
+        crate::propensity::output::write_scores(&path, &loaded.ingested.table, s)?;
+        written.push(path);
+    }
+    if let Some(a) = assignments {
+        let path = dir.join("segments.csv");
+        crate::segments::output::write_assignments(
+            &path,
+            &loaded.ingested.table,
+            &loaded.sessions,
+            a,
+        )?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 pub fn run(args: &ReportArgs) -> Result<()> {
     let progress = Progress::new();
     let config = match &args.config {
@@ -283,19 +309,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     } = build(&loaded, &config, &progress)?;
     progress.stage("writing");
     let (json, md) = write(&report, &args.out)?;
-    if let Some(s) = &scores {
-        let path = args.out.join("scores.csv");
-        crate::propensity::output::write_scores(&path, &loaded.ingested.table, s)?;
-        println!("wrote {}", path.display());
-    }
-    if let Some(a) = &assignments {
-        let path = args.out.join("segments.csv");
-        crate::segments::output::write_assignments(
-            &path,
-            &loaded.ingested.table,
-            &loaded.sessions,
-            a,
-        )?;
+    for path in write_per_user(&loaded, scores.as_ref(), assignments.as_ref(), &args.out)? {
         println!("wrote {}", path.display());
     }
     progress.stage("done");
