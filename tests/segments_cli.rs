@@ -59,14 +59,19 @@ fn generate(dir: &Path, users: u32, seed: u32) -> std::path::PathBuf {
     out
 }
 
+/// user_id → planted segment, from the truth file `generate` wrote in `dir`.
+fn planted(dir: &Path) -> BTreeMap<String, String> {
+    read_csv(&dir.join("shop.truth.csv"))
+        .into_iter()
+        .map(|r| (r["user_id"].clone(), r["segment"].clone()))
+        .collect()
+}
+
 #[test]
 fn planted_segments_are_recovered_on_generated_data() {
     let dir = tempfile::tempdir().unwrap();
     let data = generate(dir.path(), 3000, 5);
-    let truth: BTreeMap<String, String> = read_csv(&dir.path().join("shop.truth.csv"))
-        .into_iter()
-        .map(|r| (r["user_id"].clone(), r["segment"].clone()))
-        .collect();
+    let truth = planted(dir.path());
     for k in ["auto", "4"] {
         let a = dir.path().join(format!("a-{k}.csv"));
         let out = jm()
@@ -106,10 +111,7 @@ fn planted_segments_are_recovered_on_generated_data() {
 fn auto_k_on_a_sample_refits_on_all_units() {
     let dir = tempfile::tempdir().unwrap();
     let data = generate(dir.path(), 3000, 5);
-    let truth: BTreeMap<String, String> = read_csv(&dir.path().join("shop.truth.csv"))
-        .into_iter()
-        .map(|r| (r["user_id"].clone(), r["segment"].clone()))
-        .collect();
+    let truth = planted(dir.path());
     let run = |name: &str| -> (Value, std::path::PathBuf) {
         let a = dir.path().join(name);
         let out = jm()

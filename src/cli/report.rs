@@ -98,7 +98,7 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig, progress: &Progress) -> Re
                 None => None,
             };
             let funnel = funnel_run.map(|r| r.report);
-            progress.stage("segments done");
+            progress.stage("funnel, Markov map and segments done");
             Ok((funnel, markov, segments))
         })();
         let side = side

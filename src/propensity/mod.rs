@@ -1,7 +1,8 @@
 //! Propensity and churn models: labels at a per-user cutoff, features from
-//! the events before it, an L2 logistic regression (Newton's method, see
-//! `newton.rs`; linfa-logistic's objective) chosen by 5-fold cross-validation, an honest hold-out evaluation, explanations,
-//! scoring and intervention rules. Definitions: docs/propensity.md.
+//! the events before it, an L2 logistic regression (Newton's method in
+//! `newton.rs`, linfa-logistic's objective) chosen by 5-fold cross-validation,
+//! an honest hold-out evaluation, explanations, scoring and intervention
+//! rules. Definitions: docs/propensity.md.
 //!
 //! The shape follows linfa: options are checked once, [`train`] turns data
 //! into a fitted [`ModelFile`] (plus the report and every user's score),

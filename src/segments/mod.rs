@@ -156,7 +156,8 @@ pub struct Selection {
     pub silhouette_sample: u64,
     /// Units each candidate k was fitted on: all of them, or with `--k auto`
     /// above the sample size the silhouette sample, the chosen k then refitted
-    /// on all units from that fit's centroids (`tried` inertias are the sample's).
+    /// on all units from that fit's centroids (`tried` inertias and the
+    /// report's `silhouette` are then the sample fits'; `inertia` is the refit's).
     pub fitted_on: u64,
     pub tried: Vec<KScore>,
     pub chosen_k: usize,
