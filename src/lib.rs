@@ -13,6 +13,7 @@ pub mod error;
 pub mod funnel;
 pub mod generate;
 pub mod ingest;
+pub mod parallel;
 pub mod paths;
 pub mod progress;
 pub mod propensity;

@@ -21,9 +21,6 @@ mod split;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
@@ -876,31 +873,6 @@ fn candidates(
     Ok(defs)
 }
 
-/// Runs `f` over `0..n` on up to `threads` threads; results in index order.
-fn parallel_map<T: Send, F: Fn(usize) -> T + Sync>(n: usize, threads: usize, f: F) -> Vec<T> {
-    let next = AtomicUsize::new(0);
-    let out: Mutex<Vec<Option<T>>> = Mutex::new((0..n).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..threads.clamp(1, n.max(1)) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        break;
-                    }
-                    let r = f(i);
-                    out.lock().expect("no panics while holding the lock")[i] = Some(r);
-                }
-            });
-        }
-    });
-    out.into_inner()
-        .expect("no panics while holding the lock")
-        .into_iter()
-        .map(|r| r.expect("every index ran"))
-        .collect()
-}
-
 /// A fold's scaler: a column constant in the fold's training rows is
 /// centred only.
 fn fold_scaler(x: &Array2<f64>, rows: &[usize]) -> Scaler {
@@ -930,7 +902,7 @@ fn cross_validate(
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(FOLDS);
-    let results = parallel_map(FOLDS, threads, |f| -> Result<FoldOut, DataError> {
+    let results = crate::parallel::map(FOLDS, threads, |f| -> Result<FoldOut, DataError> {
         let fit_rows: Vec<usize> = train
             .iter()
             .zip(fold_of)

@@ -73,7 +73,7 @@ pub fn fit(x: ArrayView2<f64>, p: KMeansParams) -> Result<KMeansFit, DataError> 
     let threads = std::thread::available_parallelism()
         .map_or(1, |t| t.get())
         .min(p.n_init.max(1));
-    let runs: Vec<(Array2<f64>, f64)> = parallel_runs(p.n_init.max(1), threads, |run| {
+    let runs: Vec<(Array2<f64>, f64)> = crate::parallel::map(p.n_init.max(1), threads, |run| {
         let mut rng = rng_for(p.seed, p.k, run);
         let init = kmeans_plus_plus(&data, p.k, &mut rng);
         let c = lloyd(&data, init, tol);
@@ -144,31 +144,6 @@ impl<'a> Data<'a> {
     fn row(&self, i: usize) -> &[f64] {
         &self.rows[i * self.d..(i + 1) * self.d]
     }
-}
-
-/// Runs `f` over `0..n` on up to `threads` threads; results in index order.
-fn parallel_runs<T: Send, F: Fn(usize) -> T + Sync>(n: usize, threads: usize, f: F) -> Vec<T> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let out = std::sync::Mutex::new((0..n).map(|_| None).collect::<Vec<Option<T>>>());
-    std::thread::scope(|s| {
-        for _ in 0..threads.clamp(1, n.max(1)) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if i >= n {
-                        break;
-                    }
-                    let r = f(i);
-                    out.lock().expect("no panic holding the lock")[i] = Some(r);
-                }
-            });
-        }
-    });
-    out.into_inner()
-        .expect("no panic holding the lock")
-        .into_iter()
-        .map(|r| r.expect("every run ran"))
-        .collect()
 }
 
 /// scikit-learn's greedy k-means++: each new centre is the best (lowest
