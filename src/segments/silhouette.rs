@@ -10,11 +10,17 @@
 //! shared between labellings: points are sorted by their tuple of labels
 //! (one label per k tried), each distance row is summed once per run of equal
 //! tuples, and each labelling's per-cluster sums are added up from those few
-//! run sums. Distances come from |x|² + |y|² − 2x·y on tiles of 4 rows × 8
+//! run sums. Each distance is computed once: row i's block sums its rows to
+//! the columns from the block's start on, and also adds each distance to
+//! the later column's sums per group of row i; a row's total is its own
+//! block's sums plus the earlier blocks' column sums, added in block order.
+//! (When labellings cut the sample into so many groups that those column
+//! sums would pass 256 MiB, every distance is computed twice instead.)
+//! Distances come from |x|² + |y|² − 2x·y on tiles of 4 rows × 8
 //! columns, with explicit fused multiply-adds so every machine gets the same
 //! bits (AVX2+FMA when the CPU has them, the same arithmetic in software when
-//! not). Rows are split across threads; each row's result does not depend on
-//! the split, and the final mean is summed in a fixed order.
+//! not). Row blocks are spread over threads; each block's sums come from one
+//! thread, so no result depends on the thread count.
 
 use ndarray::ArrayView2;
 
@@ -77,6 +83,17 @@ pub fn scores(x: ArrayView2<f64>, sample: &[usize], labelings: &[&[u32]]) -> Vec
 
 /// Silhouettes of each labelling over the `sample` rows of `x`.
 pub fn compute(x: ArrayView2<f64>, sample: &[usize], labelings: &[&[u32]]) -> Silhouettes {
+    compute_with(x, sample, labelings, MAX_COLUMN_SUMS_BYTES)
+}
+
+/// [`compute`], using the symmetric pass when its column sums fit in
+/// `max_column_sums` bytes.
+fn compute_with(
+    x: ArrayView2<f64>,
+    sample: &[usize],
+    labelings: &[&[u32]],
+    max_column_sums: usize,
+) -> Silhouettes {
     let m = sample.len();
     let p = x.ncols();
     let nl = labelings.len();
@@ -101,7 +118,6 @@ pub fn compute(x: ArrayView2<f64>, sample: &[usize], labelings: &[&[u32]]) -> Si
         }
     }
     group_start.push(m);
-    let groups = group_labels.len();
     // Per labelling: number of clusters and their sizes in the sample.
     let clusters: Vec<usize> = (0..nl)
         .map(|l| {
@@ -136,6 +152,16 @@ pub fn compute(x: ArrayView2<f64>, sample: &[usize], labelings: &[&[u32]]) -> Si
         norms[j] = r.iter().fold(0.0, |acc, &v| v.mul_add(v, acc));
     }
 
+    // Column offsets of each labelling's clusters in a row's per-cluster sums.
+    let koff: Vec<usize> = clusters
+        .iter()
+        .scan(0, |acc, &k| {
+            let o = *acc;
+            *acc += k;
+            Some(o)
+        })
+        .collect();
+    let ksum = clusters.iter().sum();
     let ctx = Ctx {
         p,
         m,
@@ -145,30 +171,20 @@ pub fn compute(x: ArrayView2<f64>, sample: &[usize], labelings: &[&[u32]]) -> Si
         norms: &norms,
         group_start: &group_start,
         group_labels: &group_labels,
-        sizes: &sizes,
-        clusters: &clusters,
+        koff: &koff,
+        ksum,
+        symmetric: column_sums_bytes(m, m_pad, &group_start) <= max_column_sums,
     };
-    // s(i) per labelling per sorted row, computed in row blocks across threads.
-    let mut s_vals = vec![0.0f64; m * nl];
-    let blocks = m.div_ceil(R);
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .clamp(1, 8)
-        .min(blocks);
-    let per_thread = blocks.div_ceil(threads) * R * nl;
-    std::thread::scope(|scope| {
-        for (t, chunk) in s_vals.chunks_mut(per_thread).enumerate() {
-            let ctx = &ctx;
-            scope.spawn(move || {
-                let first_row = t * per_thread / nl;
-                let mut scratch = Scratch::new(groups);
-                for (b, out) in chunk.chunks_mut(R * nl).enumerate() {
-                    let i0 = first_row + b * R;
-                    ctx.block(i0, &mut scratch, out);
-                }
-            });
-        }
+        .clamp(1, 8);
+    // Each row block's sums come from one thread in a fixed order, and the
+    // blocks are combined in block order: the bits never depend on threads.
+    let blocks = crate::parallel::map(m.div_ceil(T), threads, |b| ctx.row_block(b));
+    let finals = crate::parallel::map(blocks.len(), threads, |b| {
+        ctx.finish_block(b, &blocks, &sizes, &clusters)
     });
+    let s_vals: Vec<f64> = finals.concat();
     let mean = (0..nl)
         .map(|l| {
             if clusters[l] < 2 || sizes[l].iter().filter(|&&s| s > 0.0).count() < 2 {
@@ -185,6 +201,28 @@ pub fn compute(x: ArrayView2<f64>, sample: &[usize], labelings: &[&[u32]]) -> Si
     }
 }
 
+/// Rows per row block; a multiple of R and of L so blocks start on a tile.
+const T: usize = W;
+
+/// Beyond this, the per-group column sums of the symmetric pass would take
+/// too much memory (labellings that cut the sample into thousands of
+/// groups): every distance is then computed twice instead.
+const MAX_COLUMN_SUMS_BYTES: usize = 256 << 20;
+
+/// Bytes of the column sums the symmetric pass keeps: per row block, one
+/// row of the later columns per group the block overlaps.
+fn column_sums_bytes(m: usize, m_pad: usize, group_start: &[usize]) -> usize {
+    (0..m.div_ceil(T))
+        .map(|b| {
+            let (r0, r1) = (b * T, ((b + 1) * T).min(m));
+            let runs = group_start.partition_point(|&s| s < r1)
+                - (group_start.partition_point(|&s| s <= r0) - 1);
+            runs * m_pad.saturating_sub(r0 + T)
+        })
+        .sum::<usize>()
+        * std::mem::size_of::<f64>()
+}
+
 struct Ctx<'a> {
     p: usize,
     m: usize,
@@ -194,82 +232,144 @@ struct Ctx<'a> {
     norms: &'a [f64],
     group_start: &'a [usize],
     group_labels: &'a [Vec<u32>],
-    sizes: &'a [Vec<f64>],
-    clusters: &'a [usize],
+    koff: &'a [usize],
+    ksum: usize,
+    /// Distances d(i, j) are computed once, in row i's block, and added to
+    /// j's sums through `Block::col` (else each row sees every column).
+    symmetric: bool,
 }
 
-struct Scratch {
-    /// R rows × groups: summed distances from each row to each group.
-    gsum: Vec<f64>,
-    /// R rows × W: one tile of distances.
-    tile: Vec<f64>,
-    csum: Vec<f64>,
-}
-
-impl Scratch {
-    fn new(groups: usize) -> Self {
-        Scratch {
-            gsum: vec![0.0; R * groups],
-            tile: vec![0.0; R * W],
-            csum: Vec::new(),
-        }
-    }
+/// One row block's share of the distance sums.
+struct Block {
+    /// Per row of the block, its summed distances to each cluster of each
+    /// labelling (`ksum` values per row, at `koff[l] + cluster`), over the
+    /// columns this block saw: from the block's own start (symmetric) or all.
+    rows: Vec<f64>,
+    /// Symmetric pass: per group the block overlaps (from `g_lo`), summed
+    /// distances from its rows to each later column j (at `j - col_base`).
+    col: Vec<f64>,
+    g_lo: usize,
+    col_base: usize,
+    ncols: usize,
 }
 
 impl Ctx<'_> {
-    /// Rows i0..i0+R (fewer at the end): their s(i) for every labelling,
-    /// written to `out[(i - i0) * nl + l]`.
-    fn block(&self, i0: usize, sc: &mut Scratch, out: &mut [f64]) {
+    /// The group of sorted row i: the last group starting at or before i.
+    fn group_of(&self, i: usize) -> usize {
+        self.group_start.partition_point(|&s| s <= i) - 1
+    }
+
+    /// Distance sums of the rows of block `b`.
+    fn row_block(&self, b: usize) -> Block {
         let groups = self.group_labels.len();
-        let nl = self.sizes.len();
-        let nrows = (self.m - i0).min(R);
-        sc.gsum.fill(0.0);
-        // Rows past the end repeat the last row; their results are not kept.
-        let row_idx: [usize; R] = std::array::from_fn(|r| (i0 + r).min(self.m - 1));
-        let mut g = 0usize;
-        for j0 in (0..self.m_pad).step_by(W) {
-            let w = W.min(self.m_pad - j0);
-            distances(self, &row_idx, j0, w, &mut sc.tile);
-            let valid = w.min(self.m.saturating_sub(j0));
-            for (r, &i) in row_idx.iter().enumerate() {
-                if (j0..j0 + valid).contains(&i) {
-                    sc.tile[r * W + (i - j0)] = 0.0;
+        let (r0, r1) = (b * T, ((b + 1) * T).min(self.m));
+        let g_lo = self.group_of(r0);
+        let runs = self.group_of(r1 - 1) + 1 - g_lo;
+        let col_base = r0 + T;
+        let ncols = if self.symmetric {
+            self.m_pad.saturating_sub(col_base)
+        } else {
+            0
+        };
+        let mut out = Block {
+            rows: vec![0.0; (r1 - r0) * self.ksum],
+            col: vec![0.0; runs * ncols],
+            g_lo,
+            col_base,
+            ncols,
+        };
+        let first_col = if self.symmetric { r0 } else { 0 };
+        let mut gsum = vec![0.0f64; R * groups];
+        let mut tile = vec![0.0f64; R * W];
+        for i0 in (r0..r1).step_by(R) {
+            let nrows = (r1 - i0).min(R);
+            gsum.fill(0.0);
+            // Rows past the end repeat the last row; their results are not kept.
+            let row_idx: [usize; R] = std::array::from_fn(|r| (i0 + r).min(self.m - 1));
+            let own: [usize; R] = std::array::from_fn(|r| self.group_of(row_idx[r]));
+            let mut g = 0usize;
+            for j0 in (first_col..self.m_pad).step_by(W) {
+                let w = W.min(self.m_pad - j0);
+                distances(self, &row_idx, j0, w, &mut tile);
+                let valid = w.min(self.m.saturating_sub(j0));
+                for (r, &i) in row_idx.iter().enumerate() {
+                    if (j0..j0 + valid).contains(&i) {
+                        tile[r * W + (i - j0)] = 0.0;
+                    }
+                }
+                // Add the tile to the sums of the groups it overlaps.
+                while self.group_start[g + 1] <= j0 {
+                    g += 1;
+                }
+                let mut gg = g;
+                while gg < groups && self.group_start[gg] < j0 + valid {
+                    let lo = self.group_start[gg].max(j0) - j0;
+                    let hi = self.group_start[gg + 1].min(j0 + valid) - j0;
+                    for r in 0..R {
+                        gsum[r * groups + gg] += sum(&tile[r * W + lo..r * W + hi]);
+                    }
+                    gg += 1;
+                }
+                // Later columns: the same distances, summed by this row's group.
+                if ncols > 0 && j0 >= col_base {
+                    for r in 0..nrows {
+                        let at = (own[r] - g_lo) * ncols + (j0 - col_base);
+                        for (c, &d) in out.col[at..at + valid].iter_mut().zip(&tile[r * W..]) {
+                            *c += d;
+                        }
+                    }
                 }
             }
-            // Add the tile to the sums of the groups it overlaps.
-            while self.group_start[g + 1] <= j0 {
-                g += 1;
-            }
-            let mut gg = g;
-            while gg < groups && self.group_start[gg] < j0 + valid {
-                let lo = self.group_start[gg].max(j0) - j0;
-                let hi = self.group_start[gg + 1].min(j0 + valid) - j0;
-                for r in 0..R {
-                    sc.gsum[r * groups + gg] += sum(&sc.tile[r * W + lo..r * W + hi]);
+            for r in 0..nrows {
+                let dst = &mut out.rows[(i0 + r - r0) * self.ksum..][..self.ksum];
+                for (gg, labs) in self.group_labels.iter().enumerate() {
+                    let v = gsum[r * groups + gg];
+                    for (l, &c) in labs.iter().enumerate() {
+                        dst[self.koff[l] + c as usize] += v;
+                    }
                 }
-                gg += 1;
             }
         }
+        out
+    }
+
+    /// s(i) of every labelling for the rows of block `b`, `nl` values per
+    /// row: the block's own sums plus the earlier blocks' column sums.
+    fn finish_block(
+        &self,
+        b: usize,
+        blocks: &[Block],
+        sizes: &[Vec<f64>],
+        clusters: &[usize],
+    ) -> Vec<f64> {
+        let nl = clusters.len();
+        let r0 = b * T;
+        let nrows = blocks[b].rows.len() / self.ksum.max(1);
+        let mut out = vec![0.0; nrows * nl];
+        let mut csum = vec![0.0f64; self.ksum];
         for r in 0..nrows {
-            let i = i0 + r;
-            // The group of row i: the last group starting at or before i.
-            let own_group = self.group_start.partition_point(|&s| s <= i) - 1;
-            for l in 0..nl {
-                let k = self.clusters[l];
-                sc.csum.clear();
-                sc.csum.resize(k, 0.0);
-                for (gg, labs) in self.group_labels.iter().enumerate() {
-                    sc.csum[labs[l] as usize] += sc.gsum[r * groups + gg];
+            let i = r0 + r;
+            csum.copy_from_slice(&blocks[b].rows[r * self.ksum..][..self.ksum]);
+            for e in blocks[..b].iter().filter(|e| e.ncols > 0) {
+                for (run, col) in e.col.chunks_exact(e.ncols).enumerate() {
+                    let v = col[i - e.col_base];
+                    for (l, &c) in self.group_labels[e.g_lo + run].iter().enumerate() {
+                        csum[self.koff[l] + c as usize] += v;
+                    }
                 }
-                let own = self.group_labels[own_group][l] as usize;
-                let size_own = self.sizes[l][own];
+            }
+            let labs = &self.group_labels[self.group_of(i)];
+            for l in 0..nl {
+                let sums = &csum[self.koff[l]..self.koff[l] + clusters[l]];
+                let own = labs[l] as usize;
+                let size_own = sizes[l][own];
                 out[r * nl + l] = if size_own <= 1.0 {
                     0.0
                 } else {
-                    let a = sc.csum[own] / (size_own - 1.0);
-                    let b = (0..k)
-                        .filter(|&c| c != own && self.sizes[l][c] > 0.0)
-                        .map(|c| sc.csum[c] / self.sizes[l][c])
+                    let a = sums[own] / (size_own - 1.0);
+                    let b = (0..clusters[l])
+                        .filter(|&c| c != own && sizes[l][c] > 0.0)
+                        .map(|c| sums[c] / sizes[l][c])
                         .fold(f64::INFINITY, f64::min);
                     let d = a.max(b);
                     if d > 0.0 && d.is_finite() {
@@ -280,6 +380,7 @@ impl Ctx<'_> {
                 };
             }
         }
+        out
     }
 }
 
@@ -420,6 +521,40 @@ mod tests {
         for (g, l) in got.iter().zip([&l1, &l2, &l3]) {
             let want = naive(&x, l);
             assert!((g.unwrap() - want).abs() < 1e-9, "{g:?} vs {want}");
+        }
+    }
+
+    #[test]
+    fn symmetric_pass_matches_the_definition_and_the_full_pass() {
+        // Several row blocks, a last block that is not full, and groups
+        // (label tuples) that straddle block boundaries.
+        let mut rng = Rng::new(5);
+        let n = 1283;
+        let x = Array2::from_shape_fn((n, 3), |(i, _)| rng.normal() + (i % 4) as f64);
+        let l1: Vec<u32> = (0..n).map(|i| (i % 4) as u32).collect();
+        let l2: Vec<u32> = (0..n).map(|i| ((i % 4) / 2) as u32).collect();
+        let l3: Vec<u32> = (0..n).map(|i| ((i * 13) % 6) as u32).collect();
+        let all: Vec<usize> = (0..n).collect();
+        let labs: [&[u32]; 3] = [&l1, &l2, &l3];
+        let sym = compute_with(x.view(), &all, &labs, usize::MAX);
+        let full = compute_with(x.view(), &all, &labs, 0);
+        for (l, want) in labs.iter().map(|l| naive(&x, l)).enumerate() {
+            assert!((sym.mean[l].unwrap() - want).abs() < 1e-9);
+            assert!((full.mean[l].unwrap() - want).abs() < 1e-9);
+        }
+        for (a, b) in sym.values.iter().zip(&full.values) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        }
+        // A subsample: the same s(i) through `sample` indices.
+        let sub: Vec<usize> = (0..n).step_by(2).collect();
+        let xs = x.select(ndarray::Axis(0), &sub);
+        let ls: Vec<Vec<u32>> = labs
+            .iter()
+            .map(|l| sub.iter().map(|&i| l[i]).collect())
+            .collect();
+        let got = scores(x.view(), &sub, &labs);
+        for (g, l) in got.iter().zip(&ls) {
+            assert!((g.unwrap() - naive(&xs, l)).abs() < 1e-9);
         }
     }
 
