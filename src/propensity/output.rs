@@ -30,6 +30,71 @@ fn iso(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// [`iso`] into a reused buffer (no allocation per row for years 0–9999).
+fn iso_into(buf: &mut String, ms: i64) {
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write as _;
+    buf.clear();
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(d) if (0..=9999).contains(&d.year()) => {
+            let _ = write!(
+                buf,
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                d.year(),
+                d.month(),
+                d.day(),
+                d.hour(),
+                d.minute(),
+                d.second(),
+                d.timestamp_subsec_millis()
+            );
+        }
+        _ => buf.push_str(&iso(ms)),
+    }
+}
+
+/// CSV lines (no header) for `rows` of the scores.
+fn csv_rows(t: &EventTable, s: &Scores, rows: &[super::ScoreRow]) -> Result<Vec<u8>> {
+    use std::fmt::Write as _;
+    let mut out = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::with_capacity(rows.len() * 112));
+    let (mut cutoff, mut score, mut risk) = (String::new(), String::new(), String::new());
+    let num = |buf: &mut String, v: Option<f64>| {
+        buf.clear();
+        if let Some(x) = v {
+            let _ = write!(buf, "{x}");
+        }
+    };
+    for r in rows {
+        match r.cutoff_ts {
+            Some(ms) => iso_into(&mut cutoff, ms),
+            None => cutoff.clear(),
+        }
+        num(&mut score, r.score);
+        num(&mut risk, r.risk);
+        let stage = r.stage.map_or(super::interventions::NO_STAGE, |k| {
+            s.stage_names[k].as_str()
+        });
+        let action = match (r.status, r.action) {
+            ("scored", Some(a)) => s.actions[a].as_str(),
+            ("scored", None) => NO_ACTION,
+            _ => "",
+        };
+        out.write_record([
+            t.user_names.get(r.user),
+            r.status,
+            &cutoff,
+            &score,
+            &risk,
+            r.band.unwrap_or(""),
+            stage,
+            action,
+        ])?;
+    }
+    Ok(out.into_inner().map_err(|e| e.into_error())?)
+}
+
 enum Kind {
     Csv,
     Parquet,
@@ -103,25 +168,25 @@ fn columns(t: &EventTable, s: &Scores) -> Columns {
 pub fn write_scores(path: &Path, t: &EventTable, s: &Scores) -> Result<()> {
     let c = columns(t, s);
     match kind(path)? {
-        Kind::Csv => atomic::write_with(path, |w| {
-            let mut out = csv::Writer::from_writer(w);
-            out.write_record(SCORE_COLUMNS)?;
-            let num = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-            for i in 0..c.user.len() {
-                out.write_record([
-                    c.user[i].as_str(),
-                    c.status[i],
-                    &c.cutoff[i].map(iso).unwrap_or_default(),
-                    &num(c.score[i]),
-                    &num(c.risk[i]),
-                    c.band[i].unwrap_or(""),
-                    &c.stage[i],
-                    c.action[i].as_deref().unwrap_or(""),
-                ])?;
-            }
-            out.flush()?;
-            Ok(())
-        }),
+        Kind::Csv => {
+            // Formatting 280,000 rows is most of a report's writing time, so
+            // row chunks are formatted on every core and written in order.
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let per = s.rows.len().div_ceil(threads.max(1)).max(1);
+            let parts = crate::parallel::map(s.rows.len().div_ceil(per), threads, |c| {
+                csv_rows(t, s, &s.rows[c * per..((c + 1) * per).min(s.rows.len())])
+            });
+            atomic::write_with(path, |w| {
+                let mut out = csv::Writer::from_writer(&mut *w);
+                out.write_record(SCORE_COLUMNS)?;
+                out.flush()?;
+                drop(out);
+                for part in parts {
+                    w.write_all(&part?)?;
+                }
+                Ok(())
+            })
+        }
         Kind::Parquet => {
             let cutoff = Int64Chunked::new("cutoff".into(), &c.cutoff)
                 .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC));
@@ -169,4 +234,26 @@ pub fn write_features(path: &Path, t: &EventTable, m: &FeatureMatrix) -> Result<
 /// Writes a string atomically (model.json).
 pub fn write_text(path: &Path, text: &str) -> Result<()> {
     atomic::write_with(path, |w| Ok(w.write_all(text.as_bytes())?))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn iso_into_writes_what_chrono_writes() {
+        let mut buf = String::from("left over");
+        for ms in [
+            0,
+            1,
+            -1,
+            999,
+            1_790_000_000_123,
+            -62_135_596_800_000, // 0001-01-01
+            253_402_300_799_999, // 9999-12-31T23:59:59.999
+            253_402_300_800_000, // year 10000: chrono's own form
+            -62_198_755_200_000, // year -1
+        ] {
+            super::iso_into(&mut buf, ms);
+            assert_eq!(buf, super::iso(ms), "{ms}");
+        }
+    }
 }
