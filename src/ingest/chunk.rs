@@ -41,7 +41,20 @@ pub(crate) struct Valid<'a> {
 }
 
 fn present(v: Option<&str>) -> Option<&str> {
-    v.map(str::trim).filter(|s| !s.is_empty())
+    v.map(trim).filter(|s| !s.is_empty())
+}
+
+/// `str::trim` with a fast path for the usual cell, which starts and ends
+/// with a printable ASCII byte (Unicode whitespace in ASCII is all ≤ 0x20):
+/// ten million rows × several cells made the general form 5% of a CSV read.
+#[inline]
+pub(crate) fn trim(s: &str) -> &str {
+    let printable = |b: u8| b > b' ' && b < 0x80;
+    match s.as_bytes() {
+        [f, .., l] if printable(*f) && printable(*l) => s,
+        [c] if printable(*c) => s,
+        _ => s.trim(),
+    }
 }
 
 /// Checks one row's mapped cells, in the documented order.
@@ -67,7 +80,7 @@ pub(crate) fn validate<'a>(
                 String::new(),
             ));
         }
-        TimeCell::Text(s) if s.trim().is_empty() => {
+        TimeCell::Text(s) if trim(s).is_empty() => {
             return Err(reject(
                 RejectReason::MissingTimestamp,
                 &names.time,
@@ -226,5 +239,33 @@ impl Chunk {
             self.rejects.push(rec);
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn trim_is_str_trim() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\ta\r\n",
+            "ab",
+            "a b",
+            "\u{a0}a",
+            "a\u{2003}",
+            "\u{85}",
+            "é",
+            " é ",
+            "\u{7f}",
+            "x\u{7f}",
+            "\u{feff}a",
+            "a\u{3000}",
+        ] {
+            assert_eq!(super::trim(s), s.trim(), "{s:?}");
+        }
     }
 }

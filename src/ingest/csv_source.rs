@@ -259,11 +259,12 @@ fn parse_chunk(data: &[u8], limit: usize, first_line: u64, ctx: &ChunkContext) -
             )
         };
         match check_record(&rec, layout, header, parser) {
-            Ok(valid) => {
-                let props = layout.props.iter().map(|&(col, p)| {
-                    // Already checked as UTF-8 in check_record.
-                    (p, rec.get(col).and_then(|f| std::str::from_utf8(f).ok()))
-                });
+            Ok((valid, whole)) => {
+                // Every field was checked as UTF-8 in check_record.
+                let props = layout
+                    .props
+                    .iter()
+                    .map(|&(col, p)| (p, rec.range(col).and_then(|r| whole.get(r))));
                 chunk.push(valid, props);
             }
             Err(r) => {
@@ -281,7 +282,7 @@ fn check_record<'a>(
     layout: &Layout,
     header: &[String],
     parser: &TimeParser,
-) -> Result<super::chunk::Valid<'a>, super::chunk::Rejection> {
+) -> Result<(super::chunk::Valid<'a>, &'a str), super::chunk::Rejection> {
     use super::chunk::Rejection;
     if rec.len() != layout.n_cols {
         return Err(Rejection {
@@ -290,25 +291,36 @@ fn check_record<'a>(
             detail: format!("expected {} fields, found {}", layout.n_cols, rec.len()),
         });
     }
-    if std::str::from_utf8(rec.as_slice()).is_err() {
-        let col = rec
-            .iter()
-            .position(|f| std::str::from_utf8(f).is_err())
-            .unwrap_or(0);
-        return Err(Rejection {
-            reason: RejectReason::InvalidUtf8,
-            column: header[col].clone(),
-            detail: String::new(),
-        });
-    }
-    let field = |i: usize| {
-        rec.get(i)
-            .map(|f| std::str::from_utf8(f).unwrap_or_default())
+    // One UTF-8 check per record; a field is valid on its own when it also
+    // starts and ends on a character boundary (a multi-byte character cut
+    // by a delimiter is valid once the fields are joined, not in either).
+    let whole = match std::str::from_utf8(rec.as_slice()) {
+        Ok(w)
+            if (0..rec.len()).all(|i| {
+                rec.range(i)
+                    .is_some_and(|r| w.is_char_boundary(r.start) && w.is_char_boundary(r.end))
+            }) =>
+        {
+            w
+        }
+        _ => {
+            let col = rec
+                .iter()
+                .position(|f| std::str::from_utf8(f).is_err())
+                .unwrap_or(0);
+            return Err(Rejection {
+                reason: RejectReason::InvalidUtf8,
+                column: header[col].clone(),
+                detail: String::new(),
+            });
+        }
     };
+    let field = |i: usize| rec.range(i).and_then(|r| whole.get(r));
     let (user, event, time) = (field(layout.user), field(layout.event), field(layout.time));
-    if user.map(str::trim) == Some(layout.names.user.as_str())
-        && event.map(str::trim) == Some(layout.names.event.as_str())
-        && time.map(str::trim) == Some(layout.names.time.as_str())
+    let trim = super::chunk::trim;
+    if user.map(trim) == Some(layout.names.user.as_str())
+        && event.map(trim) == Some(layout.names.event.as_str())
+        && time.map(trim) == Some(layout.names.time.as_str())
     {
         return Err(Rejection {
             reason: RejectReason::RepeatedHeader,
@@ -322,7 +334,7 @@ fn check_record<'a>(
         time: time.map_or(TimeCell::Null, TimeCell::Text),
         session: layout.session.map(field),
     };
-    validate(&row, parser, &layout.names)
+    validate(&row, parser, &layout.names).map(|v| (v, whole))
 }
 
 #[cfg(test)]
@@ -346,5 +358,41 @@ mod tests {
             let quotes = data[..p].iter().filter(|&&b| b == b'"').count();
             assert_eq!(quotes % 2, 0, "split inside quotes at {p}");
         }
+    }
+
+    /// A multi-byte character cut by a delimiter is valid UTF-8 once the
+    /// record's fields are joined, but neither field is: the row is rejected
+    /// (with the column), while whole characters inside fields pass.
+    #[test]
+    fn a_character_cut_by_a_delimiter_is_invalid_utf8() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.csv");
+        let mut data = b"user_id,event,timestamp,page\n".to_vec();
+        data.extend_from_slice("u1,caf\u{e9},2026-01-01T00:00:00Z,/pr\u{e9}\n".as_bytes());
+        // "\u{e9}" is C3 A9; a comma between the two bytes.
+        data.extend_from_slice(b"u2,x\xC3,\xA92026-01-01T00:00:01Z,/\n");
+        data.extend_from_slice(b"u3,view,2026-01-01T00:00:02Z,/\xC3,\xA9\n");
+        data.extend_from_slice(b"u4,view,2026-01-01T00:00:03Z,/ok\n");
+        std::fs::write(&path, &data).unwrap();
+        let opts = IngestOptions {
+            keep_rejects: true,
+            ..IngestOptions::default()
+        };
+        let got =
+            super::super::ingest(&[path], &opts, &crate::progress::Progress::silent()).unwrap();
+        assert_eq!(got.read, 4);
+        assert_eq!(got.used(), 2);
+        let rejects: Vec<(u64, &str, &str)> = got
+            .rejects
+            .iter()
+            .map(|r| (r.line, r.reason.as_str(), r.column.as_str()))
+            .collect();
+        // Line 3 has the cut character in the mapped event/timestamp fields;
+        // line 4 has five fields (its cut character holds a delimiter).
+        assert_eq!(
+            rejects,
+            vec![(3, "invalid_utf8", "event"), (4, "wrong_field_count", "")]
+        );
+        assert_eq!(got.table.event_names.get(0), "caf\u{e9}");
     }
 }

@@ -43,7 +43,7 @@ impl TimeParser {
     }
 
     pub fn parse(&self, s: &str) -> Result<Parsed, TsError> {
-        let s = s.trim();
+        let s = super::chunk::trim(s);
         let parsed = match &self.format {
             Some(f) => self.parse_with_format(s, f)?,
             None => parse_auto(s)?,
