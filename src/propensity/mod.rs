@@ -576,64 +576,74 @@ pub fn score(
     let resolved_rules = interventions::resolve(rules, stages, &model.milestones, t)?;
     let lin = model.linear();
     let churn = model.label.is_churn();
-    let mut scratch = RowScratch::default();
-    let mut raw = vec![0.0; ex.width()];
-    let mut z = vec![0.0; ex.width()];
-    let mut done = Vec::new();
-    let mut rows = Vec::with_capacity(t.user_names.len());
-    for c in cuts(t, &label) {
-        let user = t.user[c.range.start];
-        let row = match c.status {
-            s if s.scored() => {
-                ex.row(
-                    c.range.start,
-                    c.pre_end,
-                    c.cutoff_ts,
-                    &mut scratch,
-                    &mut raw,
-                );
-                for ((zk, v), f) in z.iter_mut().zip(&raw).zip(&model.features) {
-                    *zk = model::standardize(*v, f.mean, f.sd);
+    let all = cuts(t, &label);
+    // Users are independent: chunks of them are scored on every core and
+    // concatenated in order (the same rows whatever the thread count).
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = all.len().div_ceil(threads * 4).max(1024);
+    let parts = crate::parallel::map(all.len().div_ceil(per), threads, |k| {
+        let mut scratch = RowScratch::default();
+        let mut raw = vec![0.0; ex.width()];
+        let mut z = vec![0.0; ex.width()];
+        let mut done = Vec::new();
+        let chunk = &all[k * per..((k + 1) * per).min(all.len())];
+        chunk
+            .iter()
+            .map(|c| {
+                let user = t.user[c.range.start];
+                match c.status {
+                    s if s.scored() => {
+                        ex.row(
+                            c.range.start,
+                            c.pre_end,
+                            c.cutoff_ts,
+                            &mut scratch,
+                            &mut raw,
+                        );
+                        for ((zk, v), f) in z.iter_mut().zip(&raw).zip(&model.features) {
+                            *zk = model::standardize(*v, f.mean, f.sd);
+                        }
+                        let p = lin.predict_row(&z);
+                        let risk = if churn { p } else { 1.0 - p };
+                        let stage = stager.at(t, c.range.start, c.pre_end);
+                        resolved_rules.done(t, c.range.start, c.pre_end, &mut done);
+                        let age = c.cutoff_ts - t.ts[c.range.start];
+                        ScoreRow {
+                            user,
+                            status: "scored",
+                            cutoff_ts: Some(c.cutoff_ts),
+                            score: Some(p),
+                            risk: Some(risk),
+                            band: Some(model.risk_bands.band(risk)),
+                            stage,
+                            action: resolved_rules.choose(stage, risk, &done, age),
+                        }
+                    }
+                    Status::ConvertedBefore => ScoreRow {
+                        user,
+                        status: "converted",
+                        cutoff_ts: Some(c.cutoff_ts),
+                        score: None,
+                        risk: None,
+                        band: None,
+                        stage: stager.at(t, c.range.start, c.pre_end),
+                        action: None,
+                    },
+                    _ => ScoreRow {
+                        user,
+                        status: "no_cutoff",
+                        cutoff_ts: None,
+                        score: None,
+                        risk: None,
+                        band: None,
+                        stage: stager.at(t, c.range.start, c.range.end),
+                        action: None,
+                    },
                 }
-                let p = lin.predict_row(&z);
-                let risk = if churn { p } else { 1.0 - p };
-                let stage = stager.at(t, c.range.start, c.pre_end);
-                resolved_rules.done(t, c.range.start, c.pre_end, &mut done);
-                let age = c.cutoff_ts - t.ts[c.range.start];
-                ScoreRow {
-                    user,
-                    status: "scored",
-                    cutoff_ts: Some(c.cutoff_ts),
-                    score: Some(p),
-                    risk: Some(risk),
-                    band: Some(model.risk_bands.band(risk)),
-                    stage,
-                    action: resolved_rules.choose(stage, risk, &done, age),
-                }
-            }
-            Status::ConvertedBefore => ScoreRow {
-                user,
-                status: "converted",
-                cutoff_ts: Some(c.cutoff_ts),
-                score: None,
-                risk: None,
-                band: None,
-                stage: stager.at(t, c.range.start, c.pre_end),
-                action: None,
-            },
-            _ => ScoreRow {
-                user,
-                status: "no_cutoff",
-                cutoff_ts: None,
-                score: None,
-                risk: None,
-                band: None,
-                stage: stager.at(t, c.range.start, c.range.end),
-                action: None,
-            },
-        };
-        rows.push(row);
-    }
+            })
+            .collect::<Vec<ScoreRow>>()
+    });
+    let rows: Vec<ScoreRow> = parts.into_iter().flatten().collect();
     let summary = summarize(&rows, &stager, &resolved_rules, rules);
     Ok(Scores {
         rows,
@@ -1036,17 +1046,20 @@ pub fn train(
     let defs = candidates(t, opts, &spans)?;
     let (ex, _) = Extractor::new(t, sessions, &defs, opts.funnel.as_ref())?;
     let d_all = defs.len();
-    let mut x = Array2::<f64>::zeros((labeled.len(), d_all));
-    let mut scratch = RowScratch::default();
-    for (mut row, c) in x.rows_mut().into_iter().zip(&labeled) {
-        ex.row(
-            c.range.start,
-            c.pre_end,
-            c.cutoff_ts,
-            &mut scratch,
-            row.as_slice_mut().expect("standard layout"),
-        );
-    }
+    // Rows are independent: chunks are extracted on every core, in order.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = labeled.len().div_ceil(threads * 4).max(1024);
+    let parts = crate::parallel::map(labeled.len().div_ceil(per), threads, |k| {
+        let chunk = &labeled[k * per..((k + 1) * per).min(labeled.len())];
+        let mut values = vec![0.0; chunk.len() * d_all];
+        let mut scratch = RowScratch::default();
+        for (row, c) in values.chunks_exact_mut(d_all.max(1)).zip(chunk) {
+            ex.row(c.range.start, c.pre_end, c.cutoff_ts, &mut scratch, row);
+        }
+        values
+    });
+    let x = Array2::from_shape_vec((labeled.len(), d_all), parts.concat())
+        .expect("one row of d_all values per labeled user");
 
     let is_holdout = split::holdout(&y, opts.holdout, opts.seed);
     let train_rows: Vec<usize> = (0..y.len()).filter(|&i| !is_holdout[i]).collect();
