@@ -213,6 +213,14 @@ impl Chunk {
         }
     }
 
+    /// Adds `n` to the line numbers of the rejects (a piece of a file that
+    /// numbered its lines from its own start).
+    pub fn shift_lines(&mut self, n: u64) {
+        for r in self.rejects.iter_mut().chain(self.strict_stop.as_mut()) {
+            r.line += n;
+        }
+    }
+
     /// Records a rejected row. Returns false when reading must stop (`--strict`).
     pub fn reject(
         &mut self,

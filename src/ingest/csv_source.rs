@@ -107,6 +107,27 @@ pub(crate) fn read(
     };
     let bounds = split_points(data, header_end, thread_count(opts), min_bytes);
     let n_props = registry.names.len();
+    // A mapped file's pages stay in this process's memory once read; the
+    // workers hand back those they have parsed (the kernel keeps them in the
+    // page cache, and reading them again is correct, only slower). Offsets
+    // are into `data`.
+    let release = |from: usize, to: usize| {
+        #[cfg(unix)]
+        if let Buffer::Mapped(m) = &buf {
+            let lo = (body_start + from).next_multiple_of(RELEASE_ALIGN);
+            let hi = (body_start + to) / RELEASE_ALIGN * RELEASE_ALIGN;
+            if hi > lo {
+                // SAFETY: the map is read-only, so MADV_DONTNEED discards no
+                // data: a later read of the range faults the file's bytes in
+                // again, and the slices borrowed from the map stay valid.
+                let _ = unsafe {
+                    m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, lo, hi - lo)
+                };
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = (from, to, &buf);
+    };
     let ctx = ChunkContext {
         display,
         layout: &layout,
@@ -114,6 +135,7 @@ pub(crate) fn read(
         opts,
         parser,
         n_props,
+        release: &release,
     };
     let parsed = std::thread::scope(|s| {
         let handles: Vec<_> = bounds
@@ -121,11 +143,7 @@ pub(crate) fn read(
             .map(|w| {
                 let (from, to) = (w[0], w[1]);
                 let ctx = &ctx;
-                s.spawn(move || {
-                    let first_line =
-                        1 + data[..from].iter().filter(|&&b| b == b'\n').count() as u64;
-                    parse_chunk(&data[from..], to - from, first_line, ctx)
-                })
+                s.spawn(move || parse_chunk(data, from, to, ctx))
             })
             .collect();
         handles
@@ -138,24 +156,24 @@ pub(crate) fn read(
     // parsed again in one piece, so results never depend on the thread count.
     let stop = parsed
         .iter()
-        .position(|(c, _)| c.strict_stop.is_some())
+        .position(|p| p.chunk.strict_stop.is_some())
         .unwrap_or(parsed.len() - 1);
-    let chunks = if parsed[..stop]
-        .iter()
-        .all(|(_, ended_on_boundary)| *ended_on_boundary)
-    {
-        parsed.into_iter().map(|(c, _)| c).collect()
+    let header_lines = newlines(&data[..header_end]);
+    let chunks = if parsed[..stop].iter().all(|p| p.on_boundary) {
+        // Each piece numbered its lines from its own start.
+        let mut before = header_lines;
+        parsed
+            .into_iter()
+            .map(|mut p| {
+                p.chunk.shift_lines(before);
+                before += p.newlines;
+                p.chunk
+            })
+            .collect()
     } else {
-        let first_line = 1 + data[..header_end].iter().filter(|&&b| b == b'\n').count() as u64;
-        vec![
-            parse_chunk(
-                &data[header_end..],
-                data.len() - header_end,
-                first_line,
-                &ctx,
-            )
-            .0,
-        ]
+        let mut p = parse_chunk(data, header_end, data.len(), &ctx);
+        p.chunk.shift_lines(header_lines);
+        vec![p.chunk]
     };
     Ok((chunks, layout, notes))
 }
@@ -212,11 +230,39 @@ struct ChunkContext<'a> {
     opts: &'a IngestOptions,
     parser: &'a TimeParser,
     n_props: usize,
+    /// Called with a range of `data` that is parsed and not needed again.
+    release: &'a (dyn Fn(usize, usize) + Sync),
 }
 
-/// Parses the records that start before `limit` in `data`. Returns the chunk
-/// and whether a record boundary fell exactly on `limit` (or the data ended).
-fn parse_chunk(data: &[u8], limit: usize, first_line: u64, ctx: &ChunkContext) -> (Chunk, bool) {
+/// Parsed bytes are released in steps of this many (small in unit tests, so
+/// they cross many steps)...
+#[cfg(not(test))]
+const RELEASE_EVERY: usize = 64 << 20;
+#[cfg(test)]
+const RELEASE_EVERY: usize = 64 << 10;
+/// ...on boundaries that are a multiple of any page size.
+const RELEASE_ALIGN: usize = 1 << 20;
+
+fn newlines(b: &[u8]) -> u64 {
+    b.iter().filter(|&&c| c == b'\n').count() as u64
+}
+
+/// One piece of the file, parsed.
+struct Piece {
+    /// Its rejects' line numbers count from 1 at the piece's first line.
+    chunk: Chunk,
+    /// Whether a record boundary fell exactly on the piece's end (or the data ended).
+    on_boundary: bool,
+    /// Line ends in the piece's bytes, so the next piece's numbers can be shifted.
+    newlines: u64,
+}
+
+/// Parses the records of `all` that start in `from..to`.
+fn parse_chunk(all: &[u8], from: usize, to: usize, ctx: &ChunkContext) -> Piece {
+    let (data, limit) = (&all[from..], to - from);
+    // Bytes before `released` are parsed, their line ends counted, and handed back.
+    let mut released = 0;
+    let mut lines_before = 0;
     let ChunkContext {
         display,
         layout,
@@ -224,6 +270,7 @@ fn parse_chunk(data: &[u8], limit: usize, first_line: u64, ctx: &ChunkContext) -
         opts,
         parser,
         n_props,
+        ..
     } = *ctx;
     let mut chunk = Chunk::new(n_props, limit / 64);
     let mut rdr = reader(opts.delimiter, data);
@@ -246,6 +293,11 @@ fn parse_chunk(data: &[u8], limit: usize, first_line: u64, ctx: &ChunkContext) -
             on_boundary = start == limit;
             break;
         }
+        if start - released >= RELEASE_EVERY {
+            lines_before += newlines(&data[released..start]);
+            (ctx.release)(from + released, from + start);
+            released = start;
+        }
         chunk.read += 1;
         let end = rdr.position().byte();
         let locate = || {
@@ -254,7 +306,7 @@ fn parse_chunk(data: &[u8], limit: usize, first_line: u64, ctx: &ChunkContext) -
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
             (
                 display.to_string(),
-                first_line + line - 1,
+                line,
                 String::from_utf8_lossy(raw).into_owned(),
             )
         };
@@ -274,7 +326,11 @@ fn parse_chunk(data: &[u8], limit: usize, first_line: u64, ctx: &ChunkContext) -
             }
         }
     }
-    (chunk, on_boundary)
+    Piece {
+        chunk,
+        on_boundary,
+        newlines: lines_before + newlines(&data[released..limit.min(data.len())]),
+    }
 }
 
 fn check_record<'a>(
@@ -394,5 +450,52 @@ mod tests {
             vec![(3, "invalid_utf8", "event"), (4, "wrong_field_count", "")]
         );
         assert_eq!(got.table.event_names.get(0), "caf\u{e9}");
+    }
+
+    /// Pieces hand back their parsed pages and count their own lines: the
+    /// rows and reject line numbers are those of one thread reading it all.
+    #[test]
+    fn released_pages_and_piece_line_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.csv");
+        let mut data = b"user_id,event,timestamp,page\n".to_vec();
+        let mut bad_lines = Vec::new();
+        for i in 0..120_000u64 {
+            if i % 997 == 0 {
+                data.extend_from_slice(format!("u{},view,not a time,/p\n", i % 97).as_bytes());
+                bad_lines.push(i + 2);
+            } else {
+                let t = format!("2026-01-01T00:{:02}:{:02}Z", i / 60 % 60, i % 60);
+                data.extend_from_slice(
+                    format!("u{},e{},{t},/p{}\n", i % 97, i % 5, i % 13).as_bytes(),
+                );
+            }
+        }
+        assert!(data.len() > 3 * RELEASE_ALIGN);
+        std::fs::write(&path, &data).unwrap();
+        let run = |threads| {
+            let opts = IngestOptions {
+                keep_rejects: true,
+                threads,
+                ..IngestOptions::default()
+            };
+            super::super::ingest(
+                std::slice::from_ref(&path),
+                &opts,
+                &crate::progress::Progress::silent(),
+            )
+            .unwrap()
+        };
+        let one = run(1);
+        let lines: Vec<u64> = one.rejects.iter().map(|r| r.line).collect();
+        assert_eq!(lines, bad_lines);
+        assert_eq!(one.read, 120_000);
+        for threads in [2, 3, 7] {
+            let many = run(threads);
+            assert_eq!(many.rejects, one.rejects);
+            assert_eq!(many.table.ts, one.table.ts);
+            assert_eq!(many.table.event, one.table.event);
+            assert_eq!(many.table.user_names, one.table.user_names);
+        }
     }
 }
