@@ -2,11 +2,8 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
-
-fn jm() -> Command {
-    Command::cargo_bin("journeymap").expect("binary built")
-}
+mod common;
+use common::jm;
 
 fn inspect_json(file: &Path) -> String {
     let out = jm()
@@ -22,21 +19,7 @@ fn inspect_json(file: &Path) -> String {
 }
 
 fn generate(dir: &Path, name: &str, scenario: &str) -> std::path::PathBuf {
-    let f = dir.join(name);
-    jm().args([
-        "generate",
-        "--scenario",
-        scenario,
-        "--users",
-        "300",
-        "--seed",
-        "11",
-        "--out",
-    ])
-    .arg(&f)
-    .assert()
-    .success();
-    f
+    common::generate(&dir.join(name), scenario, 300, 11)
 }
 
 #[test]

@@ -4,13 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn jm() -> Command {
-    Command::cargo_bin("journeymap").expect("binary built")
-}
+mod common;
+use common::jm;
 
 fn json(args: &[&str]) -> Value {
     let out = jm()

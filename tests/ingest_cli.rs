@@ -1,28 +1,10 @@
 //! End-to-end: the binary on the hand-made fixture of bad rows.
 
-use std::path::Path;
-
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn jm() -> Command {
-    Command::cargo_bin("journeymap").expect("binary built")
-}
-
-fn golden(name: &str, actual: &str) {
-    let path = Path::new("fixtures/golden").join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).expect("write golden");
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "missing golden file {} (run with UPDATE_GOLDEN=1)",
-            path.display()
-        )
-    });
-    assert_eq!(actual, want, "output differs from {}", path.display());
-}
+mod common;
+use common::{golden, jm};
 
 #[test]
 fn lenient_mode_counts_every_reason_and_lists_every_bad_line() {

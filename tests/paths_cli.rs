@@ -5,15 +5,13 @@
 //! conv ×1, google > mailing → conv ×1, google → (no conversion) ×1. One
 //! `mailing` event comes after a conversion and must not count.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-const TOY: &str = "fixtures/paths/toy.csv";
+mod common;
+use common::jm;
 
-fn jm() -> Command {
-    Command::cargo_bin("journeymap").expect("binary built")
-}
+const TOY: &str = "fixtures/paths/toy.csv";
 
 fn json(args: &[&str]) -> Value {
     let out = jm()

@@ -5,32 +5,21 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
+mod common;
+use common::{jm, read_csv};
+
 const CONFIG: &str = "fixtures/propensity/saas.journey.toml";
 
-fn jm() -> Command {
-    Command::cargo_bin("journeymap").expect("binary built")
-}
-
 fn generate(dir: &Path, scenario: &str, users: usize, seed: u64) -> PathBuf {
-    let out = dir.join(format!("{scenario}-{users}-{seed}.csv"));
-    jm().args([
-        "generate",
-        "--scenario",
+    common::generate(
+        &dir.join(format!("{scenario}-{users}-{seed}.csv")),
         scenario,
-        "--users",
-        &users.to_string(),
-        "--seed",
-        &seed.to_string(),
-        "--out",
-    ])
-    .arg(&out)
-    .assert()
-    .success();
-    out
+        users,
+        seed,
+    )
 }
 
 fn p(path: &Path) -> &str {
@@ -79,20 +68,6 @@ fn auc(pairs: &mut [(f64, bool)]) -> f64 {
         i = j;
     }
     wins / (pos * neg)
-}
-
-fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
-    r.records()
-        .map(|rec| {
-            header
-                .iter()
-                .cloned()
-                .zip(rec.unwrap().iter().map(str::to_string))
-                .collect()
-        })
-        .collect()
 }
 
 /// (model AUC, Bayes-optimal AUC) on the hold-out users: the model's score

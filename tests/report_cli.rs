@@ -2,13 +2,11 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn jm() -> Command {
-    Command::cargo_bin("journeymap").expect("binary built")
-}
+mod common;
+use common::{golden, jm};
 
 /// A validator for the subset of JSON Schema that schemars emits: $ref,
 /// type, properties, required, additionalProperties, items, enum, const,
@@ -369,18 +367,6 @@ fn diff_shows_changes_and_fails_on_drift_only_when_asked() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("not a report.json"));
-}
-
-fn golden(name: &str, actual: &str) {
-    let path = Path::new("fixtures/golden").join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).unwrap();
-    }
-    assert_eq!(
-        actual,
-        std::fs::read_to_string(&path).unwrap(),
-        "{name} differs from its golden file"
-    );
 }
 
 #[test]

@@ -7,28 +7,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use assert_cmd::Command;
 use journeymap::segments::ari::adjusted_rand_index;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn jm() -> Command {
-    Command::cargo_bin("journeymap").expect("binary built")
-}
-
-fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let headers = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            headers
-                .iter()
-                .zip(rec.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
+mod common;
+use common::{jm, read_csv};
 
 /// ARI between `--assignments` and a truth file (user_id → segment).
 fn ari(assignments: &Path, truth: &BTreeMap<String, String>) -> f64 {
@@ -41,22 +25,8 @@ fn ari(assignments: &Path, truth: &BTreeMap<String, String>) -> f64 {
     adjusted_rand_index(&a, &b)
 }
 
-fn generate(dir: &Path, users: u32, seed: u32) -> std::path::PathBuf {
-    let out = dir.join("shop.csv");
-    jm().args([
-        "generate",
-        "--scenario",
-        "ecommerce",
-        "--users",
-        &users.to_string(),
-        "--seed",
-        &seed.to_string(),
-        "--out",
-    ])
-    .arg(&out)
-    .assert()
-    .success();
-    out
+fn generate(dir: &Path, users: usize, seed: u64) -> std::path::PathBuf {
+    common::generate(&dir.join("shop.csv"), "ecommerce", users, seed)
 }
 
 /// user_id → planted segment, from the truth file `generate` wrote in `dir`.

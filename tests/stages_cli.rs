@@ -10,6 +10,8 @@ use journeymap::progress::Progress;
 use journeymap::sessions::{self, SessionSource};
 use journeymap::stages::{self, StagesReport};
 
+mod common;
+
 struct Generated {
     events: PathBuf,
     truth: PathBuf,
@@ -17,22 +19,7 @@ struct Generated {
 }
 
 fn generate(dir: &Path, scenario: &str) -> Generated {
-    let events = dir.join(format!("{scenario}.csv"));
-    Command::cargo_bin("journeymap")
-        .expect("binary built")
-        .args([
-            "generate",
-            "--scenario",
-            scenario,
-            "--users",
-            "500",
-            "--seed",
-            "3",
-            "--out",
-        ])
-        .arg(&events)
-        .assert()
-        .success();
+    let events = common::generate(&dir.join(format!("{scenario}.csv")), scenario, 500, 3);
     let g = Generated {
         truth: dir.join(format!("{scenario}.truth.csv")),
         journey: dir.join(format!("{scenario}.journey.toml")),

@@ -1,0 +1,59 @@
+//! Set-up shared by the end-to-end tests; each test binary uses a subset.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+pub fn jm() -> Command {
+    Command::cargo_bin("journeymap").expect("binary built")
+}
+
+/// Compares `actual` with fixtures/golden/`name`; UPDATE_GOLDEN=1 rewrites it.
+pub fn golden(name: &str, actual: &str) {
+    let path = Path::new("fixtures/golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).expect("write golden");
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing golden file {} (run with UPDATE_GOLDEN=1)",
+            path.display()
+        )
+    });
+    assert_eq!(actual, want, "output differs from {}", path.display());
+}
+
+/// `journeymap generate` into `out` (its truth and journey.toml beside it).
+pub fn generate(out: &Path, scenario: &str, users: usize, seed: u64) -> PathBuf {
+    jm().args([
+        "generate",
+        "--scenario",
+        scenario,
+        "--users",
+        &users.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--out",
+    ])
+    .arg(out)
+    .assert()
+    .success();
+    out.to_path_buf()
+}
+
+/// A CSV file's rows as column name → value.
+pub fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            headers
+                .iter()
+                .zip(rec.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
