@@ -53,46 +53,75 @@ fn iso_into(buf: &mut String, ms: i64) {
     }
 }
 
-/// CSV lines (no header) for `rows` of the scores.
-fn csv_rows(t: &EventTable, s: &Scores, rows: &[super::ScoreRow]) -> Result<Vec<u8>> {
+/// Writes `path` atomically: the header, then rows 0..n, each written by
+/// `row` into a CSV writer (a field at a time, one shared text buffer).
+/// Formatting 280,000 rows was most of a report's writing time, so chunks
+/// of rows are formatted on every core and written in order.
+fn write_csv<F>(path: &Path, header: &[&str], n: usize, row: F) -> Result<()>
+where
+    F: Fn(usize, &mut csv::Writer<Vec<u8>>, &mut String) -> csv::Result<()> + Sync,
+{
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = n.div_ceil(threads.max(1)).max(1);
+    let parts = crate::parallel::map(n.div_ceil(per), threads, |c| -> Result<Vec<u8>> {
+        let mut out = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::with_capacity(per * 112));
+        let mut buf = String::new();
+        for i in c * per..((c + 1) * per).min(n) {
+            row(i, &mut out, &mut buf)?;
+        }
+        Ok(out.into_inner().map_err(|e| e.into_error())?)
+    });
+    atomic::write_with(path, |w| {
+        let mut out = csv::Writer::from_writer(&mut *w);
+        out.write_record(header)?;
+        out.flush()?;
+        drop(out);
+        for part in parts {
+            w.write_all(&part?)?;
+        }
+        Ok(())
+    })
+}
+
+/// A number in full precision (shortest round-trip form), or empty.
+fn number(buf: &mut String, v: Option<f64>) -> &str {
     use std::fmt::Write as _;
-    let mut out = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::with_capacity(rows.len() * 112));
-    let (mut cutoff, mut score, mut risk) = (String::new(), String::new(), String::new());
-    let num = |buf: &mut String, v: Option<f64>| {
-        buf.clear();
-        if let Some(x) = v {
-            let _ = write!(buf, "{x}");
-        }
-    };
-    for r in rows {
-        match r.cutoff_ts {
-            Some(ms) => iso_into(&mut cutoff, ms),
-            None => cutoff.clear(),
-        }
-        num(&mut score, r.score);
-        num(&mut risk, r.risk);
-        let stage = r.stage.map_or(super::interventions::NO_STAGE, |k| {
-            s.stage_names[k].as_str()
-        });
-        let action = match (r.status, r.action) {
-            ("scored", Some(a)) => s.actions[a].as_str(),
-            ("scored", None) => NO_ACTION,
-            _ => "",
-        };
-        out.write_record([
-            t.user_names.get(r.user),
-            r.status,
-            &cutoff,
-            &score,
-            &risk,
-            r.band.unwrap_or(""),
-            stage,
-            action,
-        ])?;
+    buf.clear();
+    if let Some(x) = v {
+        let _ = write!(buf, "{x}");
     }
-    Ok(out.into_inner().map_err(|e| e.into_error())?)
+    buf
+}
+
+/// One scores row as CSV fields.
+fn score_row(
+    t: &EventTable,
+    s: &Scores,
+    r: &super::ScoreRow,
+    out: &mut csv::Writer<Vec<u8>>,
+    buf: &mut String,
+) -> csv::Result<()> {
+    out.write_field(t.user_names.get(r.user))?;
+    out.write_field(r.status)?;
+    match r.cutoff_ts {
+        Some(ms) => iso_into(buf, ms),
+        None => buf.clear(),
+    }
+    out.write_field(&*buf)?;
+    out.write_field(number(buf, r.score))?;
+    out.write_field(number(buf, r.risk))?;
+    out.write_field(r.band.unwrap_or(""))?;
+    out.write_field(r.stage.map_or(super::interventions::NO_STAGE, |k| {
+        s.stage_names[k].as_str()
+    }))?;
+    out.write_field(match (r.status, r.action) {
+        ("scored", Some(a)) => s.actions[a].as_str(),
+        ("scored", None) => NO_ACTION,
+        _ => "",
+    })?;
+    out.write_record(None::<&[u8]>)
 }
 
 enum Kind {
@@ -166,28 +195,12 @@ fn columns(t: &EventTable, s: &Scores) -> Columns {
 /// One row per user. Scores are written in full precision (shortest
 /// round-trip form), so a file is reproduced byte for byte.
 pub fn write_scores(path: &Path, t: &EventTable, s: &Scores) -> Result<()> {
-    let c = columns(t, s);
     match kind(path)? {
-        Kind::Csv => {
-            // Formatting 280,000 rows is most of a report's writing time, so
-            // row chunks are formatted on every core and written in order.
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let per = s.rows.len().div_ceil(threads.max(1)).max(1);
-            let parts = crate::parallel::map(s.rows.len().div_ceil(per), threads, |c| {
-                csv_rows(t, s, &s.rows[c * per..((c + 1) * per).min(s.rows.len())])
-            });
-            atomic::write_with(path, |w| {
-                let mut out = csv::Writer::from_writer(&mut *w);
-                out.write_record(SCORE_COLUMNS)?;
-                out.flush()?;
-                drop(out);
-                for part in parts {
-                    w.write_all(&part?)?;
-                }
-                Ok(())
-            })
-        }
+        Kind::Csv => write_csv(path, &SCORE_COLUMNS, s.rows.len(), |i, out, buf| {
+            score_row(t, s, &s.rows[i], out, buf)
+        }),
         Kind::Parquet => {
+            let c = columns(t, s);
             let cutoff = Int64Chunked::new("cutoff".into(), &c.cutoff)
                 .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC));
             let mut df = DataFrame::new_infer_height(vec![
@@ -210,25 +223,18 @@ pub fn write_scores(path: &Path, t: &EventTable, s: &Scores) -> Result<()> {
 
 /// user_id, split (train / holdout), the standardized features, label (0/1).
 pub fn write_features(path: &Path, t: &EventTable, m: &FeatureMatrix) -> Result<()> {
-    atomic::write_with(path, |w| {
-        let mut header = vec!["user_id".to_string(), "split".to_string()];
-        header.extend(m.names.iter().cloned());
-        header.push("label".into());
-        let mut out = csv::Writer::from_writer(w);
-        out.write_record(&header)?;
-        let mut rec: Vec<String> = Vec::with_capacity(header.len());
-        for (i, row) in m.values.rows().into_iter().enumerate() {
-            rec.clear();
-            rec.push(t.user_names.get(m.users[i]).to_string());
-            rec.push(if m.holdout[i] { "holdout" } else { "train" }.into());
-            rec.extend(row.iter().map(|v| v.to_string()));
-            rec.push(if m.labels[i] { "1" } else { "0" }.into());
-            out.write_record(&rec)?;
+    let mut header = vec!["user_id", "split"];
+    header.extend(m.names.iter().map(String::as_str));
+    header.push("label");
+    write_csv(path, &header, m.users.len(), |i, out, buf| {
+        out.write_field(t.user_names.get(m.users[i]))?;
+        out.write_field(if m.holdout[i] { "holdout" } else { "train" })?;
+        for &v in m.values.row(i) {
+            out.write_field(number(buf, Some(v)))?;
         }
-        out.flush()?;
-        Ok(())
-    })?;
-    Ok(())
+        out.write_field(if m.labels[i] { "1" } else { "0" })?;
+        out.write_record(None::<&[u8]>)
+    })
 }
 
 /// Writes a string atomically (model.json).
