@@ -207,13 +207,64 @@ pub fn evaluate(report: &Value, checks: &[Check]) -> Vec<CheckResult> {
                 passed: actual.is_some_and(|a| c.op.holds(a, c.threshold)),
                 actual,
                 expected,
-                note: actual.is_none().then(|| {
-                    "no such figure in this report (is the section configured?)".to_string()
-                }),
+                note: actual.is_none().then(|| missing(report, c)),
             }
         })
         .collect()
 }
+
+/// Why a check's figure is not in the report, and what is there instead.
+fn missing(report: &Value, c: &Check) -> String {
+    let aliased = alias(&c.path);
+    let path = if aliased != c.path { &aliased } else { &c.path };
+    let mut cur = report;
+    let mut at = String::new();
+    for s in path {
+        let Some(next) = cur.get(&s.key) else {
+            if at.is_empty() && SECTIONS.contains(&s.key.as_str()) {
+                return format!("the report has no {} section (is it configured?)", s.key);
+            }
+            let keys: Vec<&str> = cur
+                .as_object()
+                .map(|o| o.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            let place = if at.is_empty() { "the report" } else { &at };
+            let mut note = format!("{place} has no {:?}", s.key);
+            note += &crate::config::suggest(&s.key, keys.iter().copied());
+            if !keys.is_empty() {
+                let shown = keys.iter().take(12).copied().collect::<Vec<_>>().join(", ");
+                let more = if keys.len() > 12 { ", ..." } else { "" };
+                note += &format!(" (it has: {shown}{more}; docs/checks.md lists the figures)");
+            }
+            return note;
+        };
+        at = if at.is_empty() {
+            s.key.clone()
+        } else {
+            format!("{at}.{}", s.key)
+        };
+        cur = next;
+        if let Some(i) = s.index {
+            let len = cur.as_array().map_or(0, Vec::len);
+            match cur.get(i - 1) {
+                Some(v) => cur = v,
+                None => return format!("{at} has {len} entries (indexes count from 1)"),
+            }
+            at = format!("{at}[{i}]");
+        }
+    }
+    format!("{at} is not a number")
+}
+
+/// The report's sections, as report.json names them.
+const SECTIONS: [&str; 6] = [
+    "data",
+    "funnel",
+    "stages",
+    "markov",
+    "segments",
+    "propensity",
+];
 
 #[cfg(test)]
 mod tests {
@@ -257,7 +308,31 @@ mod tests {
         assert!(run("data.rejected_share <= 0.05").passed);
         assert!(run("data.users > 9").passed);
         let missing = run("model.auc >= 0.7");
-        assert!(!missing.passed && missing.actual.is_none() && missing.note.is_some());
+        assert!(!missing.passed && missing.actual.is_none());
+        let note = |t: &str| run(t).note.unwrap();
+        assert_eq!(
+            note("model.auc >= 0.7"),
+            "the report has no propensity section (is it configured?)"
+        );
+        assert_eq!(
+            note("funnel.overall.conversion >= 0.1"),
+            "funnel has no \"overall\" (it has: overall_conversion, step_stats; \
+             docs/checks.md lists the figures)"
+        );
+        assert!(
+            note("funnel.overal_conversion > 0").contains("did you mean \"overall_conversion\"?")
+        );
+        assert_eq!(
+            note("funnel.step[3].conversion > 0"),
+            "funnel.step_stats has 2 entries (indexes count from 1)"
+        );
+        assert_eq!(
+            note("funnel.step_stats > 0"),
+            "funnel.step_stats is not a number"
+        );
+        assert!(
+            note("dta.users > 0").starts_with("the report has no \"dta\"; did you mean \"data\"?")
+        );
     }
 
     /// The friendly names land on the fields report.json really has.

@@ -207,7 +207,15 @@ fn checks_pass_fail_and_reject_bad_expressions_with_their_exit_codes() {
     base(&["--check", "model.auc >= 0.7"])
         .assert()
         .code(4)
-        .stderr(predicate::str::contains("no such figure"));
+        .stderr(predicate::str::contains(
+            "the report has no propensity section (is it configured?)",
+        ));
+    base(&["--check", "funnel.overall.conversion >= 0.1"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains(
+            "funnel has no \"overall\" (it has: ",
+        ));
     for bad in [
         "funnel.conversion",
         "funnel.conversion >= high",
