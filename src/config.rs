@@ -105,7 +105,47 @@ impl Source {
 }
 
 impl JourneyConfig {
-    fn at(&self, needle: &str, after: Option<&str>) -> String {
+    /// Every duration the config names, checked as soon as it is read: a
+    /// typo is a usage error (exit 2) with its file and line, before any
+    /// data is read.
+    pub fn check_durations(&self) -> Result<(), crate::error::UsageError> {
+        let mut named: Vec<(String, &str, &str)> = Vec::new(); // (key, value, section)
+        if let Some(w) = self.funnel.as_ref().and_then(|f| f.window.as_deref()) {
+            named.push(("[funnel] window".into(), w, "[funnel]"));
+        }
+        if let Some(p) = &self.propensity {
+            let keys = [
+                ("observe", &p.observe),
+                ("horizon", &p.horizon),
+                ("inactive", &p.inactive),
+            ];
+            for (key, v) in keys {
+                match v.as_deref() {
+                    Some("all") if key == "horizon" => {}
+                    Some(v) => named.push((format!("[propensity] {key}"), v, "[propensity]")),
+                    None => {}
+                }
+            }
+        }
+        for (i, r) in self.interventions.iter().enumerate() {
+            if let Some(a) = r.after.as_deref() {
+                named.push((
+                    format!("intervention rule {}: after", i + 1),
+                    a,
+                    "[[interventions]]",
+                ));
+            }
+        }
+        for (key, v, section) in named {
+            crate::duration::parse_ms(v).map_err(|e| {
+                let at = self.at(&format!("{v:?}"), Some(section));
+                crate::error::UsageError(format!("{at}{key}: {e}"))
+            })?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn at(&self, needle: &str, after: Option<&str>) -> String {
         self.source
             .as_ref()
             .map(|s| s.at(needle, after))
@@ -130,14 +170,6 @@ impl JourneyConfig {
             }
             for p in &f.exclude {
                 check(p, "[funnel] exclude".into(), "[funnel]")?;
-            }
-            if let Some(w) = &f.window {
-                crate::duration::parse_ms(w).map_err(|e| {
-                    DataError::Input(format!(
-                        "{}[funnel] window: {e}",
-                        self.at("window", Some("[funnel]"))
-                    ))
-                })?;
             }
         }
         for st in &self.stages {
@@ -325,6 +357,7 @@ pub fn load(path: &Path) -> anyhow::Result<JourneyConfig> {
         path: path.display().to_string(),
         text,
     });
+    cfg.check_durations()?;
     Ok(cfg)
 }
 

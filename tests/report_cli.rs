@@ -290,8 +290,23 @@ fn bad_configs_are_clean_errors_never_panics() {
         ),
         (
             "[funnel]\nsteps = [\"product_view\"]\nwindow = \"2 weeks\"\n",
-            3,
+            2,
             ":3: [funnel] window: bad duration",
+        ),
+        (
+            "[propensity]\ntarget = \"purchase\"\nobserve = \"3 days\"\n",
+            2,
+            ":3: [propensity] observe: bad duration \"3 days\"",
+        ),
+        (
+            "[[interventions]]\naction = \"email\"\nafter = \"2x\"\n",
+            2,
+            ":3: intervention rule 1: after: bad duration",
+        ),
+        (
+            "[segments]\nk = \"many\"\n",
+            2,
+            ":2: [segments] k = \"many\": expected \"auto\" or a number",
         ),
         (
             "[[stages]]\nname = \"Awareness\"\nevents = [\"page_veiw\"]\n",

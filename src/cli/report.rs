@@ -147,7 +147,8 @@ fn segments_section(
     use crate::error::UsageError;
     use crate::segments::{KChoice, On, SegmentsOptions, Unit};
     let bad = |key: &str, v: &str, allowed: &str| {
-        UsageError(format!("[segments] {key} = {v:?}: expected {allowed}"))
+        let at = config.at(&format!("{v:?}"), Some("[segments]"));
+        UsageError(format!("{at}[segments] {key} = {v:?}: expected {allowed}"))
     };
     let mut opts = SegmentsOptions {
         funnel: config
