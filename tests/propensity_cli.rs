@@ -394,40 +394,30 @@ fn a_model_that_does_not_match_the_data_is_refused() {
 
     // A file that is not a model, and a future format version.
     let bad = dir.path().join("bad.json");
-    std::fs::write(
-        &bad,
-        "{\"format\": \"journeymap-propensity-model\", \"format_version\": 99}",
-    )
-    .unwrap();
-    jm().args([
-        "propensity",
-        "score",
-        p(&saas),
-        "--model",
-        p(&bad),
-        "--out",
-        p(&out),
-    ])
-    .assert()
-    .code(3)
-    .stderr(predicate::str::contains(
-        "format version 99 is not supported",
-    ));
-    std::fs::write(&bad, "{\"coefficients\": []}").unwrap();
-    jm().args([
-        "propensity",
-        "score",
-        p(&saas),
-        "--model",
-        p(&bad),
-        "--out",
-        p(&out),
-    ])
-    .assert()
-    .code(3)
-    .stderr(predicate::str::contains(
-        "not a journeymap propensity model",
-    ));
+    for (text, msg) in [
+        (
+            "{\"format\": \"journeymap-propensity-model\", \"format_version\": 99}",
+            "format version 99 is not supported",
+        ),
+        (
+            "{\"coefficients\": []}",
+            "not a journeymap propensity model",
+        ),
+    ] {
+        std::fs::write(&bad, text).unwrap();
+        jm().args([
+            "propensity",
+            "score",
+            p(&saas),
+            "--model",
+            p(&bad),
+            "--out",
+            p(&out),
+        ])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(msg));
+    }
 }
 
 /// Acceptance 3: an unknown stage or event in a rule is a config error
