@@ -579,15 +579,12 @@ pub fn score(
     let all = cuts(t, &label);
     // Users are independent: chunks of them are scored on every core and
     // concatenated in order (the same rows whatever the thread count).
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per = all.len().div_ceil(threads * 4).max(1024);
-    let parts = crate::parallel::map(all.len().div_ceil(per), threads, |k| {
+    let parts = crate::parallel::map_ranges(all.len(), |range| {
         let mut scratch = RowScratch::default();
         let mut raw = vec![0.0; ex.width()];
         let mut z = vec![0.0; ex.width()];
         let mut done = Vec::new();
-        let chunk = &all[k * per..((k + 1) * per).min(all.len())];
-        chunk
+        all[range]
             .iter()
             .map(|c| {
                 let user = t.user[c.range.start];
@@ -1047,10 +1044,8 @@ pub fn train(
     let (ex, _) = Extractor::new(t, sessions, &defs, opts.funnel.as_ref())?;
     let d_all = defs.len();
     // Rows are independent: chunks are extracted on every core, in order.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per = labeled.len().div_ceil(threads * 4).max(1024);
-    let parts = crate::parallel::map(labeled.len().div_ceil(per), threads, |k| {
-        let chunk = &labeled[k * per..((k + 1) * per).min(labeled.len())];
+    let parts = crate::parallel::map_ranges(labeled.len(), |range| {
+        let chunk = &labeled[range];
         let mut values = vec![0.0; chunk.len() * d_all];
         let mut scratch = RowScratch::default();
         for (row, c) in values.chunks_exact_mut(d_all.max(1)).zip(chunk) {

@@ -61,14 +61,12 @@ fn write_csv<F>(path: &Path, header: &[&str], n: usize, row: F) -> Result<()>
 where
     F: Fn(usize, &mut csv::Writer<Vec<u8>>, &mut String) -> csv::Result<()> + Sync,
 {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per = n.div_ceil(threads.max(1)).max(1);
-    let parts = crate::parallel::map(n.div_ceil(per), threads, |c| -> Result<Vec<u8>> {
+    let parts = crate::parallel::map_ranges(n, |range| -> Result<Vec<u8>> {
         let mut out = csv::WriterBuilder::new()
             .has_headers(false)
-            .from_writer(Vec::with_capacity(per * 112));
+            .from_writer(Vec::with_capacity(range.len() * 112));
         let mut buf = String::new();
-        for i in c * per..((c + 1) * per).min(n) {
+        for i in range {
             row(i, &mut out, &mut buf)?;
         }
         Ok(out.into_inner().map_err(|e| e.into_error())?)
