@@ -11,8 +11,7 @@ use journeymap::segments::ari::adjusted_rand_index;
 use predicates::prelude::*;
 use serde_json::Value;
 
-mod common;
-use common::{jm, read_csv};
+use crate::common::{jm, read_csv};
 
 /// ARI between `--assignments` and a truth file (user_id → segment).
 fn ari(assignments: &Path, truth: &BTreeMap<String, String>) -> f64 {
@@ -26,7 +25,7 @@ fn ari(assignments: &Path, truth: &BTreeMap<String, String>) -> f64 {
 }
 
 fn generate(dir: &Path, users: usize, seed: u64) -> std::path::PathBuf {
-    common::generate(&dir.join("shop.csv"), "ecommerce", users, seed)
+    crate::common::generate(&dir.join("shop.csv"), "ecommerce", users, seed)
 }
 
 /// user_id → planted segment, from the truth file `generate` wrote in `dir`.

@@ -2,8 +2,7 @@
 
 use std::path::Path;
 
-mod common;
-use common::jm;
+use crate::common::jm;
 
 fn inspect_json(file: &Path) -> String {
     let out = jm()
@@ -19,7 +18,7 @@ fn inspect_json(file: &Path) -> String {
 }
 
 fn generate(dir: &Path, name: &str, scenario: &str) -> std::path::PathBuf {
-    common::generate(&dir.join(name), scenario, 300, 11)
+    crate::common::generate(&dir.join(name), scenario, 300, 11)
 }
 
 #[test]

@@ -5,8 +5,7 @@ use std::path::Path;
 use predicates::prelude::*;
 use serde_json::Value;
 
-mod common;
-use common::{golden, jm};
+use crate::common::{golden, jm};
 
 /// A validator for the subset of JSON Schema that schemars emits: $ref,
 /// type, properties, required, additionalProperties, items, enum, const,

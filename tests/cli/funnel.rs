@@ -7,8 +7,7 @@ use std::path::Path;
 use predicates::prelude::*;
 use serde_json::Value;
 
-mod common;
-use common::jm;
+use crate::common::jm;
 
 fn json(args: &[&str]) -> Value {
     let out = jm()

@@ -8,8 +8,7 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-mod common;
-use common::jm;
+use crate::common::jm;
 
 const TOY: &str = "fixtures/paths/toy.csv";
 

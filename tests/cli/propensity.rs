@@ -8,13 +8,12 @@ use std::path::{Path, PathBuf};
 use predicates::prelude::*;
 use serde_json::Value;
 
-mod common;
-use common::{jm, read_csv};
+use crate::common::{jm, read_csv};
 
 const CONFIG: &str = "fixtures/propensity/saas.journey.toml";
 
 fn generate(dir: &Path, scenario: &str, users: usize, seed: u64) -> PathBuf {
-    common::generate(
+    crate::common::generate(
         &dir.join(format!("{scenario}-{users}-{seed}.csv")),
         scenario,
         users,

@@ -10,8 +10,6 @@ use journeymap::progress::Progress;
 use journeymap::sessions::{self, SessionSource};
 use journeymap::stages::{self, StagesReport};
 
-mod common;
-
 struct Generated {
     events: PathBuf,
     truth: PathBuf,
@@ -19,7 +17,7 @@ struct Generated {
 }
 
 fn generate(dir: &Path, scenario: &str) -> Generated {
-    let events = common::generate(&dir.join(format!("{scenario}.csv")), scenario, 500, 3);
+    let events = crate::common::generate(&dir.join(format!("{scenario}.csv")), scenario, 500, 3);
     let g = Generated {
         truth: dir.join(format!("{scenario}.truth.csv")),
         journey: dir.join(format!("{scenario}.journey.toml")),

@@ -1,5 +1,4 @@
-//! Set-up shared by the end-to-end tests; each test binary uses a subset.
-#![allow(dead_code)]
+//! Set-up shared by the end-to-end tests.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

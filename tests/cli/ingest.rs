@@ -3,8 +3,7 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-mod common;
-use common::{golden, jm};
+use crate::common::{golden, jm};
 
 #[test]
 fn lenient_mode_counts_every_reason_and_lists_every_bad_line() {

@@ -1,0 +1,16 @@
+//! The end-to-end tests: one binary (as ripgrep's tests/tests.rs), so the
+//! crate and polars are linked once. Each module runs the real `journeymap`
+//! binary on fixtures or generated data; add new tests to the module of the
+//! command they exercise.
+
+mod common;
+
+mod formats;
+mod funnel;
+mod ingest;
+mod paths;
+mod prop_ingest;
+mod propensity;
+mod report;
+mod segments;
+mod stages;
