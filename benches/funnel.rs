@@ -2,11 +2,11 @@
 //! read: the 10M-event figures come from scripts/bench.sh.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use journeymap::config::Predicate;
 use journeymap::funnel::{self, FunnelOptions, Mode, Per};
 use journeymap::generate::{self, GenerateOptions, Scenario};
 use journeymap::ingest::{self, IngestOptions};
 use journeymap::paths::{self, PathsOptions, StateKind};
+use journeymap::predicate::Predicate;
 use journeymap::progress::Progress;
 use journeymap::sessions::{self, SessionSource};
 

@@ -3,9 +3,9 @@
 //! scripts/bench_propensity.sh; this keeps a quick, repeatable view.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use journeymap::config::Predicate;
 use journeymap::generate::{self, GenerateOptions, Scenario};
 use journeymap::ingest::{self, IngestOptions};
+use journeymap::predicate::Predicate;
 use journeymap::progress::Progress;
 use journeymap::propensity::{self, Overrides, TrainOptions};
 use journeymap::sessions::{self, SessionSource};

@@ -230,7 +230,7 @@ fn missing(report: &Value, c: &Check) -> String {
                 .unwrap_or_default();
             let place = if at.is_empty() { "the report" } else { &at };
             let mut note = format!("{place} has no {:?}", s.key);
-            note += &crate::config::suggest(&s.key, keys.iter().copied());
+            note += &crate::predicate::suggest(&s.key, keys.iter().copied());
             if !keys.is_empty() {
                 let shown = keys.iter().take(12).copied().collect::<Vec<_>>().join(", ");
                 let more = if keys.len() > 12 { ", ..." } else { "" };

@@ -16,13 +16,13 @@
 //! events = ["page_view", "search"]
 //! ```
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::DataError;
 use crate::ingest::EventTable;
+use crate::predicate::{Predicate, resolve, suggest};
 
 /// The five default journey stages, in order.
 pub const DEFAULT_STAGES: [&str; 5] = [
@@ -214,138 +214,6 @@ pub struct StageConfig {
     pub events: Vec<Predicate>,
 }
 
-/// An event name, or an event plus property equalities
-/// (`{ event = "page_view", page = "/checkout" }`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
-#[serde(untagged)]
-pub enum Predicate {
-    Event(String),
-    Where(BTreeMap<String, String>),
-}
-
-impl Predicate {
-    pub fn event(&self) -> Option<&str> {
-        match self {
-            Predicate::Event(e) => Some(e),
-            Predicate::Where(m) => m.get("event").map(String::as_str),
-        }
-    }
-
-    /// A short label: `add_to_cart` or `page_view[page=/checkout]`.
-    pub fn label(&self) -> String {
-        match self {
-            Predicate::Event(e) => e.clone(),
-            Predicate::Where(m) => {
-                let props: Vec<String> = m
-                    .iter()
-                    .filter(|(k, _)| k.as_str() != "event")
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect();
-                format!("{}[{}]", self.event().unwrap_or("?"), props.join(","))
-            }
-        }
-    }
-
-    /// Parses the command-line form: `event` or `event[prop=value,prop=value]`.
-    pub fn parse_cli(s: &str) -> Result<Predicate, String> {
-        let s = s.trim();
-        match s.split_once('[') {
-            None if !s.is_empty() => Ok(Predicate::Event(s.to_string())),
-            None => Err("empty step".into()),
-            Some((event, rest)) => {
-                let inner = rest
-                    .strip_suffix(']')
-                    .ok_or_else(|| format!("step {s:?}: expected `event[prop=value]`"))?;
-                let mut m = BTreeMap::new();
-                m.insert("event".to_string(), event.trim().to_string());
-                for kv in inner.split(',') {
-                    let (k, v) = kv
-                        .split_once('=')
-                        .ok_or_else(|| format!("step {s:?}: expected prop=value, got {kv:?}"))?;
-                    m.insert(k.trim().to_string(), v.trim().to_string());
-                }
-                Ok(Predicate::Where(m))
-            }
-        }
-    }
-}
-
-/// A predicate resolved against one table: codes instead of strings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Matcher {
-    pub event: u32,
-    /// (property column index, value code); the value may be absent from the
-    /// data, in which case the matcher never matches (`None`).
-    pub props: Vec<(usize, Option<u32>)>,
-}
-
-impl Matcher {
-    #[inline]
-    pub fn matches(&self, t: &EventTable, i: usize) -> bool {
-        t.event[i] == self.event
-            && self
-                .props
-                .iter()
-                .all(|&(p, code)| code.is_some_and(|c| t.props[p].codes[i] == c))
-    }
-}
-
-/// Resolves a predicate; an unknown event or property is an error that names
-/// the nearest valid name. `what` says where it came from ("funnel step 2").
-pub fn resolve(pred: &Predicate, t: &EventTable, what: &str) -> Result<Matcher, DataError> {
-    let event = pred
-        .event()
-        .ok_or_else(|| DataError::Input(format!("{what}: a step table needs an `event` key")))?;
-    let code = (0..t.event_names.len() as u32)
-        .find(|&c| t.event_names.get(c) == event)
-        .ok_or_else(|| {
-            DataError::Input(format!(
-                "{what}: unknown event {event:?}{}",
-                suggest(event, t.event_names.iter())
-            ))
-        })?;
-    let mut props = Vec::new();
-    if let Predicate::Where(m) = pred {
-        for (k, v) in m.iter().filter(|(k, _)| k.as_str() != "event") {
-            let p = t.props.iter().position(|c| &c.name == k).ok_or_else(|| {
-                DataError::Input(format!(
-                    "{what}: unknown property {k:?}{}",
-                    suggest(k, t.props.iter().map(|c| c.name.as_str()))
-                ))
-            })?;
-            let col = &t.props[p];
-            let value = (1..col.values.len() as u32).find(|&c| col.values.get(c) == v);
-            props.push((p, value));
-        }
-    }
-    Ok(Matcher { event: code, props })
-}
-
-/// "; did you mean \"x\"?" for the closest candidate by edit distance, if close.
-pub fn suggest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> String {
-    let best = candidates
-        .map(|c| (levenshtein(word, c), c))
-        .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-    match best {
-        Some((d, c)) if d <= (word.len() / 3).max(2) => format!("; did you mean {c:?}?"),
-        _ => String::new(),
-    }
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// Reads and parses journey.toml. TOML errors carry their line and column.
 pub fn load(path: &Path) -> anyhow::Result<JourneyConfig> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -412,27 +280,5 @@ events = ["a"]
         assert!(e.contains("did you mean `window`?"), "{e}");
         let e = parse("[funel]\nsteps = [\"a\"]\n").unwrap_err();
         assert!(e.contains("did you mean `funnel`?"), "{e}");
-    }
-
-    #[test]
-    fn cli_predicates() {
-        assert_eq!(
-            Predicate::parse_cli("a").unwrap(),
-            Predicate::Event("a".into())
-        );
-        assert_eq!(
-            Predicate::parse_cli("pv[page=/x]").unwrap().label(),
-            "pv[page=/x]"
-        );
-        assert!(Predicate::parse_cli("pv[page]").is_err());
-    }
-
-    #[test]
-    fn suggestions() {
-        assert_eq!(
-            suggest("purchse", ["purchase", "page_view"].into_iter()),
-            "; did you mean \"purchase\"?"
-        );
-        assert_eq!(suggest("zzz", ["purchase"].into_iter()), "");
     }
 }

@@ -15,6 +15,7 @@ pub mod generate;
 pub mod ingest;
 pub mod parallel;
 pub mod paths;
+pub mod predicate;
 pub mod progress;
 pub mod propensity;
 pub mod report;

@@ -7,9 +7,10 @@ use clap::Args;
 
 use super::input::InputArgs;
 use crate::atomic;
-use crate::config::{self, FunnelConfig, Predicate};
+use crate::config::{self, FunnelConfig};
 use crate::error::UsageError;
 use crate::funnel::{self, FunnelOptions, FunnelReport, Mode, Per};
+use crate::predicate::Predicate;
 use crate::progress::Progress;
 use crate::report::markdown::funnel::{dropoff_table, step_table};
 

@@ -6,9 +6,10 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 
 use super::input::InputArgs;
-use crate::config::{self, JourneyConfig, Predicate};
+use crate::config::{self, JourneyConfig};
 use crate::error::UsageError;
 use crate::paths::{self, PathsOptions, StateKind, tables};
+use crate::predicate::Predicate;
 use crate::progress::Progress;
 use crate::table::thousands;
 

@@ -7,8 +7,8 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use super::input::InputArgs;
-use crate::config::Predicate;
 use crate::error::UsageError;
+use crate::predicate::Predicate;
 use crate::progress::Progress;
 use crate::propensity::model::{ClassWeight, ModelFile};
 use crate::propensity::{self, Overrides, PropensityReport, ScoreSummary, TrainOptions, output};

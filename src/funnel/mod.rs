@@ -10,9 +10,9 @@ mod tests;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::config::{self, Matcher, Predicate};
 use crate::error::DataError;
 use crate::ingest::EventTable;
+use crate::predicate::{MaskTable, Matcher, Predicate};
 use crate::sessions::Sessions;
 use crate::stats::{nearest_rank, round6};
 pub use breakdown::{Breakdown, GroupFunnel, SignificantDifference};
@@ -110,7 +110,10 @@ impl FunnelOptions {
             Some(other) => {
                 return Err(UsageError(format!(
                     "[funnel] mode = {other:?}: expected ordered, strict or unordered{}",
-                    config::suggest(other, ["ordered", "strict", "unordered"].into_iter())
+                    crate::predicate::suggest(
+                        other,
+                        ["ordered", "strict", "unordered"].into_iter()
+                    )
                 )));
             }
         };
@@ -120,7 +123,7 @@ impl FunnelOptions {
             Some(other) => {
                 return Err(UsageError(format!(
                     "[funnel] per = {other:?}: expected user or session{}",
-                    config::suggest(other, ["user", "session"].into_iter())
+                    crate::predicate::suggest(other, ["user", "session"].into_iter())
                 )));
             }
         };
@@ -161,12 +164,12 @@ pub fn analyze(
         .steps
         .iter()
         .enumerate()
-        .map(|(i, p)| config::resolve(p, t, &format!("funnel step {}", i + 1)))
+        .map(|(i, p)| crate::predicate::resolve(p, t, &format!("funnel step {}", i + 1)))
         .collect::<Result<_, _>>()?;
     let exclude: Vec<Matcher> = opts
         .exclude
         .iter()
-        .map(|p| config::resolve(p, t, "funnel exclusion"))
+        .map(|p| crate::predicate::resolve(p, t, "funnel exclusion"))
         .collect::<Result<_, _>>()?;
     let by = match &opts.by {
         Some(name) => Some(
@@ -176,7 +179,7 @@ pub fn analyze(
                 .ok_or_else(|| {
                     DataError::Input(format!(
                         "--by: unknown property {name:?}{}",
-                        config::suggest(name, t.props.iter().map(|p| p.name.as_str()))
+                        crate::predicate::suggest(name, t.props.iter().map(|p| p.name.as_str()))
                     ))
                 })?,
         ),
@@ -190,7 +193,7 @@ pub fn analyze(
         },
         mode: opts.mode,
     };
-    let masks = MaskTable::new(t, &steps, &exclude);
+    let masks = step_masks(t, &steps, &exclude);
 
     let k = steps.len();
     let mut acc = Accumulator::new(k);
@@ -257,45 +260,16 @@ fn events_by_session(sessions: &Sessions) -> Vec<Vec<usize>> {
     out
 }
 
-/// Step bitmasks per event code, plus the property predicates checked per row.
-struct MaskTable {
-    by_event: Vec<u32>,
-    /// Matchers with property conditions: (bit, matcher).
-    with_props: Vec<(u32, Matcher)>,
-}
-
-impl MaskTable {
-    fn new(t: &EventTable, steps: &[Matcher], exclude: &[Matcher]) -> Self {
-        let mut by_event = vec![0u32; t.event_names.len()];
-        let mut with_props = Vec::new();
-        let all = steps
+/// Bit k for step k, [`EXCLUDE_BIT`] for the exclusions.
+pub fn step_masks(t: &EventTable, steps: &[Matcher], exclude: &[Matcher]) -> MaskTable {
+    MaskTable::new(
+        t,
+        steps
             .iter()
             .enumerate()
             .map(|(k, m)| (1u32 << k, m))
-            .chain(exclude.iter().map(|m| (EXCLUDE_BIT, m)));
-        for (bit, m) in all {
-            if m.props.is_empty() {
-                by_event[m.event as usize] |= bit;
-            } else {
-                with_props.push((bit, m.clone()));
-            }
-        }
-        MaskTable {
-            by_event,
-            with_props,
-        }
-    }
-
-    #[inline]
-    fn mask(&self, t: &EventTable, i: usize) -> u32 {
-        let mut m = self.by_event[t.event[i] as usize];
-        for (bit, matcher) in &self.with_props {
-            if matcher.matches(t, i) {
-                m |= bit;
-            }
-        }
-        m
-    }
+            .chain(exclude.iter().map(|m| (EXCLUDE_BIT, m))),
+    )
 }
 
 /// Per-step counts, times and drop-off events, gathered unit by unit.

@@ -196,8 +196,9 @@ pub fn journey_path(out: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{parse, resolve};
+    use crate::config::parse;
     use crate::ingest::{IngestOptions, ingest};
+    use crate::predicate::resolve;
     use crate::progress::Progress;
 
     #[test]

@@ -14,10 +14,12 @@ use serde::Serialize;
 
 pub use chain::{Absorption, absorb, solve};
 
-use crate::config::{self, JourneyConfig, Matcher, Predicate, StageConfig};
+use crate::config::{JourneyConfig, StageConfig};
 use crate::error::DataError;
 use crate::ingest::EventTable;
+use crate::predicate::{Matcher, Predicate};
 use crate::sessions::Sessions;
+use crate::stages::StageMap;
 use crate::stats::round6;
 
 /// Label of the synthetic start state.
@@ -131,9 +133,8 @@ pub struct PathCount {
 enum StateMap {
     /// The event code itself.
     Event,
-    /// Per event code, the (state, matcher) candidates in stage order; the
-    /// first whose matcher matches wins.
-    Stage(Vec<Vec<(u32, Matcher)>>),
+    /// The event's journey stage.
+    Stage(StageMap),
 }
 
 impl StateMap {
@@ -141,10 +142,7 @@ impl StateMap {
     fn state(&self, t: &EventTable, i: usize) -> Option<u32> {
         match self {
             StateMap::Event => Some(t.event[i]),
-            StateMap::Stage(by_code) => by_code[t.event[i] as usize]
-                .iter()
-                .find(|(_, m)| m.matches(t, i))
-                .map(|&(s, _)| s),
+            StateMap::Stage(map) => map.stage(t, i).map(|s| s as u32),
         }
     }
 }
@@ -206,7 +204,7 @@ pub fn analyze(
     sessions: &Sessions,
     opts: &PathsOptions,
 ) -> Result<MarkovReport, DataError> {
-    let conversion = config::resolve(&opts.conversion, table, "conversion event")?;
+    let conversion = crate::predicate::resolve(&opts.conversion, table, "conversion event")?;
     let (map, names): (StateMap, Vec<String>) = match opts.states {
         StateKind::Event => (
             StateMap::Event,
@@ -333,34 +331,16 @@ pub fn analyze(
     })
 }
 
-/// The stage of each event code: candidates in stage order.
+/// The stage mapping as states, named by stage.
 fn stage_map(t: &EventTable, stages: &[StageConfig]) -> Result<(StateMap, Vec<String>), DataError> {
     if stages.is_empty() {
         return Err(DataError::Input(
             "stage states need [[stages]] in the config".into(),
         ));
     }
-    let mut names: Vec<String> = Vec::new();
-    let mut by_code: Vec<Vec<(u32, Matcher)>> = vec![Vec::new(); t.event_names.len()];
-    for stage in stages {
-        if names.contains(&stage.name) {
-            return Err(DataError::Input(format!(
-                "stage names must be unique: {:?} appears twice in [[stages]]",
-                stage.name
-            )));
-        }
-        let state = names.len() as u32;
-        names.push(stage.name.clone());
-        for pred in &stage.events {
-            let m = config::resolve(pred, t, &format!("stage {:?}", stage.name))?;
-            let candidates = &mut by_code[m.event as usize];
-            // After a plain event predicate, later ones for that event never win.
-            if !candidates.iter().any(|(_, c)| c.props.is_empty()) {
-                candidates.push((state, m));
-            }
-        }
-    }
-    Ok((StateMap::Stage(by_code), names))
+    let map = StageMap::new(t, stages)?;
+    let names = map.names.clone();
+    Ok((StateMap::Stage(map), names))
 }
 
 /// One pass over the sessions: transitions (self-loops included), collapsed

@@ -273,7 +273,7 @@ fn stage_states_use_the_first_matching_stage_and_skip_the_rest() {
     o.stages
         .push(stage("Awareness", &[Predicate::Event("noise".into())]));
     let e = analyze(&t, &s, &o).unwrap_err().to_string();
-    assert!(e.contains("\"Awareness\" appears twice"), "{e}");
+    assert!(e.contains("\"Awareness\" is configured twice"), "{e}");
     o.stages = Vec::new();
     assert!(analyze(&t, &s, &o).is_err());
 }

@@ -25,8 +25,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Predicate;
 use crate::error::DataError;
+use crate::predicate::Predicate;
 
 /// `[propensity]`: defaults for the command-line flags, milestone flags,
 /// categorical properties and risk bands.

@@ -5,11 +5,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::config::Milestone;
-use crate::config::{self, FunnelConfig, Matcher, Predicate};
+use crate::config::FunnelConfig;
 use crate::error::DataError;
-use crate::funnel::engine::{self, EXCLUDE_BIT, MAX_STEPS, Scratch, Spec};
+use crate::funnel::engine::{self, MAX_STEPS, Scratch, Spec};
 use crate::funnel::{FunnelOptions, Per};
 use crate::ingest::EventTable;
+use crate::predicate::{self, MaskTable, Matcher, Predicate};
 use crate::sessions::Sessions;
 
 const HOUR_MS: f64 = 3_600_000.0;
@@ -148,20 +149,13 @@ enum Slot {
 
 /// The funnel's step masks over one table.
 struct FunnelMasks {
-    by_event: Vec<u32>,
-    with_props: Vec<(u32, Matcher)>,
+    masks: MaskTable,
     spec: Spec,
 }
 
 impl FunnelMasks {
     fn mask(&self, t: &EventTable, i: usize) -> u32 {
-        let mut m = self.by_event[t.event[i] as usize];
-        for (bit, matcher) in &self.with_props {
-            if matcher.matches(t, i) {
-                m |= bit;
-            }
-        }
-        m
+        self.masks.mask(t, i)
     }
 }
 
@@ -199,31 +193,23 @@ fn funnel_masks(t: &EventTable, f: &FunnelConfig) -> Result<FunnelMasks, DataErr
             opts.steps.len()
         )));
     }
-    let mut by_event = vec![0u32; t.event_names.len()];
-    let mut with_props = Vec::new();
-    let mut add = |bit: u32, m: Matcher| {
-        if m.props.is_empty() {
-            by_event[m.event as usize] |= bit;
-        } else {
-            with_props.push((bit, m));
-        }
-    };
-    for (k, p) in opts.steps.iter().enumerate() {
-        add(
-            1 << k,
-            config::resolve(p, t, &format!("funnel step {}", k + 1))?,
-        );
-    }
-    for p in &opts.exclude {
-        add(EXCLUDE_BIT, config::resolve(p, t, "funnel exclusion")?);
-    }
+    let steps: Vec<Matcher> = opts
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(k, p)| predicate::resolve(p, t, &format!("funnel step {}", k + 1)))
+        .collect::<Result<_, _>>()?;
+    let exclude: Vec<Matcher> = opts
+        .exclude
+        .iter()
+        .map(|p| predicate::resolve(p, t, "funnel exclusion"))
+        .collect::<Result<_, _>>()?;
     let window = match opts.per {
         Per::User => Some(opts.window_ms),
         Per::Session => None,
     };
     Ok(FunnelMasks {
-        by_event,
-        with_props,
+        masks: crate::funnel::step_masks(t, &steps, &exclude),
         spec: Spec {
             steps: opts.steps.len(),
             window,
@@ -259,7 +245,7 @@ impl<'a> Extractor<'a> {
                     Slot::Count(c)
                 }
                 FeatureDef::Milestone { name, event, .. } => {
-                    match config::resolve(event, t, &format!("milestone {name:?}")) {
+                    match crate::predicate::resolve(event, t, &format!("milestone {name:?}")) {
                         Ok(m) => Slot::Milestone(Some(m)),
                         Err(_) => {
                             missing.events.push(event.label());

@@ -6,68 +6,19 @@
 //! Rules are checked in order and the first that matches names the action.
 
 use super::config::{Milestone, Rule};
-use crate::config::{self, Matcher, Predicate, StageConfig};
+use crate::config::StageConfig;
 use crate::error::DataError;
 use crate::ingest::EventTable;
+use crate::predicate::{Matcher, Predicate};
 
 pub const NO_STAGE: &str = "(none)";
 
-/// Stage of each event, resolved against one table.
-pub struct Stager {
-    pub names: Vec<String>,
-    /// Stage index + 1 per event code for plain-event predicates (0: none).
-    by_event: Vec<u32>,
-    /// Predicates with property conditions: (stage index, matcher), in config order.
-    with_props: Vec<(usize, Matcher)>,
-}
+/// Stage of each event: the shared stage mapping.
+pub type Stager = crate::stages::StageMap;
 
-impl Stager {
-    pub fn new(stages: &[StageConfig], t: &EventTable) -> Result<Stager, DataError> {
-        let mut by_event = vec![0u32; t.event_names.len()];
-        let mut with_props = Vec::new();
-        for (k, s) in stages.iter().enumerate() {
-            for p in &s.events {
-                let m = config::resolve(p, t, &format!("stage {:?}", s.name))?;
-                if m.props.is_empty() {
-                    if by_event[m.event as usize] == 0 {
-                        by_event[m.event as usize] = k as u32 + 1;
-                    }
-                } else {
-                    with_props.push((k, m));
-                }
-            }
-        }
-        Ok(Stager {
-            names: stages.iter().map(|s| s.name.clone()).collect(),
-            by_event,
-            with_props,
-        })
-    }
-
-    /// The stage of event `i`, if any (the first stage in config order).
-    pub fn of_event(&self, t: &EventTable, i: usize) -> Option<usize> {
-        let plain = self.by_event[t.event[i] as usize];
-        let mut best = (plain > 0).then(|| plain as usize - 1);
-        for (k, m) in &self.with_props {
-            if best.is_some_and(|b| b <= *k) {
-                break;
-            }
-            if m.matches(t, i) {
-                best = Some(*k);
-                break;
-            }
-        }
-        best
-    }
-
-    /// The stage of the last event in `start..end` that has one.
-    pub fn at(&self, t: &EventTable, start: usize, end: usize) -> Option<usize> {
-        (start..end).rev().find_map(|i| self.of_event(t, i))
-    }
-
-    pub fn name(&self, stage: Option<usize>) -> &str {
-        stage.map_or(NO_STAGE, |s| &self.names[s])
-    }
+/// The stage's name, or "(none)".
+pub fn stage_name(stager: &Stager, stage: Option<usize>) -> &str {
+    stage.map_or(NO_STAGE, |s| &stager.names[s])
 }
 
 /// A rule resolved against one table.
@@ -108,13 +59,13 @@ fn lookup(
                     .chain(t.event_names.iter());
                 return Err(DataError::Input(format!(
                     "intervention rule {n}: {key} = {value:?} is neither a milestone nor an event in the data{}",
-                    config::suggest(value, names)
+                    crate::predicate::suggest(value, names)
                 )));
             }
             Predicate::Event(value.to_string())
         }
     };
-    let m = config::resolve(&pred, t, &format!("intervention rule {n}: {key}"))?;
+    let m = crate::predicate::resolve(&pred, t, &format!("intervention rule {n}: {key}"))?;
     preds.push(m);
     Ok(preds.len() - 1)
 }
@@ -144,7 +95,7 @@ pub fn resolve(
                 None => {
                     return Err(DataError::Input(format!(
                         "intervention rule {n}: stage = {s:?} is not a [[stages]] name{}",
-                        config::suggest(s, stages.iter().map(|st| st.name.as_str()))
+                        crate::predicate::suggest(s, stages.iter().map(|st| st.name.as_str()))
                     )));
                 }
             },

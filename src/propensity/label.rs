@@ -14,9 +14,9 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Matcher, Predicate};
 use crate::duration::format_ms;
 use crate::ingest::EventTable;
+use crate::predicate::{Matcher, Predicate};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]

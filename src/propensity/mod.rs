@@ -35,9 +35,10 @@ use self::metrics::{CalibrationBin, LiftDecile, Metrics, MetricsSd};
 use self::model::{
     ClassWeight, Fingerprint, Linear, ModelFeature, ModelFile, ModelMetrics, RiskBands, Scaler,
 };
-use crate::config::{FunnelConfig, JourneyConfig, Predicate, StageConfig};
+use crate::config::{FunnelConfig, JourneyConfig, StageConfig};
 use crate::error::{DataError, UsageError};
 use crate::ingest::{EventTable, FileInfo};
+use crate::predicate::Predicate;
 use crate::progress::Progress;
 use crate::sessions::Sessions;
 use crate::stats::round6;
@@ -430,12 +431,12 @@ fn resolve_label(
     let cutoff = match &def.cutoff {
         Cutoff::Observe { window_ms } => ResolvedCutoff::Observe(*window_ms),
         Cutoff::Milestone { event } => {
-            ResolvedCutoff::Milestone(crate::config::resolve(event, t, "--milestone")?)
+            ResolvedCutoff::Milestone(crate::predicate::resolve(event, t, "--milestone")?)
         }
     };
     let outcome = match &def.outcome {
         Outcome::Conversion { target, horizon_ms } => {
-            let m = crate::config::resolve(
+            let m = crate::predicate::resolve(
                 target,
                 t,
                 "the target (--target, [propensity] target or [conversion] event)",
@@ -502,7 +503,7 @@ pub fn check_model_matches(
     {
         return Err(DataError::Input(format!(
             "the model does not match this data: its cutoff milestone `{e}` is not an event in the data{}",
-            crate::config::suggest(e, t.event_names.iter())
+            crate::predicate::suggest(e, t.event_names.iter())
         )));
     }
     let used = defs.iter().filter(|d| !d.events().is_empty()).count();
@@ -572,7 +573,7 @@ pub fn score(
         .map(|f| f.definition.clone())
         .collect();
     let (ex, _missing) = Extractor::new(t, sessions, &defs, model.funnel.as_ref())?;
-    let stager = Stager::new(stages, t)?;
+    let stager = Stager::new(t, stages)?;
     let resolved_rules = interventions::resolve(rules, stages, &model.milestones, t)?;
     let lin = model.linear();
     let churn = model.label.is_churn();
@@ -824,7 +825,7 @@ fn candidates(
         });
     }
     for m in &opts.milestones {
-        crate::config::resolve(&m.event, t, &format!("[propensity] milestone {:?}", m.name))?;
+        crate::predicate::resolve(&m.event, t, &format!("[propensity] milestone {:?}", m.name))?;
         defs.push(features::milestone_feature(m));
     }
     let n = labeled.len() as u64;
@@ -833,7 +834,7 @@ fn candidates(
         let p = t.props.iter().position(|c| &c.name == col).ok_or_else(|| {
             DataError::Input(format!(
                 "[propensity] properties: unknown property {col:?}{}",
-                crate::config::suggest(col, t.props.iter().map(|c| c.name.as_str()))
+                crate::predicate::suggest(col, t.props.iter().map(|c| c.name.as_str()))
             ))
         })?;
         let counts = features::users_per_value(t, p, labeled);
@@ -1003,9 +1004,9 @@ pub fn train(
     let label = resolve_label(&opts.label, t, true)?;
     // The config is checked against the data before any work.
     for m in &opts.milestones {
-        crate::config::resolve(&m.event, t, &format!("[propensity] milestone {:?}", m.name))?;
+        crate::predicate::resolve(&m.event, t, &format!("[propensity] milestone {:?}", m.name))?;
     }
-    Stager::new(&opts.stages, t)?;
+    Stager::new(t, &opts.stages)?;
     interventions::resolve(&opts.rules, &opts.stages, &opts.milestones, t)?;
     let all = cuts(t, &label);
     let labeled: Vec<&UserCut> = all

@@ -8,8 +8,9 @@ use super::interventions;
 use super::label::{Cutoff, LabelDefinition, Outcome, Status};
 use super::metrics::{self, Metrics};
 use super::{resolve_label, split};
-use crate::config::{Predicate, StageConfig};
+use crate::config::StageConfig;
 use crate::ingest::EventTable;
+use crate::predicate::Predicate;
 use crate::sessions::{self, SessionSource};
 
 const H: i64 = 3_600_000;
@@ -374,11 +375,14 @@ fn stages_and_rules_first_match_wins() {
             events: vec![Predicate::Event("use_feature".into())],
         },
     ];
-    let st = interventions::Stager::new(&stages, &t).unwrap();
+    let st = interventions::Stager::new(&t, &stages).unwrap();
     // a's events before index 2: signup, use_feature → Consideration.
-    assert_eq!(st.name(st.at(&t, 0, 2)), "Consideration");
-    assert_eq!(st.name(st.at(&t, 0, 1)), "Awareness");
-    assert_eq!(st.name(st.at(&t, 0, 0)), "(none)");
+    assert_eq!(
+        interventions::stage_name(&st, st.at(&t, 0, 2)),
+        "Consideration"
+    );
+    assert_eq!(interventions::stage_name(&st, st.at(&t, 0, 1)), "Awareness");
+    assert_eq!(interventions::stage_name(&st, st.at(&t, 0, 0)), "(none)");
     let milestones = vec![Milestone {
         name: "invited".into(),
         event: Predicate::Event("invite_teammate".into()),

@@ -141,7 +141,7 @@ pub fn resolve_roles(t: &EventTable, names: &RoleNames) -> Result<Roles, crate::
             Some(name) => event_code(t, name).map(Some).ok_or_else(|| {
                 crate::error::DataError::Input(format!(
                     "{flag}: unknown event {name:?}{}",
-                    crate::config::suggest(name, t.event_names.iter())
+                    crate::predicate::suggest(name, t.event_names.iter())
                 ))
             }),
             None => Ok(defaults.iter().find_map(|n| event_code(t, n))),

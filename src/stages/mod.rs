@@ -5,12 +5,14 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::config::{self, Matcher, StageConfig};
+use crate::config::StageConfig;
 use crate::error::DataError;
 use crate::ingest::{EventTable, PropColumn};
 use crate::stats::{nearest_rank, round6};
 
+mod mapping;
 mod report;
+pub use mapping::StageMap;
 pub use report::{
     ExitPoint, MappedPredicate, NextStage, StageMapping, StageReport, StagesReport, TOP_EXITS,
     TOP_TOUCHPOINTS, TOP_UNMAPPED, TimeSpent, Touchpoint, Touchpoints,
@@ -93,47 +95,15 @@ fn share(part: u64, whole: u64) -> f64 {
     }
 }
 
-/// Resolves the stages' predicates: per event code, the (stage, predicate,
-/// matcher) candidates in config order.
-type Candidates = Vec<Vec<(u32, usize, Matcher)>>;
-
-fn resolve_all(t: &EventTable, stages: &[StageConfig]) -> Result<Candidates, DataError> {
+/// Maps every event to a stage and measures each stage; see docs/stages.md.
+pub fn analyze(t: &EventTable, stages: &[StageConfig]) -> Result<StagesReport, DataError> {
     if stages.is_empty() {
         return Err(DataError::Input(
             "no stages configured: add [[stages]] tables with a name and events to the config"
                 .into(),
         ));
     }
-    if stages.len() >= NONE as usize {
-        return Err(DataError::Input("too many stages".into()));
-    }
-    let mut by_event: Candidates = vec![Vec::new(); t.event_names.len()];
-    let mut p = 0;
-    for (k, st) in stages.iter().enumerate() {
-        if stages[..k].iter().any(|s| s.name == st.name) {
-            return Err(DataError::Input(format!(
-                "stage {:?} is configured twice; stage names must be unique",
-                st.name
-            )));
-        }
-        if st.events.is_empty() {
-            return Err(DataError::Input(format!(
-                "stage {:?} maps no events: give it `events = [...]`",
-                st.name
-            )));
-        }
-        for pred in &st.events {
-            let m = config::resolve(pred, t, &format!("stage {:?}", st.name))?;
-            by_event[m.event as usize].push((k as u32, p, m));
-            p += 1;
-        }
-    }
-    Ok(by_event)
-}
-
-/// Maps every event to a stage and measures each stage; see docs/stages.md.
-pub fn analyze(t: &EventTable, stages: &[StageConfig]) -> Result<StagesReport, DataError> {
-    let by_event = resolve_all(t, stages)?;
+    let map = StageMap::new(t, stages)?;
     let k_n = stages.len();
     let n_codes = t.event_names.len();
     let n_preds: usize = stages.iter().map(|s| s.events.len()).sum();
@@ -166,13 +136,9 @@ pub fn analyze(t: &EventTable, stages: &[StageConfig]) -> Result<StagesReport, D
         // Forward: each event's stage (the first matching predicate wins).
         for i in range.clone() {
             let code = t.event[i] as usize;
-            let hit = by_event[code]
-                .iter()
-                .find(|(_, _, m)| m.props.is_empty() || m.matches(t, i));
-            match hit {
-                Some(&(k, p, _)) => {
-                    let ks = k as usize;
-                    stage_of.push(k);
+            match map.of(t, i) {
+                Some((ks, p)) => {
+                    stage_of.push(ks as u32);
                     pred_events[p] += 1;
                     stage_events[ks] += 1;
                     event_tally[ks * n_codes + code].add(u);
@@ -296,7 +262,7 @@ pub fn analyze(t: &EventTable, stages: &[StageConfig]) -> Result<StagesReport, D
         let mut predicates = Vec::with_capacity(st.events.len());
         for pred in &st.events {
             if pred_events[p] == 0 {
-                notes.push(unused_note(t, &by_event, &st.name, pred, p));
+                notes.push(unused_note(t, &map, &st.name, pred, p));
             }
             predicates.push(MappedPredicate {
                 predicate: pred.label(),
@@ -332,17 +298,13 @@ pub fn analyze(t: &EventTable, stages: &[StageConfig]) -> Result<StagesReport, D
 /// it matches went to an earlier predicate.
 fn unused_note(
     t: &EventTable,
-    by_event: &Candidates,
+    map: &StageMap,
     stage: &str,
-    pred: &config::Predicate,
+    pred: &crate::predicate::Predicate,
     p: usize,
 ) -> String {
-    let m = by_event
-        .iter()
-        .flatten()
-        .find(|(_, q, _)| *q == p)
-        .map(|(_, _, m)| m);
-    let matches_some = m.is_some_and(|m| (0..t.len()).any(|i| m.matches(t, i)));
+    let m = &map.predicates[p].1;
+    let matches_some = (0..t.len()).any(|i| m.matches(t, i));
     if matches_some {
         format!(
             "stage {stage:?}: `{}` took no event: every event it matches belongs to an earlier stage or predicate",

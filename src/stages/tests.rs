@@ -1,8 +1,9 @@
 use std::path::Path;
 
 use super::*;
-use crate::config::{Predicate, parse};
+use crate::config::parse;
 use crate::ingest::{IngestOptions, ingest};
+use crate::predicate::Predicate;
 use crate::progress::Progress;
 
 fn load(csv: &Path) -> EventTable {

@@ -67,9 +67,9 @@ fn sessions(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Predicate;
     use crate::ingest::EventTable;
     use crate::paths::{PathsOptions, StateKind, analyze};
+    use crate::predicate::Predicate;
     use crate::sessions::{self, SessionSource};
 
     #[test]

@@ -313,9 +313,9 @@ pub fn render(p: &PropensityReport) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Predicate;
     use crate::generate::{self, GenerateOptions, Scenario};
     use crate::ingest::{self, IngestOptions};
+    use crate::predicate::Predicate;
     use crate::progress::Progress;
     use crate::propensity::{self, Overrides, TrainOptions};
     use crate::sessions::{self, SessionSource};
