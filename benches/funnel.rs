@@ -40,7 +40,7 @@ fn funnel_and_paths(c: &mut Criterion) {
             .iter()
             .map(|e| Predicate::Event(e.to_string()))
             .collect(),
-        window_ms: funnel::DEFAULT_WINDOW_MS,
+        window_ms: None,
         mode: Mode::Ordered,
         per: Per::User,
         exclude: Vec::new(),

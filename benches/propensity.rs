@@ -7,7 +7,8 @@ use journeymap::generate::{self, GenerateOptions, Scenario};
 use journeymap::ingest::{self, IngestOptions};
 use journeymap::predicate::Predicate;
 use journeymap::progress::Progress;
-use journeymap::propensity::{self, Overrides, TrainOptions};
+use journeymap::propensity::config::PropensitySection;
+use journeymap::propensity::{self, TrainOptions};
 use journeymap::sessions::{self, SessionSource};
 
 fn propensity(c: &mut Criterion) {
@@ -36,9 +37,9 @@ fn propensity(c: &mut Criterion) {
         "fixtures/propensity/saas.journey.toml",
     ))
     .expect("config");
-    let overrides = Overrides {
+    let overrides = PropensitySection {
         target: Some(Predicate::Event("upgrade".into())),
-        ..Overrides::default()
+        ..PropensitySection::default()
     };
     let opts = TrainOptions::new(&cfg, &overrides).expect("options");
     let mut group = c.benchmark_group("propensity");

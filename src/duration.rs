@@ -1,4 +1,123 @@
 //! Durations on the command line and in configs: `30m`, `14d`, `1h30m`, `90s`, `2w`.
+//!
+//! [`Duration`] and [`Horizon`] parse the same way from a flag (clap uses
+//! `FromStr`) and from journey.toml (serde), so a bad value is refused where
+//! it is written: with the flag's name, or with the config file's line.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A length of time, in milliseconds; written `30m`, `14d`, `1h30m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Duration(i64);
+
+impl Duration {
+    pub const fn from_ms(ms: i64) -> Duration {
+        Duration(ms)
+    }
+    pub fn ms(self) -> i64 {
+        self.0
+    }
+    /// The duration, or an error naming `what` when it is zero.
+    pub fn positive(self, what: &str) -> Result<i64, crate::error::UsageError> {
+        if self.0 > 0 {
+            Ok(self.0)
+        } else {
+            Err(crate::error::UsageError(format!(
+                "{what}: must be longer than zero"
+            )))
+        }
+    }
+}
+
+impl FromStr for Duration {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        parse_ms(s).map(Duration)
+    }
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_ms(self.0))
+    }
+}
+
+impl Serialize for Duration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl schemars::JsonSchema for Duration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "description": "e.g. 30m, 14d, 1h30m" })
+    }
+}
+
+/// How long after a cutoff an outcome counts: a duration, or `all` (to the
+/// end of the data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Horizon {
+    All,
+    Within(Duration),
+}
+
+impl FromStr for Horizon {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.trim() == "all" {
+            Ok(Horizon::All)
+        } else {
+            s.parse()
+                .map(Horizon::Within)
+                .map_err(|e| format!("{e}, or all"))
+        }
+    }
+}
+
+impl fmt::Display for Horizon {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Horizon::All => f.write_str("all"),
+            Horizon::Within(d) => d.fmt(f),
+        }
+    }
+}
+
+impl Serialize for Horizon {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Horizon {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl schemars::JsonSchema for Horizon {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Horizon".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "description": "a duration (14d) or all" })
+    }
+}
 
 /// Parses a duration into milliseconds.
 pub fn parse_ms(s: &str) -> Result<i64, String> {

@@ -7,7 +7,6 @@ use clap::Args;
 
 use crate::diff;
 use crate::error::{CheckFailed, UsageError};
-use crate::report::markdown::diff as render;
 
 /// Compare two report.json files: per-step funnel conversion (with a
 /// two-proportion test), segment share shifts, model AUC and the population
@@ -43,7 +42,10 @@ pub fn run(args: &DiffArgs) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&d)?);
     } else {
-        print!("{}", render::render(&d));
+        print!(
+            "{}",
+            crate::doc::markdown::render(&crate::report::sections::diff::document(&d))
+        );
     }
     if let Some(limit) = args.fail_on_drift {
         match d.score_psi {

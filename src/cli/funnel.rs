@@ -7,12 +7,12 @@ use clap::Args;
 
 use super::input::InputArgs;
 use crate::atomic;
-use crate::config::{self, FunnelConfig};
+use crate::config::{self, FunnelConfig, JourneyConfig, Origins};
+use crate::duration::Duration;
 use crate::error::UsageError;
-use crate::funnel::{self, FunnelOptions, FunnelReport, Mode, Per};
+use crate::funnel::{self, FunnelOptions, Mode, Per};
 use crate::predicate::Predicate;
 use crate::progress::Progress;
-use crate::report::markdown::funnel::{dropoff_table, step_table};
 
 /// How far users (or sessions) get through ordered steps, where the others
 /// drop off, and what they do instead. Semantics: docs/funnels.md.
@@ -35,9 +35,9 @@ pub struct FunnelArgs {
     #[arg(long, value_name = "FILE", help_heading = "Funnel")]
     pub config: Option<PathBuf>,
 
-    /// Conversion window from the attempt's first step, inclusive [default: 14d]
+    /// Conversion window from the attempt's first step, inclusive [default: 14d per user; per session none unless given]
     #[arg(long, value_name = "DURATION", help_heading = "Funnel")]
-    pub window: Option<String>,
+    pub window: Option<Duration>,
 
     /// ordered: other events may come between steps; strict: none may; unordered: any order [default: ordered]
     #[arg(long, value_enum, help_heading = "Funnel")]
@@ -64,106 +64,51 @@ pub struct FunnelArgs {
     pub json: bool,
 }
 
-/// Splits `a,b[p=1,q=2],c` at commas outside brackets.
-pub fn split_steps(s: &str) -> Result<Vec<Predicate>, String> {
-    let mut parts = Vec::new();
-    let (mut depth, mut cur) = (0i32, String::new());
-    for c in s.chars() {
-        match c {
-            '[' => depth += 1,
-            ']' => depth -= 1,
-            ',' if depth == 0 => {
-                parts.push(std::mem::take(&mut cur));
-                continue;
-            }
-            _ => {}
-        }
-        cur.push(c);
-    }
-    parts.push(cur);
-    parts.iter().map(|p| Predicate::parse_cli(p)).collect()
+/// The flags as a `[funnel]` section (unset: empty or `None`).
+pub fn flags(
+    steps: Option<&str>,
+    window: Option<Duration>,
+    mode: Option<Mode>,
+    per: Option<Per>,
+    exclude: &[String],
+    by: Option<&String>,
+) -> Result<FunnelConfig> {
+    Ok(FunnelConfig {
+        steps: match steps {
+            Some(s) => Predicate::parse_list(s).map_err(|e| UsageError(format!("--steps: {e}")))?,
+            None => Vec::new(),
+        },
+        window,
+        mode,
+        per,
+        exclude: exclude
+            .iter()
+            .map(|e| Predicate::parse_cli(e).map_err(|m| UsageError(format!("--exclude: {m}"))))
+            .collect::<Result<_, _>>()?,
+        by: by.cloned(),
+    })
 }
 
 /// Merges flags over the config's [funnel] section.
 pub fn options(args: &FunnelArgs) -> Result<FunnelOptions> {
     let cfg = match &args.config {
-        Some(p) => config::load(p)?.funnel,
-        None => None,
+        Some(p) => config::load(p)?,
+        None => JourneyConfig::default(),
     };
-    let steps = match &args.steps {
-        Some(s) => split_steps(s).map_err(|e| UsageError(format!("--steps: {e}")))?,
-        None => match &cfg {
-            Some(c) => c.steps.clone(),
-            None => {
-                return Err(UsageError(
-                    "no steps: pass --steps a,b,c or --config with a [funnel] section".into(),
-                )
-                .into());
-            }
-        },
-    };
-    let base = FunnelConfig {
-        steps,
-        ..cfg.unwrap_or_default()
-    };
-    let mut opts = FunnelOptions::from_config(&base)?;
-    if let Some(w) = &args.window {
-        opts.window_ms =
-            crate::duration::parse_ms(w).map_err(|e| UsageError(format!("--window: {e}")))?;
-    }
-    if let Some(m) = args.mode {
-        opts.mode = m;
-    }
-    if let Some(p) = args.per {
-        opts.per = p;
-    }
-    if !args.exclude.is_empty() {
-        opts.exclude = args
-            .exclude
-            .iter()
-            .map(|e| Predicate::parse_cli(e).map_err(|m| UsageError(format!("--exclude: {m}"))))
-            .collect::<Result<_, _>>()?;
-    }
-    if args.by.is_some() {
-        opts.by = args.by.clone();
-    }
+    let f = flags(
+        args.steps.as_deref(),
+        args.window,
+        args.mode,
+        args.per,
+        &args.exclude,
+        args.by.as_ref(),
+    )?;
+    let mut origins = Origins::default();
+    let opts = FunnelOptions::resolve(&f, &cfg, &mut origins).ok_or_else(|| {
+        UsageError("no steps: pass --steps a,b,c or --config with a [funnel] section".into())
+    })?;
+    opts.check().map_err(|e| origins.word(e))?;
     Ok(opts)
-}
-
-pub fn render_text(f: &FunnelReport) -> String {
-    let mut out = step_table(f, false).to_text();
-    if f.step_stats.iter().any(|s| s.stopped_here > 0) {
-        out.push('\n');
-        out += &dropoff_table(f, false).to_text();
-    }
-    if let Some(b) = &f.breakdown {
-        out += &format!("\nby {}: ", b.property);
-        let flagged: Vec<String> = b
-            .groups
-            .iter()
-            .flat_map(|g| {
-                g.significant.iter().map(move |s| {
-                    format!(
-                        "{}: step {} {:.1}% vs {:.1}% (p={:.4})",
-                        g.value,
-                        s.step,
-                        s.conversion * 100.0,
-                        s.others_conversion * 100.0,
-                        s.p_value
-                    )
-                })
-            })
-            .collect();
-        out += &format!(
-            "{} groups; significant differences: {}\n",
-            b.groups.len(),
-            flagged.len()
-        );
-        for f in flagged {
-            out += &format!("  {f}\n");
-        }
-    }
-    out
 }
 
 pub fn run(args: &FunnelArgs) -> Result<()> {
@@ -201,7 +146,10 @@ pub fn run(args: &FunnelArgs) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&result.report)?);
     } else {
-        print!("{}", render_text(&result.report));
+        print!(
+            "{}",
+            crate::doc::text::render(&crate::report::sections::funnel::document(&result.report))
+        );
     }
     Ok(())
 }

@@ -5,7 +5,6 @@ use clap::Args;
 
 use super::input::InputArgs;
 use crate::progress::Progress;
-use crate::report::terminal;
 use crate::summary;
 
 /// Summarize an export: rows read, used and rejected (by reason), users,
@@ -35,7 +34,10 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&data)?);
     } else {
-        print!("{}", terminal::render(&data));
+        print!(
+            "{}",
+            crate::doc::text::render(&crate::report::sections::data::inspect(&data))
+        );
     }
     Ok(())
 }

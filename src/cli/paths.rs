@@ -8,10 +8,9 @@ use clap::{Args, ValueEnum};
 use super::input::InputArgs;
 use crate::config::{self, JourneyConfig};
 use crate::error::UsageError;
-use crate::paths::{self, PathsOptions, StateKind, tables};
+use crate::paths::{self, PathsOptions, StateKind};
 use crate::predicate::Predicate;
 use crate::progress::Progress;
-use crate::table::thousands;
 
 /// The Markov journey map: a first-order Markov chain over each session's
 /// events (or journey stages) from START to CONVERSION or EXIT, with the
@@ -104,40 +103,10 @@ pub fn run(args: &PathsArgs) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", render_text(&report));
+        print!(
+            "{}",
+            crate::doc::text::render(&crate::report::sections::markov::document(&report))
+        );
     }
     Ok(())
-}
-
-fn render_text(m: &paths::MarkovReport) -> String {
-    let mut out = format!(
-        "Markov journey map: states are {}, conversion is {}\n",
-        tables::kind_label(m.states_kind),
-        m.conversion
-    );
-    for line in tables::summary_lines(m) {
-        out += &line;
-        out.push('\n');
-    }
-    out += "\nStates\n";
-    out += &tables::states_table(m).to_text();
-    let top = tables::top_transitions(m);
-    out += &format!(
-        "\nTop transitions ({} of {}; --json lists them all)\n",
-        top.len(),
-        thousands(m.transitions.len() as u64)
-    );
-    out += &tables::transitions_table(&top).to_text();
-    for (title, paths) in [
-        ("Top converting paths", &m.top_converting_paths),
-        ("Top exit paths", &m.top_exit_paths),
-    ] {
-        out += &format!("\n{title}\n");
-        if paths.is_empty() {
-            out += "(none)\n";
-        } else {
-            out += &tables::paths_table(paths).to_text();
-        }
-    }
-    out
 }

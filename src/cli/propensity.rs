@@ -7,12 +7,13 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use super::input::InputArgs;
+use crate::duration::{Duration, Horizon};
 use crate::error::UsageError;
 use crate::predicate::Predicate;
 use crate::progress::Progress;
+use crate::propensity::config::PropensitySection;
 use crate::propensity::model::{ClassWeight, ModelFile};
-use crate::propensity::{self, Overrides, PropensityReport, ScoreSummary, TrainOptions, output};
-use crate::table::{Align, Table, thousands};
+use crate::propensity::{self, PropensityReport, ScoreSummary, TrainOptions, output};
 
 /// Propensity and churn models: who will not convert (or will churn), early
 /// enough to act, and which action to take.
@@ -49,11 +50,11 @@ pub struct TrainArgs {
 
     /// Positive when the target happens within this long after the cutoff; `all`: any time after it [default: 14d]
     #[arg(long, value_name = "DURATION|all", help_heading = "Label")]
-    pub horizon: Option<String>,
+    pub horizon: Option<Horizon>,
 
     /// Cutoff this long after the user's first event [default: 3d]
     #[arg(long, value_name = "DURATION", help_heading = "Label")]
-    pub observe: Option<String>,
+    pub observe: Option<Duration>,
 
     /// Cutoff at the user's first occurrence of this event instead
     #[arg(long, value_name = "EVENT", help_heading = "Label")]
@@ -65,7 +66,7 @@ pub struct TrainArgs {
 
     /// Inactivity that counts as churn [default: 30d]
     #[arg(long, value_name = "DURATION", help_heading = "Label")]
-    pub inactive: Option<String>,
+    pub inactive: Option<Duration>,
 
     /// journey.toml: [propensity] milestones, properties and defaults, [[interventions]], [[stages]], [funnel]
     #[arg(long, value_name = "FILE", help_heading = "Model")]
@@ -158,18 +159,19 @@ fn train(args: &TrainArgs) -> Result<()> {
         Some(p) => crate::config::load(p)?,
         None => Default::default(),
     };
-    let overrides = Overrides {
+    let overrides = PropensitySection {
         target: predicate(&args.target, "--target")?,
-        observe: args.observe.clone(),
+        observe: args.observe,
         milestone: predicate(&args.milestone, "--milestone")?,
-        horizon: args.horizon.clone(),
-        churn: args.churn,
-        inactive: args.inactive.clone(),
+        horizon: args.horizon,
+        churn: args.churn.then_some(true),
+        inactive: args.inactive,
         l2: args.l2,
         class_weight: args.class_weight,
         holdout: args.holdout,
         seed: args.seed,
         threshold: args.threshold,
+        ..PropensitySection::default()
     };
     if args.churn && args.target.is_some() {
         return Err(UsageError(
@@ -253,82 +255,10 @@ fn score(args: &ScoreArgs) -> Result<()> {
 
 /// The summary printed after scoring.
 pub fn render_summary(s: &ScoreSummary) -> String {
-    let mut out = format!(
-        "users: {} = {} scored + {} converted before the cutoff + {} without a cutoff\n",
-        thousands(s.users),
-        thousands(s.scored),
-        thousands(s.converted_before_cutoff),
-        thousands(s.no_cutoff)
-    );
-    let mut bands = Table::new(&["risk band", "users"], &[Align::Left, Align::Right]);
-    for b in &s.bands {
-        bands.row(vec![b.name.clone(), thousands(b.users)]);
-    }
-    out += "\n";
-    out += &bands.to_text();
-    let mut stages = Table::new(
-        &["stage", "users", "mean risk", "high", "medium", "low"],
-        &[
-            Align::Left,
-            Align::Right,
-            Align::Right,
-            Align::Right,
-            Align::Right,
-            Align::Right,
-        ],
-    );
-    for r in &s.risk_by_stage {
-        stages.row(vec![
-            r.stage.clone(),
-            thousands(r.users),
-            r.mean_risk.map_or("-".into(), |m| format!("{m:.3}")),
-            thousands(r.high),
-            thousands(r.medium),
-            thousands(r.low),
-        ]);
-    }
-    out += "\n";
-    out += &stages.to_text();
-    let mut actions = Table::new(&["action", "users"], &[Align::Left, Align::Right]);
-    for a in &s.actions {
-        actions.row(vec![a.name.clone(), thousands(a.users)]);
-    }
-    out += "\n";
-    out += &actions.to_text();
-    out
+    crate::doc::text::render(&crate::report::sections::propensity::score_summary(s))
 }
 
-/// The summary printed after training.
+/// What `train` prints: the propensity section.
 pub fn render_train(r: &PropensityReport) -> String {
-    let p = &r.population;
-    let mut out = format!("label: {}\n", r.label);
-    out += &format!(
-        "users: {} ({} labeled: {} positive, base rate {:.3}; {} converted before the cutoff, {} without a cutoff, {} censored)\n",
-        thousands(p.users),
-        thousands(p.labeled),
-        thousands(p.positives),
-        p.base_rate,
-        thousands(p.converted_before_cutoff),
-        thousands(p.no_cutoff),
-        thousands(p.censored)
-    );
-    out += &format!(
-        "l2 {} (sklearn C {}) by {}; threshold {} by {}\n\n",
-        r.regularization.l2,
-        r.regularization.sklearn_c,
-        r.regularization.chosen_by,
-        r.threshold.value,
-        r.threshold.chosen_by
-    );
-    let m = crate::report::markdown::propensity::metrics_table(r, false);
-    out += &m.to_text();
-    out += &format!("\n{}\n\n", r.verdict);
-    let mut feats: Vec<_> = r.features.iter().collect();
-    feats.sort_by(|a, b| b.coefficient.abs().total_cmp(&a.coefficient.abs()));
-    for f in feats.iter().take(5) {
-        out += &format!("  {}\n", f.sentence);
-    }
-    out += "\n";
-    out += &render_summary(&r.scoring);
-    out
+    crate::doc::text::render(&crate::report::sections::propensity::document(r))
 }

@@ -8,7 +8,7 @@ use clap::Args;
 use super::input::{InputArgs, Loaded};
 use crate::atomic;
 use crate::checks;
-use crate::config::{self, JourneyConfig, KSetting, SegmentsConfig};
+use crate::config::{self, JourneyConfig};
 use crate::error::CheckFailed;
 use crate::funnel::{self, FunnelOptions};
 use crate::progress::Progress;
@@ -73,11 +73,7 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig, progress: &Progress) -> Re
         });
         let rest = (|| -> Result<_> {
             progress.stage("funnel");
-            let funnel_opts = config
-                .funnel
-                .as_ref()
-                .map(FunnelOptions::from_config)
-                .transpose()?;
+            let funnel_opts = config.funnel.as_ref().map(FunnelOptions::from_config);
             let funnel_run = match &funnel_opts {
                 Some(o) => Some(funnel::analyze(t, &loaded.sessions, o)?),
                 None => None,
@@ -89,10 +85,9 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig, progress: &Progress) -> Re
             };
             progress.stage("segments");
             let segments = match &config.segments {
-                Some(sc) => Some(segments_section(
+                Some(_) => Some(segments_section(
                     loaded,
                     config,
-                    sc,
                     funnel_run.as_ref().zip(funnel_opts.as_ref()),
                 )?),
                 None => None,
@@ -141,47 +136,13 @@ pub fn build(loaded: &Loaded, config: &JourneyConfig, progress: &Progress) -> Re
 fn segments_section(
     loaded: &Loaded,
     config: &JourneyConfig,
-    sc: &SegmentsConfig,
     funnel_run: Option<(&funnel::FunnelResult, &FunnelOptions)>,
 ) -> Result<SegmentsResult> {
-    use crate::error::UsageError;
-    use crate::segments::{KChoice, On, SegmentsOptions, Unit};
-    let bad = |key: &str, v: &str, allowed: &str| {
-        let at = config.at(&format!("{v:?}"), Some("[segments]"));
-        UsageError(format!("{at}[segments] {key} = {v:?}: expected {allowed}"))
-    };
-    let mut opts = SegmentsOptions {
-        funnel: config
-            .funnel
-            .as_ref()
-            .map(FunnelOptions::from_config)
-            .transpose()?,
-        ..SegmentsOptions::default()
-    };
-    opts.k = match &sc.k {
-        None => KChoice::Auto,
-        Some(KSetting::Named(s)) if s == "auto" => KChoice::Auto,
-        Some(KSetting::Named(s)) => {
-            return Err(bad("k", s, "\"auto\" or a number of segments").into());
-        }
-        Some(KSetting::Fixed(n)) => KChoice::Fixed(*n),
-    };
-    opts.on = match sc.on.as_deref() {
-        None | Some("abandoned") => On::Abandoned,
-        Some("all") => On::All,
-        Some(o) => return Err(bad("on", o, "abandoned or all").into()),
-    };
-    opts.unit = match sc.unit.as_deref() {
-        None | Some("user") => Unit::User,
-        Some("session") => Unit::Session,
-        Some(u) => return Err(bad("unit", u, "user or session").into()),
-    };
-    if let Some(f) = sc.from_step {
-        opts.from_step = f;
-    }
-    if let Some(seed) = sc.seed {
-        opts.seed = seed;
-    }
+    use crate::segments::{SegmentsOptions, SegmentsSection, Unit};
+    let mut origins = crate::config::Origins::default();
+    let funnel = config.funnel.as_ref().map(FunnelOptions::from_config);
+    let opts = SegmentsOptions::resolve(&SegmentsSection::default(), config, funnel, &mut origins);
+    opts.check().map_err(|e| origins.word(e))?;
     let per = match opts.unit {
         Unit::User => funnel::Per::User,
         Unit::Session => funnel::Per::Session,

@@ -7,13 +7,14 @@ use anyhow::Result;
 use clap::Args;
 
 use super::input::InputArgs;
-use crate::config::{self, FunnelConfig};
+use crate::config::{self, JourneyConfig, Origins};
+use crate::duration::Duration;
 use crate::error::UsageError;
 use crate::funnel::FunnelOptions;
 use crate::progress::Progress;
 use crate::segments::features::RoleNames;
 use crate::segments::output::{self, TableFormat};
-use crate::segments::{self, KChoice, On, SegmentsOptions, SegmentsReport, Unit, tables};
+use crate::segments::{self, KChoice, On, SegmentsOptions, SegmentsSection, Unit};
 
 /// Abandonment segments: the distinct behaviour patterns of people who leave
 /// the funnel, found with k-means over per-session or per-user features and
@@ -32,42 +33,33 @@ pub struct SegmentsArgs {
     pub input: InputArgs,
 
     /// Which units to cluster: those that reached --from-step without converting, or all
-    #[arg(
-        long,
-        value_enum,
-        default_value = "abandoned",
-        help_heading = "Segments"
-    )]
-    pub on: On,
+    /// [default: abandoned]
+    #[arg(long, value_enum, help_heading = "Segments")]
+    pub on: Option<On>,
 
     /// One row per user (per-session rates, sessions, days active) or per session
-    #[arg(long, value_enum, default_value = "user", help_heading = "Segments")]
-    pub unit: Unit,
+    #[arg(long, value_enum, help_heading = "Segments")]
+    pub unit: Option<Unit>,
 
-    /// Number of segments, or auto: try 2..8 and keep the best silhouette
-    #[arg(long, default_value = "auto", value_name = "auto|N", value_parser = parse_k, help_heading = "Segments")]
-    pub k: KChoice,
+    /// Number of segments, or auto: try 2..8 and keep the best silhouette [default: auto]
+    #[arg(long, value_name = "auto|N", help_heading = "Segments")]
+    pub k: Option<KChoice>,
 
     /// Seed for k-means and the silhouette sample (same seed, same output)
-    #[arg(long, default_value_t = 0, value_name = "S", help_heading = "Segments")]
-    pub seed: u64,
+    #[arg(long, value_name = "S", help_heading = "Segments")]
+    pub seed: Option<u64>,
 
     /// Funnel step (1-based) a unit must reach to count as abandoning
-    #[arg(long, default_value_t = 2, value_name = "N", help_heading = "Segments")]
-    pub from_step: usize,
+    #[arg(long, value_name = "N", help_heading = "Segments")]
+    pub from_step: Option<usize>,
 
     /// k-means restarts (k-means++ each); the lowest inertia is kept
-    #[arg(
-        long,
-        default_value_t = 10,
-        value_name = "N",
-        help_heading = "Segments"
-    )]
-    pub n_init: usize,
+    #[arg(long, value_name = "N", help_heading = "Segments")]
+    pub n_init: Option<usize>,
 
     /// At most this many units (a seeded sample) for the silhouette score
-    #[arg(long, default_value_t = segments::silhouette::MAX_SAMPLE, value_name = "N", help_heading = "Segments")]
-    pub silhouette_sample: usize,
+    #[arg(long, value_name = "N", help_heading = "Segments")]
+    pub silhouette_sample: Option<usize>,
 
     /// journey.toml whose [funnel] gives the steps (and window)
     #[arg(long, value_name = "FILE", help_heading = "Funnel")]
@@ -79,7 +71,7 @@ pub struct SegmentsArgs {
 
     /// Conversion window from the first step, per user [default: the config's, else 14d]
     #[arg(long, value_name = "DURATION", help_heading = "Funnel")]
-    pub window: Option<String>,
+    pub window: Option<Duration>,
 
     /// Event counted as a product view [default: product_view, view_item, ... if present]
     #[arg(long, value_name = "EVENT", help_heading = "Features")]
@@ -114,77 +106,42 @@ pub struct SegmentsArgs {
     pub timings: bool,
 }
 
-fn parse_k(s: &str) -> Result<KChoice, String> {
-    if s == "auto" {
-        return Ok(KChoice::Auto);
-    }
-    match s.parse::<usize>() {
-        Ok(k) if k >= 2 => Ok(KChoice::Fixed(k)),
-        _ => Err(format!(
-            "expected auto or a whole number of segments, 2 or more; got {s:?}"
-        )),
-    }
-}
-
-/// The funnel: --steps, else --config's [funnel], else `<stem>.journey.toml`
-/// beside the first input when it exists. Returns the options and where
-/// they came from.
-fn funnel(args: &SegmentsArgs) -> Result<Option<(FunnelOptions, String)>> {
-    let (cfg, source) = match (&args.config, &args.steps) {
-        (Some(p), _) => (config::load(p)?.funnel, p.display().to_string()),
-        (None, Some(_)) => (None, "--steps".into()),
-        (None, None) => {
+/// The funnel: --steps (and --window) over --config's [funnel], else over
+/// `<stem>.journey.toml` beside the first input when it exists. Returns the
+/// options and where they came from.
+fn funnel(
+    args: &SegmentsArgs,
+    origins: &mut Origins,
+) -> Result<(JourneyConfig, Option<(FunnelOptions, String)>)> {
+    let (cfg, source) = match &args.config {
+        Some(p) => (config::load(p)?, p.display().to_string()),
+        None => {
             let first = args.input.files.first().map(Path::new);
             let beside = first
                 .filter(|p| p.is_file())
                 .map(crate::generate::journey::journey_path)
-                .filter(|p| p.is_file());
+                .filter(|p| p.is_file() && args.steps.is_none());
             match beside {
-                Some(p) => (config::load(&p)?.funnel, p.display().to_string()),
-                None => return Ok(None),
+                Some(p) => (config::load(&p)?, p.display().to_string()),
+                None => (JourneyConfig::default(), "--steps".to_string()),
             }
         }
     };
-    let steps = match &args.steps {
-        Some(s) => {
-            crate::cli::funnel::split_steps(s).map_err(|e| UsageError(format!("--steps: {e}")))?
-        }
-        None => match &cfg {
-            Some(c) => c.steps.clone(),
-            None if args.config.is_some() => {
-                return Err(UsageError(format!("{source}: no [funnel] section")).into());
-            }
-            None => return Ok(None),
-        },
-    };
-    let base = FunnelConfig {
-        steps,
-        ..cfg.unwrap_or_default()
-    };
-    let mut opts = FunnelOptions::from_config(&base)?;
-    if let Some(w) = &args.window {
-        opts.window_ms =
-            crate::duration::parse_ms(w).map_err(|e| UsageError(format!("--window: {e}")))?;
+    if args.config.is_some() && cfg.funnel.is_none() && args.steps.is_none() {
+        return Err(UsageError(format!("{source}: no [funnel] section")).into());
     }
-    Ok(Some((opts, source)))
-}
-
-pub fn render_text(r: &SegmentsReport) -> String {
-    let mut out = tables::headline(r).replace('`', "") + "\n";
-    out += &tables::features_line(r);
-    out += "\n\n";
-    out += &tables::segment_table(r, false).to_text();
-    if let Some(t) = tables::stops_table(r, false) {
-        out += "\nwhere each segment leaves the funnel:\n";
-        out += &t.to_text();
+    let flags =
+        crate::cli::funnel::flags(args.steps.as_deref(), args.window, None, None, &[], None)?;
+    let source = if args.steps.is_some() {
+        "--steps".to_string()
+    } else {
+        source
+    };
+    let opts = FunnelOptions::resolve(&flags, &cfg, origins);
+    if let Some(o) = &opts {
+        o.check().map_err(|e| origins.word(e))?;
     }
-    out += "\n";
-    out += &tables::distinguishing_table(r, false).to_text();
-    out += "\n";
-    out += &tables::exits_table(r, false).to_text();
-    out += "\n";
-    out += &tables::selection_table(r).to_text();
-    out
+    Ok((cfg, opts.map(|o| (o, source))))
 }
 
 pub fn run(args: &SegmentsArgs) -> Result<()> {
@@ -192,41 +149,32 @@ pub fn run(args: &SegmentsArgs) -> Result<()> {
     if let Some(p) = &args.assignments {
         TableFormat::of(p, "--assignments")?;
     }
-    if args.n_init == 0 {
-        return Err(UsageError("--n-init must be at least 1".into()).into());
-    }
-    if args.silhouette_sample < 2 {
-        return Err(UsageError("--silhouette-sample must be at least 2".into()).into());
-    }
-    let funnel = funnel(args)?;
-    if funnel.is_none() && args.on == On::Abandoned {
-        return Err(UsageError(
-            "--on abandoned needs a funnel: pass --config journey.toml (with [funnel]) or --steps a,b,c, or use --on all".into(),
-        )
-        .into());
-    }
+    let mut origins = Origins::default();
+    let (cfg, funnel) = funnel(args, &mut origins)?;
+    let source = funnel.as_ref().map(|(_, s)| s.clone());
+    let flags = SegmentsSection {
+        k: args.k,
+        on: args.on,
+        unit: args.unit,
+        from_step: args.from_step,
+        seed: args.seed,
+        n_init: args.n_init,
+        silhouette_sample: args.silhouette_sample,
+    };
+    let mut opts = SegmentsOptions::resolve(&flags, &cfg, funnel.map(|(f, _)| f), &mut origins);
+    opts.roles = RoleNames {
+        product_view: args.product_view.clone(),
+        cart_add: args.cart_add.clone(),
+        checkout: args.checkout.clone(),
+    };
+    opts.timings = args.timings;
+    opts.check().map_err(|e| origins.word(e))?;
     let progress = Progress::new();
-    if let Some((_, source)) = &funnel {
+    if let Some(source) = &source {
         progress.stage(&format!("funnel from {source}"));
     }
     let loaded = args.input.load(&progress)?;
     progress.stage("segmenting");
-    let opts = SegmentsOptions {
-        unit: args.unit,
-        on: args.on,
-        funnel: funnel.map(|(f, _)| f),
-        from_step: args.from_step,
-        k: args.k,
-        seed: args.seed,
-        n_init: args.n_init,
-        silhouette_sample: args.silhouette_sample,
-        roles: RoleNames {
-            product_view: args.product_view.clone(),
-            cart_add: args.cart_add.clone(),
-            checkout: args.checkout.clone(),
-        },
-        timings: args.timings,
-    };
     let t = &loaded.ingested.table;
     let result = segments::analyze(t, &loaded.sessions, &opts)?;
     if let Some(tm) = &result.report.timings {
@@ -254,7 +202,10 @@ pub fn run(args: &SegmentsArgs) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&result.report)?);
     } else {
-        print!("{}", render_text(&result.report));
+        print!(
+            "{}",
+            crate::doc::text::render(&crate::report::sections::segments::document(&result.report))
+        );
     }
     Ok(())
 }

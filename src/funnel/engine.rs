@@ -8,7 +8,15 @@ pub const EXCLUDE_BIT: u32 = 1 << 31;
 pub const MAX_STEPS: usize = 30;
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {

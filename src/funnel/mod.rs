@@ -8,8 +8,9 @@ pub mod engine;
 mod tests;
 
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::config::{FunnelConfig, JourneyConfig, Origins, ParamError};
 use crate::error::DataError;
 use crate::ingest::EventTable;
 use crate::predicate::{MaskTable, Matcher, Predicate};
@@ -19,7 +20,9 @@ pub use breakdown::{Breakdown, GroupFunnel, SignificantDifference};
 pub use engine::Mode;
 use engine::{EXCLUDE_BIT, MAX_STEPS, Outcome, Scratch, Spec};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Per {
     User,
@@ -29,8 +32,10 @@ pub enum Per {
 #[derive(Debug, Clone)]
 pub struct FunnelOptions {
     pub steps: Vec<Predicate>,
-    /// Conversion window in ms from the attempt's first step (per user only).
-    pub window_ms: i64,
+    /// Conversion window in ms from the attempt's first step, as set; per
+    /// user [`DEFAULT_WINDOW_MS`] when unset, per session none (the session
+    /// bounds the attempt) unless set.
+    pub window_ms: Option<i64>,
     pub mode: Mode,
     pub per: Per,
     pub exclude: Vec<Predicate>,
@@ -68,7 +73,8 @@ pub struct FunnelReport {
     pub steps: Vec<String>,
     pub mode: Mode,
     pub per: Per,
-    /// Human form of the window ("14d"); `null` per session (the session bounds it).
+    /// Human form of the window ("14d"); per session `null` (the session bounds
+    /// the attempt) unless a window was set, which then applies within it.
     pub window: Option<String>,
     pub exclude: Vec<String>,
     /// Users (or sessions) in the data.
@@ -94,47 +100,93 @@ pub struct UnitLevel {
 
 impl FunnelOptions {
     /// Options from a `[funnel]` config section, with the documented defaults.
-    pub fn from_config(
-        c: &crate::config::FunnelConfig,
-    ) -> Result<FunnelOptions, crate::error::UsageError> {
-        use crate::error::UsageError;
-        let window_ms = match &c.window {
-            Some(w) => crate::duration::parse_ms(w)
-                .map_err(|e| UsageError(format!("[funnel] window: {e}")))?,
-            None => DEFAULT_WINDOW_MS,
-        };
-        let mode = match c.mode.as_deref() {
-            None | Some("ordered") => Mode::Ordered,
-            Some("strict") => Mode::Strict,
-            Some("unordered") => Mode::Unordered,
-            Some(other) => {
-                return Err(UsageError(format!(
-                    "[funnel] mode = {other:?}: expected ordered, strict or unordered{}",
-                    crate::predicate::suggest(
-                        other,
-                        ["ordered", "strict", "unordered"].into_iter()
-                    )
-                )));
-            }
-        };
-        let per = match c.per.as_deref() {
-            None | Some("user") => Per::User,
-            Some("session") => Per::Session,
-            Some(other) => {
-                return Err(UsageError(format!(
-                    "[funnel] per = {other:?}: expected user or session{}",
-                    crate::predicate::suggest(other, ["user", "session"].into_iter())
-                )));
-            }
-        };
-        Ok(FunnelOptions {
+    pub fn from_config(c: &FunnelConfig) -> FunnelOptions {
+        FunnelOptions {
             steps: c.steps.clone(),
-            window_ms,
-            mode,
-            per,
+            window_ms: c.window.map(|w| w.ms()),
+            mode: c.mode.unwrap_or(Mode::Ordered),
+            per: c.per.unwrap_or(Per::User),
             exclude: c.exclude.clone(),
             by: c.by.clone(),
-        })
+        }
+    }
+
+    /// The funnel the flags (`flags`, as a section; empty lists are unset)
+    /// give over journey.toml's `[funnel]`, or `None` when neither names
+    /// steps. Records where each setting came from in `origins`.
+    pub fn resolve(
+        flags: &FunnelConfig,
+        cfg: &JourneyConfig,
+        origins: &mut Origins,
+    ) -> Option<FunnelOptions> {
+        let file = cfg.funnel.as_ref();
+        let src = cfg.source.as_ref();
+        let list = |v: &Vec<Predicate>| (!v.is_empty()).then(|| v.clone());
+        let steps = origins.pick(
+            "steps",
+            ("--steps", list(&flags.steps)),
+            ("funnel.steps", file.and_then(|f| list(&f.steps))),
+            src,
+        )?;
+        let merged = FunnelConfig {
+            steps,
+            window: origins.pick(
+                "window",
+                ("--window", flags.window),
+                ("funnel.window", file.and_then(|f| f.window)),
+                src,
+            ),
+            mode: origins.pick(
+                "mode",
+                ("--mode", flags.mode),
+                ("funnel.mode", file.and_then(|f| f.mode)),
+                src,
+            ),
+            per: origins.pick(
+                "per",
+                ("--per", flags.per),
+                ("funnel.per", file.and_then(|f| f.per)),
+                src,
+            ),
+            exclude: origins
+                .pick(
+                    "exclude",
+                    ("--exclude", list(&flags.exclude)),
+                    ("funnel.exclude", file.and_then(|f| list(&f.exclude))),
+                    src,
+                )
+                .unwrap_or_default(),
+            by: origins.pick(
+                "by",
+                ("--by", flags.by.clone()),
+                ("funnel.by", file.and_then(|f| f.by.clone())),
+                src,
+            ),
+        };
+        Some(FunnelOptions::from_config(&merged))
+    }
+
+    /// The window the scan applies: per user the set one or the default,
+    /// per session only a set one.
+    pub fn effective_window(&self) -> Option<i64> {
+        match self.per {
+            Per::User => Some(self.window_ms.unwrap_or(DEFAULT_WINDOW_MS)),
+            Per::Session => self.window_ms,
+        }
+    }
+
+    /// Checks what can be checked before the data is read.
+    pub fn check(&self) -> Result<(), ParamError> {
+        if self.steps.is_empty() || self.steps.len() > MAX_STEPS {
+            return Err(ParamError::new(
+                "steps",
+                format!(
+                    "a funnel needs 1 to {MAX_STEPS} steps, got {}",
+                    self.steps.len()
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -187,10 +239,7 @@ pub fn analyze(
     };
     let spec = Spec {
         steps: steps.len(),
-        window: match opts.per {
-            Per::User => Some(opts.window_ms),
-            Per::Session => None,
-        },
+        window: opts.effective_window(),
         mode: opts.mode,
     };
     let masks = step_masks(t, &steps, &exclude);
@@ -378,10 +427,7 @@ impl Accumulator {
             steps: opts.steps.iter().map(Predicate::label).collect(),
             mode: opts.mode,
             per: opts.per,
-            window: match opts.per {
-                Per::User => Some(crate::duration::format_ms(opts.window_ms)),
-                Per::Session => None,
-            },
+            window: opts.effective_window().map(crate::duration::format_ms),
             exclude: opts.exclude.iter().map(Predicate::label).collect(),
             units: self.units,
             entered: self.reached[0],

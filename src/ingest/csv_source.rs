@@ -94,7 +94,8 @@ pub(crate) fn read(
         && (header[0].contains(';') || header[0].contains('\t'))
     {
         notes.push(format!(
-            "{display}: the header has one column; is the file separated by ';' or tabs? pass --delimiter"
+            "{}: the header has one column; is the file separated by ';' or tabs? pass --delimiter",
+            crate::doc::rich::code(display)
         ));
     }
     let layout = resolve_layout(display, &header, opts, registry)?;

@@ -117,8 +117,8 @@ fn parse_frame(
         s.cast(&DataType::String)
             .map_err(|e| {
                 format!(
-                    "column '{}' ({}) cannot be read as text: {e}",
-                    header[i],
+                    "column {} ({}) cannot be read as text: {e}",
+                    crate::doc::rich::code(&header[i]),
                     s.dtype()
                 )
             })
@@ -144,7 +144,10 @@ fn parse_frame(
                 true
             }
             Err(msg) => {
-                notes.push(format!("{display}: skipped property {msg}"));
+                notes.push(format!(
+                    "{}: skipped property {msg}",
+                    crate::doc::rich::code(display)
+                ));
                 false
             }
         }),

@@ -5,12 +5,11 @@
 //! The semantics are documented in docs/paths.md.
 
 mod chain;
-pub mod tables;
 
 use std::cmp::Reverse;
 
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use chain::{Absorption, absorb, solve};
 
@@ -34,7 +33,18 @@ pub const MAX_STATES: usize = 2000;
 const DENSE_LIMIT: usize = 1024;
 
 /// What a state of the chain is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum StateKind {
     /// The event name.
@@ -42,6 +52,19 @@ pub enum StateKind {
     Event,
     /// The journey stage of the event (the first `[[stages]]` entry matching it).
     Stage,
+}
+
+/// `[markov]`: the journey map's settings. The map is part of the report
+/// whenever `[conversion]` names the conversion event.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkovSection {
+    /// `event` (default) or `stage`.
+    #[serde(default)]
+    pub states: Option<StateKind>,
+    /// Paths listed for each ending (default 10).
+    #[serde(default)]
+    pub top: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,13 +79,15 @@ pub struct PathsOptions {
 }
 
 impl PathsOptions {
-    /// Event states, the top 10 paths, and the config's conversion event and
+    /// The `[markov]` settings (default: event states, the top 10 paths), the
+    /// config's conversion event and
     /// stages; None when the config names no conversion event.
     pub fn from_config(c: &JourneyConfig) -> Option<PathsOptions> {
+        let m = c.markov.clone().unwrap_or_default();
         Some(PathsOptions {
-            states: StateKind::Event,
+            states: m.states.unwrap_or_default(),
             conversion: c.conversion.as_ref()?.event.clone(),
-            top: 10,
+            top: m.top.unwrap_or(10),
             stages: c.stages.clone(),
         })
     }

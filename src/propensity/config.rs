@@ -25,6 +25,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::model::ClassWeight;
+use crate::duration::{Duration, Horizon};
 use crate::error::DataError;
 use crate::predicate::Predicate;
 
@@ -38,18 +40,18 @@ pub struct PropensitySection {
     pub target: Option<Predicate>,
     /// Cutoff this long after the user's first event.
     #[serde(default)]
-    pub observe: Option<String>,
+    pub observe: Option<Duration>,
     /// Cutoff at the user's first occurrence of this event.
     #[serde(default)]
     pub milestone: Option<Predicate>,
     /// Positive when the target happens within this long after the cutoff; "all": any time.
     #[serde(default)]
-    pub horizon: Option<String>,
+    pub horizon: Option<Horizon>,
     /// Churn model: positive when the user has no activity for `inactive` after the cutoff.
     #[serde(default)]
     pub churn: Option<bool>,
     #[serde(default)]
-    pub inactive: Option<String>,
+    pub inactive: Option<Duration>,
     /// Flags: did the user do this before the cutoff.
     #[serde(default)]
     pub milestones: Vec<Milestone>,
@@ -69,7 +71,7 @@ pub struct PropensitySection {
     pub l2: Option<f64>,
     /// "none" or "balanced".
     #[serde(default)]
-    pub class_weight: Option<String>,
+    pub class_weight: Option<ClassWeight>,
     #[serde(default)]
     pub holdout: Option<f64>,
     #[serde(default)]
@@ -120,7 +122,7 @@ pub struct Rule {
     pub did: Option<String>,
     /// The user's age at the cutoff (cutoff minus first event) is at least this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<String>,
+    pub after: Option<Duration>,
     pub action: String,
 }
 
@@ -143,7 +145,7 @@ impl Rule {
         if let Some(m) = &self.did {
             parts.push(format!("did {m}"));
         }
-        if let Some(a) = &self.after {
+        if let Some(a) = self.after {
             parts.push(format!("age ≥ {a}"));
         }
         if parts.is_empty() {
@@ -197,10 +199,6 @@ pub fn check_static(
                     "intervention rule {n}: {key} = {v} is outside 0..1"
                 )));
             }
-        }
-        if let Some(a) = &r.after {
-            crate::duration::parse_ms(a)
-                .map_err(|e| DataError::Input(format!("intervention rule {n}: after: {e}")))?;
         }
     }
     Ok(())

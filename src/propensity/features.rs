@@ -4,11 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::doc::rich::code;
+
 use super::config::Milestone;
 use crate::config::FunnelConfig;
 use crate::error::DataError;
+use crate::funnel::FunnelOptions;
 use crate::funnel::engine::{self, MAX_STEPS, Scratch, Spec};
-use crate::funnel::{FunnelOptions, Per};
 use crate::ingest::EventTable;
 use crate::predicate::{self, MaskTable, Matcher, Predicate};
 use crate::sessions::Sessions;
@@ -78,16 +80,20 @@ impl FeatureDef {
             }
             FeatureDef::TenureHours => "ln(1 + hours from the first event to the cutoff)".into(),
             FeatureDef::EventCount { event } => {
-                format!("ln(1 + `{event}` events before the cutoff)")
+                format!("ln(1 + {} events before the cutoff)", code(event))
             }
             FeatureDef::Milestone { event, .. } => {
-                format!("1 if `{}` happened before the cutoff", event.label())
+                format!("1 if {} happened before the cutoff", code(&event.label()))
             }
             FeatureDef::FunnelStep { steps } => {
                 format!("[funnel] step reached before the cutoff (0..{steps})")
             }
             FeatureDef::Property { column, value } => {
-                format!("1 if the first `{column}` before the cutoff is `{value}`")
+                format!(
+                    "1 if the first {} before the cutoff is {}",
+                    code(column),
+                    code(value)
+                )
             }
         }
     }
@@ -103,10 +109,12 @@ impl FeatureDef {
                 "hours since their last event at the cutoff (log scale)".into()
             }
             FeatureDef::TenureHours => "time from first event to the cutoff (log scale)".into(),
-            FeatureDef::EventCount { event } => format!("`{event}` events (log scale)"),
+            FeatureDef::EventCount { event } => format!("{} events (log scale)", code(event)),
             FeatureDef::Milestone { phrase, .. } => phrase.clone(),
             FeatureDef::FunnelStep { .. } => "funnel step reached".into(),
-            FeatureDef::Property { column, value } => format!("have {column} = {value}"),
+            FeatureDef::Property { column, value } => {
+                format!("have {} = {}", code(column), code(value))
+            }
         }
     }
 
@@ -186,7 +194,7 @@ fn event_code(t: &EventTable, name: &str) -> Option<u32> {
 
 /// Resolves the funnel config's steps into masks (unknown events are errors).
 fn funnel_masks(t: &EventTable, f: &FunnelConfig) -> Result<FunnelMasks, DataError> {
-    let opts = FunnelOptions::from_config(f).map_err(|e| DataError::Input(e.0))?;
+    let opts = FunnelOptions::from_config(f);
     if opts.steps.is_empty() || opts.steps.len() > MAX_STEPS {
         return Err(DataError::Input(format!(
             "[funnel] needs 1 to {MAX_STEPS} steps, got {}",
@@ -204,10 +212,7 @@ fn funnel_masks(t: &EventTable, f: &FunnelConfig) -> Result<FunnelMasks, DataErr
         .iter()
         .map(|p| predicate::resolve(p, t, "funnel exclusion"))
         .collect::<Result<_, _>>()?;
-    let window = match opts.per {
-        Per::User => Some(opts.window_ms),
-        Per::Session => None,
-    };
+    let window = opts.effective_window();
     Ok(FunnelMasks {
         masks: crate::funnel::step_masks(t, &steps, &exclude),
         spec: Spec {

@@ -108,13 +108,7 @@ pub fn resolve(
             Some(v) => Some(lookup(n, "did", v, milestones, t, &mut preds)?),
             None => None,
         };
-        let after_ms = match &r.after {
-            Some(a) => Some(
-                crate::duration::parse_ms(a)
-                    .map_err(|e| DataError::Input(format!("intervention rule {n}: after: {e}")))?,
-            ),
-            None => None,
-        };
+        let after_ms = r.after.map(|a| a.ms());
         out.push(Resolved {
             stage,
             min_risk: r.min_risk.unwrap_or(0.0),

@@ -14,6 +14,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
+use crate::doc::rich::code;
 use crate::duration::format_ms;
 use crate::ingest::EventTable;
 use crate::predicate::{Matcher, Predicate};
@@ -65,7 +66,7 @@ impl LabelDefinition {
                 format!("{} after the user's first event", format_ms(*window_ms))
             }
             Cutoff::Milestone { event } => {
-                format!("the user's first `{}`", event.label())
+                format!("the user's first {}", code(&event.label()))
             }
         };
         let outcome = match &self.outcome {
@@ -73,16 +74,16 @@ impl LabelDefinition {
                 target,
                 horizon_ms: Some(h),
             } => format!(
-                "positive = `{}` within {} after the cutoff; users who did it before the cutoff are left out",
-                target.label(),
+                "positive = {} within {} after the cutoff; users who did it before the cutoff are left out",
+                code(&target.label()),
                 format_ms(*h)
             ),
             Outcome::Conversion {
                 target,
                 horizon_ms: None,
             } => format!(
-                "positive = `{}` at any time after the cutoff (to the end of the data); users who did it before the cutoff are left out",
-                target.label()
+                "positive = {} at any time after the cutoff (to the end of the data); users who did it before the cutoff are left out",
+                code(&target.label())
             ),
             Outcome::Churn { inactive_ms } => format!(
                 "positive (churned) = no event in the {} after the cutoff",

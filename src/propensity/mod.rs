@@ -24,7 +24,7 @@ mod tests;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use self::config::{Milestone, Rule};
+use self::config::{Milestone, PropensitySection, Rule};
 use self::explain::{EventCorrelation, FeatureExplanation};
 use self::features::{Extractor, FeatureDef, RowScratch};
 use self::interventions::{Rules, Stager};
@@ -35,7 +35,8 @@ use self::metrics::{CalibrationBin, LiftDecile, Metrics, MetricsSd};
 use self::model::{
     ClassWeight, Fingerprint, Linear, ModelFeature, ModelFile, ModelMetrics, RiskBands, Scaler,
 };
-use crate::config::{FunnelConfig, JourneyConfig, StageConfig};
+use crate::config::{FunnelConfig, JourneyConfig, Origins, ParamError, StageConfig};
+use crate::duration::{Duration, Horizon};
 use crate::error::{DataError, UsageError};
 use crate::ingest::{EventTable, FileInfo};
 use crate::predicate::Predicate;
@@ -47,30 +48,14 @@ use crate::stats::round6;
 pub const FOLDS: usize = 5;
 /// The L2 strengths tried when `--l2` is not given (linfa's alpha; sklearn C = 1/alpha).
 pub const L2_GRID: [f64; 6] = [1000.0, 100.0, 10.0, 1.0, 0.1, 0.01];
-pub const DEFAULT_OBSERVE: &str = "3d";
-pub const DEFAULT_HORIZON: &str = "14d";
-pub const DEFAULT_INACTIVE: &str = "30d";
+pub const DEFAULT_OBSERVE: Duration = Duration::from_ms(3 * 86_400_000);
+pub const DEFAULT_HORIZON: Horizon = Horizon::Within(Duration::from_ms(14 * 86_400_000));
+pub const DEFAULT_INACTIVE: Duration = Duration::from_ms(30 * 86_400_000);
 pub const DEFAULT_HIGH_RISK: f64 = 0.7;
 pub const DEFAULT_MEDIUM_RISK: f64 = 0.4;
 pub const DEFAULT_MAX_EVENT_FEATURES: usize = 50;
 /// An event (or property value) needs this many labeled users to become a feature.
 pub const MIN_FEATURE_USERS: u64 = 5;
-
-/// Settings from the command line; each overrides `[propensity]`.
-#[derive(Debug, Clone, Default)]
-pub struct Overrides {
-    pub target: Option<Predicate>,
-    pub observe: Option<String>,
-    pub milestone: Option<Predicate>,
-    pub horizon: Option<String>,
-    pub churn: bool,
-    pub inactive: Option<String>,
-    pub l2: Option<f64>,
-    pub class_weight: Option<ClassWeight>,
-    pub holdout: Option<f64>,
-    pub seed: Option<u64>,
-    pub threshold: Option<f64>,
-}
 
 /// Everything `train` needs, checked.
 #[derive(Debug, Clone)]
@@ -90,57 +75,75 @@ pub struct TrainOptions {
     pub max_event_features: usize,
 }
 
-fn duration(s: &str, what: &str) -> Result<i64, UsageError> {
-    let ms = crate::duration::parse_ms(s).map_err(|e| UsageError(format!("{what}: {e}")))?;
-    if ms <= 0 {
-        return Err(UsageError(format!("{what}: must be longer than zero")));
-    }
-    Ok(ms)
-}
+/// The smallest L2 strength accepted: below it the fit is an unregularized
+/// one that separable data sends to infinity.
+pub const MIN_L2: f64 = 1e-6;
 
 impl TrainOptions {
-    /// Merges the flags over the config; checks values.
-    pub fn new(cfg: &JourneyConfig, o: &Overrides) -> anyhow::Result<TrainOptions> {
+    /// The flags (as a `[propensity]` section) over the config's, with the
+    /// defaults; checks every value. Errors name the flag or the config key
+    /// (with its line) the value came from.
+    pub fn new(cfg: &JourneyConfig, flags: &PropensitySection) -> Result<TrainOptions, UsageError> {
+        let mut o = Origins::default();
         let sec = cfg.propensity.clone().unwrap_or_default();
-        let churn = o.churn || sec.churn == Some(true);
-        let milestone = o.milestone.clone().or(if o.observe.is_some() {
-            None
-        } else {
-            sec.milestone.clone()
-        });
-        if o.milestone.is_some() && o.observe.is_some() {
+        let src = cfg.source.as_ref();
+        if flags.milestone.is_some() && flags.observe.is_some() {
             return Err(UsageError(
                 "--observe and --milestone both set the cutoff: pass one".into(),
-            )
-            .into());
+            ));
         }
+        let churn = o
+            .pick(
+                "churn",
+                ("--churn", flags.churn),
+                ("propensity.churn", sec.churn),
+                src,
+            )
+            .unwrap_or(false);
+        // A cutoff given by flag replaces the config's, whichever kind it is.
+        let milestone = if flags.observe.is_some() {
+            flags.milestone.clone()
+        } else {
+            o.pick(
+                "milestone",
+                ("--milestone", flags.milestone.clone()),
+                ("propensity.milestone", sec.milestone.clone()),
+                src,
+            )
+        };
+        let positive =
+            |o: &Origins, setting: &'static str, d: Duration| d.positive(&o.name(setting));
         let cutoff = match milestone {
             Some(event) => Cutoff::Milestone { event },
             None => {
                 let w = o
-                    .observe
-                    .clone()
-                    .or(sec.observe.clone())
-                    .unwrap_or(DEFAULT_OBSERVE.into());
+                    .pick(
+                        "observe",
+                        ("--observe", flags.observe),
+                        ("propensity.observe", sec.observe),
+                        src,
+                    )
+                    .unwrap_or(DEFAULT_OBSERVE);
                 Cutoff::Observe {
-                    window_ms: duration(&w, "--observe")?,
+                    window_ms: positive(&o, "observe", w)?,
                 }
             }
         };
         let outcome = if churn {
             let w = o
-                .inactive
-                .clone()
-                .or(sec.inactive.clone())
-                .unwrap_or(DEFAULT_INACTIVE.into());
+                .pick(
+                    "inactive",
+                    ("--inactive", flags.inactive),
+                    ("propensity.inactive", sec.inactive),
+                    src,
+                )
+                .unwrap_or(DEFAULT_INACTIVE);
             Outcome::Churn {
-                inactive_ms: duration(&w, "--inactive")?,
+                inactive_ms: positive(&o, "inactive", w)?,
             }
         } else {
             let target = o
-                .target
-                .clone()
-                .or(sec.target.clone())
+                .pick("target", ("--target", flags.target.clone()), ("propensity.target", sec.target.clone()), src)
                 .or(cfg.conversion.as_ref().map(|c| c.event.clone()))
                 .ok_or_else(|| {
                     UsageError(
@@ -149,47 +152,64 @@ impl TrainOptions {
                     )
                 })?;
             let h = o
-                .horizon
-                .clone()
-                .or(sec.horizon.clone())
-                .unwrap_or(DEFAULT_HORIZON.into());
-            let horizon_ms = if h == "all" {
-                None
-            } else {
-                Some(duration(&h, "--horizon")?)
+                .pick(
+                    "horizon",
+                    ("--horizon", flags.horizon),
+                    ("propensity.horizon", sec.horizon),
+                    src,
+                )
+                .unwrap_or(DEFAULT_HORIZON);
+            let horizon_ms = match h {
+                Horizon::All => None,
+                Horizon::Within(d) => Some(positive(&o, "horizon", d)?),
             };
             Outcome::Conversion { target, horizon_ms }
         };
-        let holdout = o.holdout.or(sec.holdout).unwrap_or(0.2);
+        let holdout = o
+            .pick(
+                "holdout",
+                ("--holdout", flags.holdout),
+                ("propensity.holdout", sec.holdout),
+                src,
+            )
+            .unwrap_or(0.2);
         if !(0.05..=0.5).contains(&holdout) {
-            return Err(UsageError(format!(
-                "--holdout {holdout}: expected a share between 0.05 and 0.5"
-            ))
-            .into());
+            return Err(o.word(ParamError::new(
+                "holdout",
+                format!("{holdout} is not a share between 0.05 and 0.5"),
+            )));
         }
-        let l2 = o.l2.or(sec.l2);
+        let l2 = o.pick("l2", ("--l2", flags.l2), ("propensity.l2", sec.l2), src);
         if let Some(a) = l2
-            && !(a.is_finite() && a > 0.0)
+            && !(a.is_finite() && (MIN_L2..=1e9).contains(&a))
         {
-            return Err(UsageError(format!("--l2 {a}: expected a positive number")).into());
+            return Err(o.word(ParamError::new(
+                "l2",
+                format!("{a} is not a number between {MIN_L2} and 1e9"),
+            )));
         }
-        let threshold = o.threshold.or(sec.threshold);
+        let threshold = o.pick(
+            "threshold",
+            ("--threshold", flags.threshold),
+            ("propensity.threshold", sec.threshold),
+            src,
+        );
         if let Some(t) = threshold
             && !(0.0..=1.0).contains(&t)
         {
-            return Err(UsageError(format!("--threshold {t}: expected a probability")).into());
+            return Err(o.word(ParamError::new(
+                "threshold",
+                format!("{t} is not a probability (0 to 1)"),
+            )));
         }
-        let class_weight = match (o.class_weight, sec.class_weight.as_deref()) {
-            (Some(c), _) => c,
-            (None, None | Some("none")) => ClassWeight::None,
-            (None, Some("balanced")) => ClassWeight::Balanced,
-            (None, Some(other)) => {
-                return Err(DataError::Input(format!(
-                    "[propensity] class_weight = {other:?}: expected \"none\" or \"balanced\""
-                ))
-                .into());
-            }
-        };
+        let class_weight = o
+            .pick(
+                "class_weight",
+                ("--class-weight", flags.class_weight),
+                ("propensity.class_weight", sec.class_weight),
+                src,
+            )
+            .unwrap_or(ClassWeight::None);
         let bands = RiskBands {
             high: sec.high_risk.unwrap_or(DEFAULT_HIGH_RISK),
             medium: sec.medium_risk.unwrap_or(DEFAULT_MEDIUM_RISK),
@@ -199,7 +219,8 @@ impl TrainOptions {
             &sec.milestones,
             bands.high,
             bands.medium,
-        )?;
+        )
+        .map_err(|e| UsageError(format!("{}{e}", cfg.at("propensity"))))?;
         Ok(TrainOptions {
             label: LabelDefinition { cutoff, outcome },
             milestones: sec.milestones.clone(),
@@ -210,7 +231,14 @@ impl TrainOptions {
             l2,
             class_weight,
             holdout,
-            seed: o.seed.or(sec.seed).unwrap_or(42),
+            seed: o
+                .pick(
+                    "seed",
+                    ("--seed", flags.seed),
+                    ("propensity.seed", sec.seed),
+                    src,
+                )
+                .unwrap_or(42),
             threshold,
             bands,
             max_event_features: sec.max_event_features.unwrap_or(DEFAULT_MAX_EVENT_FEATURES),
@@ -1334,33 +1362,4 @@ pub fn train(
         scores,
         matrix,
     })
-}
-
-/// The propensity section for `journeymap report`: trains on the loaded
-/// data when the config has a `[propensity]` section (with a target, a
-/// `[conversion]` event, or `churn = true`), else `None`.
-pub fn report_section(
-    t: &EventTable,
-    sessions: &Sessions,
-    files: &[FileInfo],
-    cfg: &JourneyConfig,
-) -> anyhow::Result<Option<PropensityReport>> {
-    if cfg.propensity.is_none() {
-        return Ok(None);
-    }
-    let opts = TrainOptions::new(cfg, &Overrides::default())?;
-    Ok(Some(
-        train(t, sessions, files, &opts, &Progress::silent())?.report,
-    ))
-}
-
-/// [`report_section`] from journey.toml's text.
-pub fn report_from_config_text(
-    t: &EventTable,
-    sessions: &Sessions,
-    files: &[FileInfo],
-    config_text: &str,
-) -> anyhow::Result<Option<PropensityReport>> {
-    let cfg = crate::config::parse(config_text).map_err(UsageError)?;
-    report_section(t, sessions, files, &cfg)
 }

@@ -3,7 +3,7 @@
 
 pub mod json;
 pub mod markdown;
-pub mod terminal;
+pub mod sections;
 
 use serde::Serialize;
 

@@ -11,6 +11,7 @@
 //! [`analyze`] runs it; models never print.
 
 pub mod ari;
+pub mod config;
 pub mod features;
 pub mod kmeans;
 pub mod naming;
@@ -18,7 +19,6 @@ pub mod output;
 mod profile;
 pub mod scale;
 pub mod silhouette;
-pub mod tables;
 
 use std::time::Instant;
 
@@ -30,6 +30,7 @@ use crate::error::{DataError, UsageError};
 use crate::funnel::{self, FunnelOptions, Per};
 use crate::ingest::EventTable;
 use crate::sessions::Sessions;
+pub use config::{KChoice, SegmentsSection};
 use features::{RoleNames, UnitEvents};
 use kmeans::{KMeansFit, KMeansParams};
 use scale::{DroppedFeature, ScaledColumn, Scaler};
@@ -56,12 +57,11 @@ pub enum On {
     All,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KChoice {
-    /// Try `K_AUTO` and keep the best silhouette.
-    Auto,
-    Fixed(usize),
-}
+/// At most this many k-means restarts: each is a full fit.
+pub const MAX_N_INIT: usize = 1000;
+/// At most this many units in the silhouette sample: its cost grows with
+/// the square of the sample.
+pub const MAX_SILHOUETTE_SAMPLE: usize = 100_000;
 
 /// The k values `--k auto` tries.
 pub const K_AUTO: std::ops::RangeInclusive<usize> = 2..=8;
@@ -98,6 +98,124 @@ impl Default for SegmentsOptions {
             roles: RoleNames::default(),
             timings: false,
         }
+    }
+}
+
+impl SegmentsOptions {
+    /// The flags (as a section) over journey.toml's `[segments]`, with the
+    /// defaults; `funnel` is the funnel the units are measured against.
+    pub fn resolve(
+        flags: &SegmentsSection,
+        cfg: &crate::config::JourneyConfig,
+        funnel: Option<FunnelOptions>,
+        origins: &mut crate::config::Origins,
+    ) -> SegmentsOptions {
+        let file = cfg.segments.clone().unwrap_or_default();
+        let src = cfg.source.as_ref();
+        let d = SegmentsOptions::default();
+        SegmentsOptions {
+            unit: origins
+                .pick(
+                    "unit",
+                    ("--unit", flags.unit),
+                    ("segments.unit", file.unit),
+                    src,
+                )
+                .unwrap_or(d.unit),
+            on: origins
+                .pick("on", ("--on", flags.on), ("segments.on", file.on), src)
+                .unwrap_or(d.on),
+            funnel,
+            from_step: origins
+                .pick(
+                    "from_step",
+                    ("--from-step", flags.from_step),
+                    ("segments.from_step", file.from_step),
+                    src,
+                )
+                .unwrap_or(d.from_step),
+            k: origins
+                .pick("k", ("--k", flags.k), ("segments.k", file.k), src)
+                .unwrap_or(d.k),
+            seed: origins
+                .pick(
+                    "seed",
+                    ("--seed", flags.seed),
+                    ("segments.seed", file.seed),
+                    src,
+                )
+                .unwrap_or(d.seed),
+            n_init: origins
+                .pick(
+                    "n_init",
+                    ("--n-init", flags.n_init),
+                    ("segments.n_init", file.n_init),
+                    src,
+                )
+                .unwrap_or(d.n_init),
+            silhouette_sample: origins
+                .pick(
+                    "silhouette_sample",
+                    ("--silhouette-sample", flags.silhouette_sample),
+                    ("segments.silhouette_sample", file.silhouette_sample),
+                    src,
+                )
+                .unwrap_or(d.silhouette_sample),
+            ..d
+        }
+    }
+
+    /// Checks the settings before any data is read.
+    pub fn check(&self) -> Result<(), crate::config::ParamError> {
+        use crate::config::ParamError;
+        if !(1..=MAX_N_INIT).contains(&self.n_init) {
+            return Err(ParamError::new(
+                "n_init",
+                format!("{} is not between 1 and {MAX_N_INIT}", self.n_init),
+            ));
+        }
+        if !(2..=MAX_SILHOUETTE_SAMPLE).contains(&self.silhouette_sample) {
+            return Err(ParamError::new(
+                "silhouette_sample",
+                format!(
+                    "{} is not between 2 and {MAX_SILHOUETTE_SAMPLE}",
+                    self.silhouette_sample
+                ),
+            ));
+        }
+        if let KChoice::Fixed(k) = self.k
+            && k < 2
+        {
+            return Err(ParamError::new("k", "must be at least 2"));
+        }
+        if self.on == On::Abandoned {
+            let Some(f) = &self.funnel else {
+                return Err(ParamError::new(
+                    "on",
+                    "abandoned needs a funnel: pass --config journey.toml (with [funnel]) or --steps a,b,c, or use --on all",
+                ));
+            };
+            let steps = f.steps.len();
+            if steps < 2 {
+                return Err(ParamError::new(
+                    "on",
+                    format!(
+                        "abandoned needs a funnel of at least 2 steps (reach one, not convert at the last); this one has {steps}"
+                    ),
+                ));
+            }
+            if !(1..steps).contains(&self.from_step) {
+                return Err(ParamError::new(
+                    "from_step",
+                    format!(
+                        "{} is not between 1 and {} (the step before the last of {steps})",
+                        self.from_step,
+                        steps - 1
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -310,14 +428,8 @@ pub fn analyze_with(
     opts: &SegmentsOptions,
     funnel_run: Option<&funnel::FunnelResult>,
 ) -> Result<SegmentsResult> {
-    if opts.n_init == 0 {
-        return Err(UsageError("n_init must be at least 1".into()).into());
-    }
-    if let KChoice::Fixed(k) = opts.k
-        && k < 2
-    {
-        return Err(UsageError("--k must be at least 2".into()).into());
-    }
+    opts.check()
+        .map_err(|e| UsageError(format!("{}: {}", e.setting, e.problem)))?;
     let t_units = Instant::now();
     let units = UnitEvents::all(t, sessions, opts.unit);
     let units_s = t_units.elapsed().as_secs_f64();
@@ -326,21 +438,6 @@ pub fn analyze_with(
     // Funnel levels, aligned with the units.
     let (levels, funnel_ctx) = match &opts.funnel {
         Some(f) => {
-            let steps = f.steps.len();
-            if opts.on == On::Abandoned && steps < 2 {
-                return Err(UsageError(format!(
-                    "--on abandoned needs a funnel of at least 2 steps (reach one, not convert at the last); this one has {steps}"
-                ))
-                .into());
-            }
-            if opts.on == On::Abandoned && !(1..steps).contains(&opts.from_step) {
-                return Err(UsageError(format!(
-                    "--from-step {}: must be between 1 and {} (the step before the last of {steps})",
-                    opts.from_step,
-                    steps.saturating_sub(1)
-                ))
-                .into());
-            }
             let mut fo = f.clone();
             fo.per = match opts.unit {
                 Unit::User => Per::User,
@@ -374,13 +471,6 @@ pub fn analyze_with(
                     from_step: opts.from_step,
                 }),
             )
-        }
-        None if opts.on == On::Abandoned => {
-            return Err(UsageError(
-                "--on abandoned needs a funnel: pass --config journey.toml (with [funnel]) or --steps a,b,c, or use --on all"
-                    .into(),
-            )
-            .into());
         }
         None => (None, None),
     };

@@ -73,7 +73,7 @@ impl Scaler {
                     feature: def.name.clone(),
                     reason: format!(
                         "constant: every unit has {}",
-                        crate::table::num(f.get(0, c))
+                        crate::doc::fmt::num(f.get(0, c))
                     ),
                 });
                 continue;
@@ -158,8 +158,8 @@ impl Scaler {
                     feature: self.columns[j].name.clone(),
                     reason: format!(
                         "redundant: correlation {} with {}",
-                        crate::table::num(r),
-                        self.columns[i].name
+                        crate::doc::fmt::num(r),
+                        crate::doc::rich::code(&self.columns[i].name)
                     ),
                 }),
                 None => keep.push(j),
@@ -277,8 +277,8 @@ mod tests {
         assert_eq!(
             reasons,
             [
-                "twice_a: redundant: correlation 1 with a",
-                "minus_a: redundant: correlation -1 with a"
+                "twice_a: redundant: correlation 1 with `a`",
+                "minus_a: redundant: correlation -1 with `a`"
             ]
         );
     }

@@ -6,6 +6,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::config::StageConfig;
+use crate::doc::rich::code;
 use crate::error::DataError;
 use crate::ingest::{EventTable, PropColumn};
 use crate::stats::{nearest_rank, round6};
@@ -307,13 +308,15 @@ fn unused_note(
     let matches_some = (0..t.len()).any(|i| m.matches(t, i));
     if matches_some {
         format!(
-            "stage {stage:?}: `{}` took no event: every event it matches belongs to an earlier stage or predicate",
-            pred.label()
+            "stage {}: {} took no event: every event it matches belongs to an earlier stage or predicate",
+            code(stage),
+            code(&pred.label())
         )
     } else {
         format!(
-            "stage {stage:?}: `{}` matches no event in the data",
-            pred.label()
+            "stage {}: {} matches no event in the data",
+            code(stage),
+            code(&pred.label())
         )
     }
 }

@@ -211,7 +211,7 @@ fn report_with_config_has_the_stage_flowchart() {
     let block = &md[start..];
     let block = &block[..block[3..].find("```").expect("closed block") + 6];
     for id in [
-        "S0[\"Awareness<br/>500 users (100%)\"]",
+        "S0[\"Awareness<br/>500 users (100.0%)\"]",
         "S0 -->|",
         "S1 -->|",
         "-.-> X",

@@ -1,0 +1,161 @@
+//! The funnel section: a step table with bars, drop-off detail and the
+//! breakdown by a property. `journeymap funnel` prints the same document.
+
+use crate::doc::fmt::{pct, thousands};
+use crate::doc::{Align, Block, Cell, Chart, Document, Line, Table, line};
+use crate::duration::human_seconds;
+use crate::funnel::{EventCount, FunnelReport, Per};
+
+fn unit(f: &FunnelReport) -> &'static str {
+    match f.per {
+        Per::User => "users",
+        Per::Session => "sessions",
+    }
+}
+
+pub fn step_table(f: &FunnelReport) -> Table {
+    let mut t = Table::new(&[
+        ("#", Align::Right),
+        ("step", Align::Left),
+        ("reached", Align::Right),
+        ("", Align::Left),
+        ("from first", Align::Right),
+        ("from previous", Align::Right),
+        ("dropped", Align::Right),
+        ("median time", Align::Right),
+        ("p90 time", Align::Right),
+    ]);
+    let time = |x: Option<f64>| x.map_or(Cell::Missing, |s| Cell::num(s, human_seconds(s)));
+    for s in &f.step_stats {
+        let first = s.step == 1;
+        t.row(vec![
+            Cell::count(s.step as u64),
+            Cell::name(&s.label),
+            Cell::count(s.reached),
+            Cell::Bar(s.conversion_from_first),
+            Cell::pct(s.conversion_from_first),
+            if first {
+                Cell::Missing
+            } else {
+                Cell::pct(s.conversion_from_previous)
+            },
+            if first {
+                Cell::Missing
+            } else {
+                Cell::count(s.dropped_before)
+            },
+            time(s.median_seconds_from_previous),
+            time(s.p90_seconds_from_previous),
+        ]);
+    }
+    t
+}
+
+fn event_list(v: &[EventCount]) -> Line {
+    let mut l = line();
+    for (i, e) in v.iter().enumerate() {
+        if i > 0 {
+            l = l.text(", ");
+        }
+        l = l.name(&e.event).text(format!(" {}", thousands(e.units)));
+    }
+    l.done()
+}
+
+pub fn dropoff_table(f: &FunnelReport) -> Table {
+    let mut t = Table::new(&[
+        ("stopped after", Align::Left),
+        ("units", Align::Right),
+        ("did next instead", Align::Left),
+        ("last event (exit point)", Align::Left),
+    ]);
+    for s in f.step_stats.iter().filter(|s| s.stopped_here > 0) {
+        t.row(vec![
+            Cell::spans(line().text(format!("{}. ", s.step)).name(&s.label)),
+            Cell::count(s.stopped_here),
+            Cell::spans(event_list(&s.next_events_of_stopped)),
+            Cell::spans(event_list(&s.exit_events_of_stopped)),
+        ]);
+    }
+    t
+}
+
+/// The funnel's first sentence: mode, unit, window and the headline figures.
+pub fn summary(f: &FunnelReport) -> Line {
+    let unit = unit(f);
+    let window = match (&f.window, f.per) {
+        (Some(w), Per::User) => format!("window {w}"),
+        (Some(w), Per::Session) => format!("within a session and a window of {w}"),
+        (None, _) => "within a session".to_string(),
+    };
+    line()
+        .text(format!(
+            "{} funnel over {unit}, {window}; ",
+            format!("{:?}", f.mode).to_lowercase()
+        ))
+        .strong(thousands(f.entered))
+        .text(format!(" of {} {unit} entered, ", thousands(f.units)))
+        .strong(pct(f.overall_conversion))
+        .text(" converted overall.")
+        .done()
+}
+
+pub fn document(f: &FunnelReport) -> Document {
+    let unit = unit(f);
+    let mut doc = vec![Block::title(2, "Funnel"), Block::Para(summary(f))];
+    if !f.exclude.is_empty() {
+        doc.push(Block::para(
+            line()
+                .text(format!(
+                    "Excluded: {} {unit} whose every attempt contained ",
+                    thousands(f.excluded)
+                ))
+                .names(f.exclude.iter().map(String::as_str), ", ")
+                .text("."),
+        ));
+    }
+    doc.push(Block::Table(step_table(f)));
+    doc.push(Block::Chart(Chart {
+        title: "Funnel".into(),
+        axis: format!("share of the {unit} who entered"),
+        bars: f
+            .step_stats
+            .iter()
+            .map(|s| (line().name(&s.label).done(), s.conversion_from_first))
+            .collect(),
+    }));
+    if f.step_stats.iter().any(|s| s.stopped_here > 0) {
+        doc.push(Block::title(3, "Where they go instead"));
+        doc.push(Block::Table(dropoff_table(f)));
+    }
+    if let Some(b) = &f.breakdown {
+        doc.push(Block::heading(3, line().text("By ").name(&b.property)));
+        let head = |s: String| line().text(s).done();
+        let mut cols = vec![
+            (head("value".into()), Align::Left),
+            (head("entered".into()), Align::Right),
+        ];
+        cols.extend((2..=f.steps.len()).map(|s| (head(format!("→ step {s}")), Align::Right)));
+        cols.push((head("overall".into()), Align::Right));
+        let mut t = Table::with_columns(cols);
+        for g in &b.groups {
+            let mut row = vec![Cell::name(&g.value), Cell::count(g.reached[0])];
+            for (i, c) in g.step_conversion.iter().enumerate() {
+                let flag = g.significant.iter().any(|s| s.step == i + 2);
+                row.push(if flag {
+                    Cell::spans(line().strong(pct(*c)))
+                } else {
+                    Cell::pct(*c)
+                });
+            }
+            row.push(Cell::pct(g.overall_conversion));
+            t.row(row);
+        }
+        doc.push(Block::Table(t));
+        doc.push(Block::text(format!(
+            "Bold: differs from all other groups ({}).",
+            b.test
+        )));
+    }
+    doc
+}
