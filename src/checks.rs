@@ -127,38 +127,63 @@ pub fn parse(text: &str) -> Result<Check, UsageError> {
     })
 }
 
-/// Friendly names → the report's own field names.
+/// Friendly names → the report's own field names, from each analysis's
+/// aliases ([`crate::analysis::Analysis::aliases`]).
 fn alias(path: &[Segment]) -> Vec<Segment> {
-    let seg = |k: &str, i: Option<usize>| Segment {
-        key: k.to_string(),
-        index: i,
-    };
-    let keys: Vec<&str> = path.iter().map(|s| s.key.as_str()).collect();
-    match (keys.as_slice(), path.first().and_then(|s| s.index)) {
-        (["funnel", "conversion"], _) => vec![seg("funnel", None), seg("overall_conversion", None)],
-        (["funnel", "step", field], _) => {
-            let field = match *field {
-                "conversion" => "conversion_from_previous",
-                other => other,
-            };
-            vec![
-                seg("funnel", None),
-                seg("step_stats", path[1].index),
-                seg(field, None),
-            ]
+    for a in crate::analysis::ALL.iter().flat_map(|a| a.aliases()) {
+        if let Some(p) = apply(a, path) {
+            return p;
         }
-        (["model", rest @ ..], _) => {
-            let mut v = vec![seg("propensity", None), seg("holdout", None)];
-            v.extend(rest.iter().map(|k| seg(k, None)));
-            v
-        }
-        (["segment", field], Some(i)) => vec![
-            seg("segments", None),
-            seg("segments", Some(i)),
-            seg(field, None),
-        ],
-        _ => path.to_vec(),
     }
+    path.to_vec()
+}
+
+/// `path` rewritten by `a`, when it matches `a.pattern`.
+fn apply(a: &crate::analysis::Alias, path: &[Segment]) -> Option<Vec<Segment>> {
+    let mut indexes = Vec::new();
+    let mut rest: &[Segment] = &[];
+    let parts: Vec<&str> = a.pattern.split('.').collect();
+    for (k, part) in parts.iter().enumerate() {
+        if *part == "*" {
+            rest = path.get(k..)?;
+            if rest.is_empty() {
+                return None;
+            }
+            break;
+        }
+        let seg = path.get(k)?;
+        match part.strip_suffix("[]") {
+            Some(key) => {
+                if seg.key != key {
+                    return None;
+                }
+                indexes.push(seg.index?);
+            }
+            None if seg.key == *part && seg.index.is_none() => {}
+            None => return None,
+        }
+        if k + 1 == parts.len() && path.len() != parts.len() {
+            return None;
+        }
+    }
+    let mut out = Vec::new();
+    let mut next = indexes.into_iter();
+    for part in a.target.split('.') {
+        if part == "*" {
+            out.extend(rest.iter().cloned());
+        } else if let Some(key) = part.strip_suffix("[]") {
+            out.push(Segment {
+                key: key.to_string(),
+                index: next.next(),
+            });
+        } else {
+            out.push(Segment {
+                key: part.to_string(),
+                index: None,
+            });
+        }
+    }
+    Some(out)
 }
 
 fn lookup<'a>(v: &'a Value, path: &[Segment]) -> Option<&'a Value> {
@@ -221,7 +246,7 @@ fn missing(report: &Value, c: &Check) -> String {
     let mut at = String::new();
     for s in path {
         let Some(next) = cur.get(&s.key) else {
-            if at.is_empty() && SECTIONS.contains(&s.key.as_str()) {
+            if at.is_empty() && (s.key == "data" || crate::analysis::keys().any(|k| k == s.key)) {
                 return format!("the report has no {} section (is it configured?)", s.key);
             }
             let keys: Vec<&str> = cur
@@ -255,16 +280,6 @@ fn missing(report: &Value, c: &Check) -> String {
     }
     format!("{at} is not a number")
 }
-
-/// The report's sections, as report.json names them.
-const SECTIONS: [&str; 6] = [
-    "data",
-    "funnel",
-    "stages",
-    "markov",
-    "segments",
-    "propensity",
-];
 
 #[cfg(test)]
 mod tests {

@@ -1,27 +1,36 @@
 //! The nightly diff: what changed between two report.json files. Works on
-//! the JSON so reports from older versions of the tool still compare.
+//! the JSON so reports from older versions of the tool still compare. The
+//! data section is compared here; every analysis compares its own section
+//! ([`crate::analysis::Analysis::diff`]).
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::funnel::breakdown::two_proportion;
+use crate::analysis::{ALL, DiffPart};
 use crate::stats::round6;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize)]
 pub struct DiffReport {
     pub old_schema: String,
     pub new_schema: String,
     pub rows: Option<RowsChange>,
-    pub funnel: Option<FunnelChange>,
-    pub segments: Vec<ShareShift>,
-    pub model_auc: Option<Change>,
-    /// Population stability index of the score distribution, when both reports carry one.
-    pub score_psi: Option<f64>,
+    /// One entry per analysis section either report holds.
+    pub sections: Vec<DiffPart>,
     /// Things that could not be compared, said plainly.
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+impl DiffReport {
+    /// The largest drift measure of any section (the score PSI today).
+    pub fn drift(&self) -> Option<f64> {
+        self.sections
+            .iter()
+            .filter_map(|p| p.drift)
+            .reduce(f64::max)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 pub struct Change {
     pub old: f64,
     pub new: f64,
@@ -29,7 +38,7 @@ pub struct Change {
 }
 
 impl Change {
-    fn new(old: f64, new: f64) -> Self {
+    pub fn new(old: f64, new: f64) -> Self {
         Change {
             old: round6(old),
             new: round6(new),
@@ -45,31 +54,22 @@ pub struct RowsChange {
     pub rejected_share: Change,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct FunnelChange {
-    pub steps: Vec<String>,
-    pub overall: Change,
-    pub step_conversion: Vec<StepChange>,
-    pub test: String,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct StepChange {
-    pub step: usize,
-    pub label: String,
-    pub conversion: Change,
-    pub p_value: Option<f64>,
-    pub significant: bool,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ShareShift {
-    pub segment: String,
-    pub share: Change,
-}
-
-fn f(v: &Value, ptr: &str) -> Option<f64> {
+/// The number at a JSON pointer.
+pub fn f(v: &Value, ptr: &str) -> Option<f64> {
     v.pointer(ptr).and_then(Value::as_f64)
+}
+
+/// Why `v` is not a journeymap report.json, if it is not one.
+pub fn not_a_report(v: &Value) -> Option<String> {
+    let tool = v.pointer("/tool/name").and_then(Value::as_str);
+    let schema = v.get("schema_version").and_then(Value::as_str);
+    match (tool, schema) {
+        (Some("journeymap"), Some(_)) => None,
+        (Some(other), _) => Some(format!("it was made by {other:?}, not journeymap")),
+        _ => {
+            Some("it has no tool.name and schema_version (is it a journeymap report.json?)".into())
+        }
+    }
 }
 
 pub fn compare(old: &Value, new: &Value) -> DiffReport {
@@ -96,118 +96,26 @@ pub fn compare(old: &Value, new: &Value) -> DiffReport {
             rejected_share: Change::new(share(old)?, share(new)?),
         })
     })();
-    let funnel = match (old.get("funnel"), new.get("funnel")) {
-        (Some(a), Some(b)) if a["steps"] == b["steps"] => funnel_change(a, b),
-        (Some(_), Some(_)) => {
-            notes.push("the funnels have different steps; not compared".into());
-            None
+    let mut sections = Vec::new();
+    for a in ALL {
+        if let Some(mut part) = a.diff(old, new) {
+            notes.append(&mut part.notes);
+            if !part.figures.is_null() {
+                sections.push(part);
+            }
         }
-        (None, None) => None,
-        _ => {
-            notes.push("only one report has a funnel".into());
-            None
-        }
-    };
-    let segments = segment_shifts(old, new);
-    let model_auc = match (
-        f(old, "/propensity/holdout/auc"),
-        f(new, "/propensity/holdout/auc"),
-    ) {
-        (Some(a), Some(b)) => Some(Change::new(a, b)),
-        _ => None,
-    };
-    let hist = |v: &Value| -> Option<Vec<f64>> {
-        v.pointer("/propensity/scoring/score_histogram")?
-            .as_array()?
-            .iter()
-            .map(|c| c["users"].as_f64())
-            .collect()
-    };
-    let score_psi = match (hist(old), hist(new)) {
-        (Some(a), Some(b)) if a.len() == b.len() && !a.is_empty() => Some(round6(psi(&a, &b))),
-        (Some(_), Some(_)) => {
-            notes.push("score histograms have different bins; PSI not computed".into());
-            None
-        }
-        _ => None,
-    };
+    }
     DiffReport {
         old_schema: os,
         new_schema: ns,
         rows,
-        funnel,
-        segments,
-        model_auc,
-        score_psi,
+        sections,
         notes,
     }
 }
 
-fn funnel_change(a: &Value, b: &Value) -> Option<FunnelChange> {
-    let steps: Vec<String> = a["steps"]
-        .as_array()?
-        .iter()
-        .filter_map(|s| s.as_str().map(String::from))
-        .collect();
-    let reached = |v: &Value| -> Option<Vec<u64>> {
-        v["step_stats"]
-            .as_array()?
-            .iter()
-            .map(|s| s["reached"].as_u64())
-            .collect()
-    };
-    let (ra, rb) = (reached(a)?, reached(b)?);
-    let ratio = |x: u64, n: u64| if n == 0 { 0.0 } else { x as f64 / n as f64 };
-    let step_conversion = (1..steps.len().min(ra.len()).min(rb.len()))
-        .map(|k| {
-            let p = two_proportion(rb[k], rb[k - 1], ra[k], ra[k - 1]).map(|(_, p)| round6(p));
-            StepChange {
-                step: k + 1,
-                label: steps[k].clone(),
-                conversion: Change::new(ratio(ra[k], ra[k - 1]), ratio(rb[k], rb[k - 1])),
-                p_value: p,
-                significant: p.is_some_and(|p| p < 0.05),
-            }
-        })
-        .collect();
-    Some(FunnelChange {
-        overall: Change::new(f(a, "/overall_conversion")?, f(b, "/overall_conversion")?),
-        steps,
-        step_conversion,
-        test: "pooled two-proportion z-test, two-sided, p < 0.05 (not run below 5 expected conversions or non-conversions)".into(),
-    })
-}
-
-fn segment_shifts(old: &Value, new: &Value) -> Vec<ShareShift> {
-    let shares = |v: &Value| -> Vec<(String, f64)> {
-        v.pointer("/segments/segments")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| Some((s["name"].as_str()?.to_string(), s["share"].as_f64()?)))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let (a, b) = (shares(old), shares(new));
-    let mut names: Vec<String> = a.iter().chain(&b).map(|(n, _)| n.clone()).collect();
-    names.sort();
-    names.dedup();
-    names
-        .into_iter()
-        .map(|n| {
-            let get =
-                |v: &[(String, f64)]| v.iter().find(|(m, _)| *m == n).map_or(0.0, |(_, s)| *s);
-            ShareShift {
-                share: Change::new(get(&a), get(&b)),
-                segment: n,
-            }
-        })
-        .collect()
-}
-
 /// Population stability index over matching bins of counts:
-/// Σ (pᵢ − qᵢ)·ln(pᵢ / qᵢ), with empty bins floored at 0.0001 so the log stays finite.
+/// Σ (qᵢ − pᵢ)·ln(qᵢ / pᵢ), with empty bins floored at 0.0001 so the log stays finite.
 pub fn psi(old: &[f64], new: &[f64]) -> f64 {
     let (ta, tb) = (old.iter().sum::<f64>(), new.iter().sum::<f64>());
     if ta == 0.0 || tb == 0.0 {
@@ -241,15 +149,18 @@ mod tests {
     #[test]
     fn compares_funnels_step_by_step() {
         let rep = |r: [u64; 3]| {
-            json!({ "schema_version": "1.0.0", "data": { "rows": { "read": 100, "rejected": 1 }, "users": 50 },
+            json!({ "schema_version": "1.0.0", "tool": { "name": "journeymap" },
+                "data": { "rows": { "read": 100, "rejected": 1 }, "users": 50 },
                 "funnel": { "steps": ["a", "b", "c"], "overall_conversion": r[2] as f64 / r[0] as f64,
                 "step_stats": [ { "reached": r[0] }, { "reached": r[1] }, { "reached": r[2] } ] } })
         };
         let d = compare(&rep([1000, 500, 250]), &rep([1000, 400, 200]));
-        let f = d.funnel.unwrap();
-        assert_eq!(f.step_conversion[0].conversion.change, -0.1);
-        assert!(f.step_conversion[0].significant);
-        assert!(!f.step_conversion[1].significant);
+        let f = &d.sections[0].figures;
+        assert_eq!(f["step_conversion"][0]["conversion"]["change"], -0.1);
+        assert_eq!(f["step_conversion"][0]["significant"], true);
+        assert_eq!(f["step_conversion"][1]["significant"], false);
         assert!(d.notes.is_empty());
+        assert_eq!(not_a_report(&rep([1, 1, 1])), None);
+        assert!(not_a_report(&json!({ "a": 1 })).is_some());
     }
 }

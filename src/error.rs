@@ -55,6 +55,14 @@ pub struct UsageError(pub String);
 #[error("{0}")]
 pub struct CheckFailed(pub String);
 
+/// Whether the error is a write to a closed pipe.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// Picks the exit code for an error that reached `main`.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     if err.downcast_ref::<DataError>().is_some() {

@@ -3,6 +3,7 @@
 //! The pipeline runs one way: `ingest` → `sessions` → `summary` (and later
 //! features and models) → `report` (a plain data struct) → renderers.
 
+pub mod analysis;
 pub mod atomic;
 pub mod checks;
 pub mod cli;
@@ -14,8 +15,10 @@ pub mod error;
 pub mod funnel;
 pub mod generate;
 pub mod ingest;
+pub mod output;
 pub mod parallel;
 pub mod paths;
+pub mod pipeline;
 pub mod predicate;
 pub mod progress;
 pub mod propensity;

@@ -7,6 +7,11 @@ fn main() {
     tune_malloc();
     let cli = Cli::parse();
     if let Err(err) = cli::run(&cli) {
+        // The reader of our stdout went away (`| head`): stop quietly, as
+        // other Unix tools do.
+        if error::is_broken_pipe(&err) {
+            std::process::exit(error::EXIT_OK);
+        }
         eprintln!("error: {err:#}");
         std::process::exit(error::exit_code(&err));
     }

@@ -1,6 +1,9 @@
-//! Small descriptive statistics shared by the summaries.
+//! Statistics shared by the analyses: descriptive summaries, and the
+//! distributions' tails and quantiles on statrs (a well-kept crate, so no
+//! analysis carries its own numerical approximation of erfc).
 
 use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, Normal};
 
 /// Min, median, p95, max and mean of a sample. Percentiles use the
 /// nearest-rank method: the value at rank ceil(p * n) of the sorted sample,
@@ -42,9 +45,64 @@ pub fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
+/// The standard normal distribution.
+fn std_normal() -> Normal {
+    Normal::standard()
+}
+
+/// P(Z > z) for a standard normal Z.
+pub fn normal_sf(z: f64) -> f64 {
+    std_normal().sf(z)
+}
+
+/// The standard normal quantile: Φ⁻¹(p).
+pub fn normal_quantile(p: f64) -> f64 {
+    std_normal().inverse_cdf(p)
+}
+
+/// Pooled two-proportion z-test, two-sided: `(z, p)`; `None` when the
+/// normal approximation does not hold: a group with fewer than 5 expected
+/// successes or failures under the pooled proportion (which also covers
+/// empty groups and p = 0 or 1).
+pub fn two_proportion(x1: u64, n1: u64, x2: u64, n2: u64) -> Option<(f64, f64)> {
+    let (x1, n1, x2, n2) = (x1 as f64, n1 as f64, x2 as f64, n2 as f64);
+    let pooled = (x1 + x2) / (n1 + n2);
+    if [
+        n1 * pooled,
+        n1 * (1.0 - pooled),
+        n2 * pooled,
+        n2 * (1.0 - pooled),
+    ]
+    .iter()
+    .any(|e| e.is_nan() || *e < 5.0)
+    {
+        return None;
+    }
+    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
+    if se == 0.0 {
+        return None;
+    }
+    let z = (x1 / n1 - x2 / n2) / se;
+    Some((z, 2.0 * normal_sf(z.abs())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn z_test_matches_a_textbook_value() {
+        // 45/100 vs 30/100: pooled 0.375, z = 0.15 / sqrt(0.375·0.625·0.02) = 2.1909, p = 0.02846.
+        let (z, p) = two_proportion(45, 100, 30, 100).unwrap();
+        assert!((z - 2.190890).abs() < 1e-5, "{z}");
+        assert!((p - 0.028459).abs() < 1e-5, "{p}");
+        assert!(two_proportion(0, 10, 0, 10).is_none());
+        assert!(
+            two_proportion(2, 3, 40, 100).is_none(),
+            "3 units cannot carry a normal approximation"
+        );
+        assert!((normal_quantile(0.975) - 1.959964).abs() < 1e-6);
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

@@ -6,12 +6,14 @@ use anyhow::Result;
 use clap::Args;
 
 use super::input::InputArgs;
+use super::outln;
 use crate::generate::{self, GenerateOptions, Scenario};
+use crate::pipeline::{self, Context};
 use crate::progress::Progress;
 
 /// Generate a default e-commerce dataset with its journey.toml, run every
-/// analysis the config names (funnel, stages, Markov map) and print where the
-/// report is.
+/// analysis the config names (funnel, stages, Markov map, segments,
+/// propensity) and print where the report is.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   journeymap demo
@@ -40,42 +42,30 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         seed: args.seed,
         out: data.clone(),
     })?;
+    let config = crate::config::load(&summary.journey_config)?;
     let input = InputArgs {
         files: vec![data.to_string_lossy().into_owned()],
-        user_col: "user_id".into(),
-        event_col: "event".into(),
-        time_col: "timestamp".into(),
-        session_col: None,
-        delimiter: b',',
-        time_format: None,
-        strict: false,
-        rejects: None,
-        resessionize: false,
-        session_gap: 30 * 60_000,
+        ..InputArgs::default()
     };
-    let loaded = input.load(&progress)?;
-    let config = crate::config::load(&summary.journey_config)?;
+    let loaded = input.load(&config, &progress)?;
     progress.stage("running the analyses in the journey config");
-    let built = super::report::build(&loaded, &config, &progress)?;
-    let (json, md) = super::report::write(&built.report, &args.out)?;
-    let per_user = super::report::write_per_user(
-        &loaded,
-        built.scores.as_ref(),
-        built.assignments.as_ref(),
-        &args.out,
-    )?;
-    println!(
+    let ctx = Context::new(&loaded, &config, &progress);
+    let report = pipeline::build(&ctx)?;
+    let written = pipeline::write(&ctx, &report, &args.out, Default::default())?;
+    let (per_user, files) = written.split_at(written.len() - 2);
+    let (json, md) = (&files[0], &files[1]);
+    outln(&format!(
         "dataset: {} ({} events, {} users)",
         data.display(),
         summary.events,
         summary.users
-    );
-    println!("truth:   {}", summary.truth.display());
-    println!("config:  {}", summary.journey_config.display());
-    println!("report:  {}", md.display());
-    println!("json:    {}", json.display());
+    ))?;
+    outln(&format!("truth:   {}", summary.truth.display()))?;
+    outln(&format!("config:  {}", summary.journey_config.display()))?;
+    outln(&format!("report:  {}", md.display()))?;
+    outln(&format!("json:    {}", json.display()))?;
     for path in per_user {
-        println!("per user: {}", path.display());
+        outln(&format!("per user: {}", path.display()))?;
     }
     Ok(())
 }

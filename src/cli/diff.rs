@@ -40,15 +40,14 @@ fn read(path: &PathBuf) -> Result<serde_json::Value> {
 pub fn run(args: &DiffArgs) -> Result<()> {
     let d = diff::compare(&read(&args.old)?, &read(&args.new)?);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&d)?);
+        super::outln(&serde_json::to_string_pretty(&d)?)?;
     } else {
-        print!(
-            "{}",
-            crate::doc::markdown::render(&crate::report::sections::diff::document(&d))
-        );
+        super::out(&crate::doc::markdown::render(
+            &crate::report::sections::diff::document(&d),
+        ))?;
     }
     if let Some(limit) = args.fail_on_drift {
-        match d.score_psi {
+        match d.drift() {
             Some(p) if p > limit => {
                 return Err(CheckFailed(format!(
                     "score distribution drifted: PSI {p:.4} > {limit}"

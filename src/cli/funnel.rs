@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::Args;
 
 use super::input::InputArgs;
-use crate::atomic;
+use super::{out, outln};
 use crate::config::{self, FunnelConfig, JourneyConfig, Origins};
 use crate::duration::Duration;
 use crate::error::UsageError;
@@ -62,6 +62,9 @@ pub struct FunnelArgs {
     /// Print the funnel as JSON instead of tables
     #[arg(long, help_heading = "Output")]
     pub json: bool,
+
+    #[command(flatten)]
+    pub csv: super::input::CsvArgs,
 }
 
 /// The flags as a `[funnel]` section (unset: empty or `None`).
@@ -90,11 +93,7 @@ pub fn flags(
 }
 
 /// Merges flags over the config's [funnel] section.
-pub fn options(args: &FunnelArgs) -> Result<FunnelOptions> {
-    let cfg = match &args.config {
-        Some(p) => config::load(p)?,
-        None => JourneyConfig::default(),
-    };
+pub fn options(args: &FunnelArgs, cfg: &JourneyConfig) -> Result<FunnelOptions> {
     let f = flags(
         args.steps.as_deref(),
         args.window,
@@ -104,7 +103,7 @@ pub fn options(args: &FunnelArgs) -> Result<FunnelOptions> {
         args.by.as_ref(),
     )?;
     let mut origins = Origins::default();
-    let opts = FunnelOptions::resolve(&f, &cfg, &mut origins).ok_or_else(|| {
+    let opts = FunnelOptions::resolve(&f, cfg, &mut origins).ok_or_else(|| {
         UsageError("no steps: pass --steps a,b,c or --config with a [funnel] section".into())
     })?;
     opts.check().map_err(|e| origins.word(e))?;
@@ -112,44 +111,42 @@ pub fn options(args: &FunnelArgs) -> Result<FunnelOptions> {
 }
 
 pub fn run(args: &FunnelArgs) -> Result<()> {
-    let opts = options(args)?;
+    let cfg = match &args.config {
+        Some(p) => config::load(p)?,
+        None => JourneyConfig::default(),
+    };
+    let opts = options(args, &cfg)?;
     let progress = Progress::new();
-    let loaded = args.input.load(&progress)?;
+    let loaded = args.input.load(&cfg, &progress)?;
     progress.stage("scanning the funnel");
     let t = &loaded.ingested.table;
-    if let Some(p) = &args.config {
-        config::load(p)?.validate(t)?;
+    let mut warnings = cfg.validate(t)?;
+    warnings.extend(
+        crate::predicate::absent(opts.steps.iter().chain(&opts.exclude), t)
+            .into_iter()
+            .map(|e| format!("the event {e:?} does not occur in the data; its counts are zero")),
+    );
+    warnings.dedup();
+    for w in &warnings {
+        eprintln!("warning: {}", crate::doc::text::clean(w));
     }
     let result = funnel::analyze(t, &loaded.sessions, &opts)?;
     if let Some(path) = &args.levels {
-        atomic::write_with(path, |w| {
-            let mut out = csv::Writer::from_writer(w);
-            match opts.per {
-                Per::User => out.write_record(["user_id", "level"])?,
-                Per::Session => out.write_record(["user_id", "session_id", "level"])?,
-            }
-            for l in &result.levels {
-                let user = t.user_names.get(l.user);
-                let level = l.level.to_string();
-                match l.session {
-                    Some(s) => {
-                        out.write_record([user, &loaded.sessions.id(t, s as usize), &level])?
-                    }
-                    None => out.write_record([user, &level])?,
-                }
-            }
-            out.flush()?;
-            Ok(())
-        })?;
+        let rows = crate::funnel::analysis::Levels {
+            ctx_table: t,
+            sessions: &loaded.sessions,
+            result: &result,
+            per_session: opts.per == Per::Session,
+        };
+        crate::output::write(path, &rows, "--levels", args.csv.style())?;
     }
     progress.stage("done");
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&result.report)?);
+        outln(&serde_json::to_string_pretty(&result.report)?)?;
     } else {
-        print!(
-            "{}",
-            crate::doc::text::render(&crate::report::sections::funnel::document(&result.report))
-        );
+        out(&crate::doc::text::render(
+            &crate::report::sections::funnel::document(&result.report),
+        ))?;
     }
     Ok(())
 }

@@ -40,14 +40,14 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         seed: args.seed,
         out: args.out.clone(),
     })?;
-    println!(
+    super::outln(&format!(
         "wrote {} events for {} users to {} ({} converted: {})",
         summary.events,
         summary.users,
         summary.out.display(),
         summary.conversion_event,
         summary.converted_users
-    );
-    println!("truth: {}", summary.truth.display());
+    ))?;
+    super::outln(&format!("truth: {}", summary.truth.display()))?;
     Ok(())
 }

@@ -23,24 +23,29 @@ pub struct InitArgs {
 }
 
 pub fn run(args: &InitArgs) -> Result<()> {
+    let cfg = crate::config::JourneyConfig::default();
     let paths = ingest::resolve_inputs(&args.input.files)?;
-    let header = ingest::header(&paths[0], args.input.delimiter)?;
+    let opts = args.input.options(&cfg)?;
+    let header = ingest::header(&paths[0], opts.ingest.delimiter)?;
     let (user, event, time, session) = starter::guess_mapping(&header);
     let mut input = args.input.clone();
-    let pick = |given: &str, guess: Option<String>| -> String {
-        if header.iter().any(|h| h == given) {
-            given.to_string()
-        } else {
-            guess.unwrap_or_else(|| given.to_string())
+    let defaults = ingest::ColumnMapping::default();
+    // A column named by a flag is used as it is; a default that the file
+    // lacks is replaced by the best guess from the header.
+    let pick = |given: &Option<String>, default: &str, guess: Option<String>| -> String {
+        match given {
+            Some(g) => g.clone(),
+            None if header.iter().any(|h| h == default) => default.to_string(),
+            None => guess.unwrap_or_else(|| default.to_string()),
         }
     };
-    input.user_col = pick(&args.input.user_col, user);
-    input.event_col = pick(&args.input.event_col, event);
-    input.time_col = pick(&args.input.time_col, time);
+    input.user_col = Some(pick(&args.input.user_col, &defaults.user, user));
+    input.event_col = Some(pick(&args.input.event_col, &defaults.event, event));
+    input.time_col = Some(pick(&args.input.time_col, &defaults.time, time));
     if input.session_col.is_none() && !header.iter().any(|h| h == ingest::DEFAULT_SESSION_COL) {
         input.session_col = session;
     }
-    let loaded = input.load(&Progress::new())?;
+    let loaded = input.load(&cfg, &Progress::new())?;
     let t = &loaded.ingested.table;
     if t.is_empty() {
         return Err(DataError::Input(
@@ -56,9 +61,11 @@ pub fn run(args: &InitArgs) -> Result<()> {
         t.event_names.iter().map(String::from).zip(counts).collect();
     vocabulary.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    print!(
-        "{}",
-        starter::render(t, &loaded.parameters.columns, &vocabulary, &files)
-    );
+    super::out(&starter::render(
+        t,
+        &loaded.parameters.columns,
+        &vocabulary,
+        &files,
+    ))?;
     Ok(())
 }

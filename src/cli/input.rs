@@ -1,58 +1,46 @@
 //! The input flags every data command shares, and loading data with them.
+//! Each reading flag overrides the same setting in journey.toml's `[input]`.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
 
+use crate::config::JourneyConfig;
+use crate::duration::Duration;
 use crate::error::UsageError;
-use crate::ingest::{self, ColumnMapping, IngestOptions, Ingested};
+use crate::ingest::{self, ColumnMapping, IngestOptions};
+use crate::output::CsvStyle;
+use crate::pipeline::{self, Data, LoadOptions};
 use crate::progress::Progress;
-use crate::report::Parameters;
-use crate::sessions::{self, SessionSource, Sessions};
 
-#[derive(Debug, Args, Clone)]
+#[derive(Debug, Args, Clone, Default)]
 pub struct InputArgs {
-    /// Input files: CSV (.csv, .csv.gz) or Parquet, or globs such as 'exports/*.parquet'
+    /// Input files: CSV (.csv, .csv.gz) or Parquet, globs such as 'exports/*.parquet', a directory of them, or - for CSV on stdin
     #[arg(required = true, value_name = "FILES")]
     pub files: Vec<String>,
 
-    /// Column holding the user id
-    #[arg(
-        long,
-        default_value = "user_id",
-        value_name = "NAME",
-        help_heading = "Columns"
-    )]
-    pub user_col: String,
+    /// Column holding the user id [default: user_id, or [input] user_col]
+    #[arg(long, value_name = "NAME", help_heading = "Columns")]
+    pub user_col: Option<String>,
 
-    /// Column holding the event name
-    #[arg(
-        long,
-        default_value = "event",
-        value_name = "NAME",
-        help_heading = "Columns"
-    )]
-    pub event_col: String,
+    /// Column holding the event name [default: event, or [input] event_col]
+    #[arg(long, value_name = "NAME", help_heading = "Columns")]
+    pub event_col: Option<String>,
 
-    /// Column holding the timestamp (ISO 8601, epoch seconds or milliseconds)
-    #[arg(
-        long,
-        default_value = "timestamp",
-        value_name = "NAME",
-        help_heading = "Columns"
-    )]
-    pub time_col: String,
+    /// Column holding the timestamp (ISO 8601, epoch seconds or milliseconds) [default: timestamp]
+    #[arg(long, value_name = "NAME", help_heading = "Columns")]
+    pub time_col: Option<String>,
 
     /// Column holding the session id [default: session_id when present]
     #[arg(long, value_name = "NAME", help_heading = "Columns")]
     pub session_col: Option<String>,
 
-    /// CSV field delimiter (one ASCII character; `tab` or `\t` for tabs)
-    #[arg(long, default_value = ",", value_name = "CHAR", value_parser = parse_delimiter, help_heading = "Reading")]
-    pub delimiter: u8,
+    /// CSV field delimiter (one ASCII character; `tab` or `\t` for tabs) [default: ,]
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter, help_heading = "Reading")]
+    pub delimiter: Option<u8>,
 
-    /// chrono format for timestamps in another form, e.g. '%d/%m/%Y %H:%M' (add %z for an offset)
+    /// chrono format for timestamps in another form, e.g. '%d/%m/%Y %H:%M' (add %z for an offset; docs/ingest.md)
     #[arg(long, value_name = "FORMAT", help_heading = "Reading")]
     pub time_format: Option<String>,
 
@@ -68,12 +56,28 @@ pub struct InputArgs {
     #[arg(long, help_heading = "Sessions")]
     pub resessionize: bool,
 
-    /// Inactivity that ends a session (a gap strictly longer starts a new one)
-    #[arg(long, default_value = "30m", value_name = "DURATION", value_parser = crate::duration::parse_ms, help_heading = "Sessions")]
-    pub session_gap: i64,
+    /// Inactivity that ends a session (a gap strictly longer starts a new one) [default: 30m]
+    #[arg(long, value_name = "DURATION", help_heading = "Sessions")]
+    pub session_gap: Option<Duration>,
 }
 
-fn parse_delimiter(s: &str) -> Result<u8, String> {
+/// How CSV outputs are written.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CsvArgs {
+    /// In CSV outputs, prefix cells that start with =, +, -, @ with ' so spreadsheets do not run them as formulas
+    #[arg(long, help_heading = "Output")]
+    pub spreadsheet_safe: bool,
+}
+
+impl CsvArgs {
+    pub fn style(&self) -> CsvStyle {
+        CsvStyle {
+            spreadsheet_safe: self.spreadsheet_safe,
+        }
+    }
+}
+
+pub fn parse_delimiter(s: &str) -> Result<u8, String> {
     match s {
         "tab" | "\\t" | "\t" => Ok(b'\t'),
         _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
@@ -81,66 +85,55 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
     }
 }
 
-/// Data loaded and split into sessions, ready for every analysis.
-pub struct Loaded {
-    pub ingested: Ingested,
-    pub sessions: Sessions,
-    pub source: SessionSource,
-    pub parameters: Parameters,
-}
+pub const DEFAULT_SESSION_GAP_MS: i64 = 30 * 60_000;
 
 impl InputArgs {
-    pub fn options(&self) -> IngestOptions {
-        IngestOptions {
-            mapping: ColumnMapping {
-                user: self.user_col.clone(),
-                event: self.event_col.clone(),
-                time: self.time_col.clone(),
-                session: self.session_col.clone(),
+    /// The reading settings: each flag over `[input]`, over the default.
+    pub fn options(&self, cfg: &JourneyConfig) -> Result<LoadOptions> {
+        let sec = cfg.input.clone().unwrap_or_default();
+        let delimiter = match (self.delimiter, &sec.delimiter) {
+            (Some(d), _) => d,
+            (None, Some(d)) => parse_delimiter(d).map_err(|e| {
+                UsageError(format!(
+                    "{}[input] delimiter: {e}",
+                    cfg.at("input.delimiter")
+                ))
+            })?,
+            (None, None) => b',',
+        };
+        let pick = |flag: &Option<String>, key: &Option<String>, default: &str| {
+            flag.clone()
+                .or_else(|| key.clone())
+                .unwrap_or_else(|| default.to_string())
+        };
+        let defaults = ColumnMapping::default();
+        Ok(LoadOptions {
+            ingest: IngestOptions {
+                mapping: ColumnMapping {
+                    user: pick(&self.user_col, &sec.user_col, &defaults.user),
+                    event: pick(&self.event_col, &sec.event_col, &defaults.event),
+                    time: pick(&self.time_col, &sec.time_col, &defaults.time),
+                    session: self.session_col.clone().or(sec.session_col.clone()),
+                },
+                delimiter,
+                time_format: self.time_format.clone().or(sec.time_format.clone()),
+                ignore_session_col: self.resessionize,
+                strict: self.strict,
+                keep_rejects: self.rejects.is_some(),
+                threads: 0,
             },
-            delimiter: self.delimiter,
-            time_format: self.time_format.clone(),
-            ignore_session_col: self.resessionize,
-            strict: self.strict,
-            keep_rejects: self.rejects.is_some(),
-            threads: 0,
-        }
+            session_gap_ms: self
+                .session_gap
+                .or(sec.session_gap)
+                .map_or(DEFAULT_SESSION_GAP_MS, |d| d.ms()),
+            rejects: self.rejects.clone(),
+        })
     }
 
-    pub fn load(&self, progress: &Progress) -> Result<Loaded> {
-        if self.session_gap <= 0 {
-            return Err(UsageError("--session-gap must be longer than zero".into()).into());
-        }
+    /// Reads the files with these flags over `cfg`'s `[input]`.
+    pub fn load(&self, cfg: &JourneyConfig, progress: &Progress) -> Result<Data> {
+        let opts = self.options(cfg)?;
         let paths = ingest::resolve_inputs(&self.files)?;
-        let opts = self.options();
-        let ingested = ingest::ingest(&paths, &opts, progress)?;
-        if let Some(path) = &self.rejects {
-            ingest::reject::write_rejects(path, &ingested.rejects)?;
-        }
-        let source = match &ingested.session_column {
-            Some(column) => SessionSource::Column {
-                column: column.clone(),
-            },
-            None => SessionSource::Inactivity {
-                gap_ms: self.session_gap,
-            },
-        };
-        progress.stage("building sessions");
-        let sessions = sessions::build(&ingested.table, &source);
-        let mut mapping = opts.mapping.clone();
-        mapping.session = ingested.session_column.clone();
-        let parameters = Parameters {
-            columns: mapping,
-            delimiter: (self.delimiter as char).to_string(),
-            time_format: self.time_format.clone(),
-            sessions: source.clone(),
-            strict: self.strict,
-        };
-        Ok(Loaded {
-            ingested,
-            sessions,
-            source,
-            parameters,
-        })
+        pipeline::load(&paths, &opts, progress)
     }
 }

@@ -27,17 +27,16 @@ pub struct InspectArgs {
 
 pub fn run(args: &InspectArgs) -> Result<()> {
     let progress = Progress::new();
-    let loaded = args.input.load(&progress)?;
+    let loaded = args.input.load(&Default::default(), &progress)?;
     progress.stage("summarizing");
     let data = summary::summarize(&loaded.ingested, &loaded.sessions, &loaded.source);
     progress.stage("done");
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&data)?);
+        super::outln(&serde_json::to_string_pretty(&data)?)?;
     } else {
-        print!(
-            "{}",
-            crate::doc::text::render(&crate::report::sections::data::inspect(&data))
-        );
+        super::out(&crate::doc::text::render(
+            &crate::report::sections::data::inspect(&data),
+        ))?;
     }
     Ok(())
 }

@@ -13,7 +13,23 @@ pub mod report;
 pub mod schema;
 pub mod segments;
 
+use std::io::Write;
+
 use clap::{Parser, Subcommand};
+
+/// Writes to stdout. A closed pipe (`journeymap inspect big.csv | head -1`)
+/// comes back as an error that `main` turns into a quiet exit, never a
+/// panic as `print!` would give.
+pub fn out(s: &str) -> std::io::Result<()> {
+    let mut o = std::io::stdout().lock();
+    o.write_all(s.as_bytes())?;
+    o.flush()
+}
+
+/// [`out`] with a line end.
+pub fn outln(s: &str) -> std::io::Result<()> {
+    out(&format!("{s}\n"))
+}
 
 /// Customer-journey analytics for clickstream exports (CSV or Parquet):
 /// every row accounted for, sessions, and a versioned report.

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::input::InputArgs;
 use crate::config::{self, JourneyConfig};
@@ -18,44 +18,36 @@ use crate::progress::Progress;
 /// state, each state's removal effect, and the most common paths.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  journeymap paths events.csv --conversion purchase
-  journeymap paths 'exports/*.parquet' --conversion 'page_view[page=/thank-you]' --top 20
+  journeymap paths events.csv --target purchase
+  journeymap paths 'exports/*.parquet' --target 'page_view[page=/thank-you]' --top 20
   journeymap paths events.csv --config journey.toml --states stage
-  journeymap paths events.csv --conversion purchase --json > markov.json
+  journeymap paths events.csv --target purchase --json > markov.json
 
-The conversion event comes from --conversion, else from [conversion] in --config.
+The conversion event comes from --target, else from [conversion] in --config.
 A session's path ends at its first conversion event; see docs/paths.md.")]
 pub struct PathsArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// What a state is: the event name, or its journey stage from [[stages]] in --config
-    #[arg(long, value_enum, default_value_t = StatesArg::Event, help_heading = "Model")]
-    pub states: StatesArg,
+    /// What a state is: the event name, or its journey stage from [[stages]] in --config [default: event, or [markov] states]
+    #[arg(long, value_enum, help_heading = "Model")]
+    pub states: Option<StateKind>,
 
     /// The conversion event: `event` or `event[prop=value,...]` [default: [conversion] in --config]
-    #[arg(long, value_name = "EVENT", value_parser = Predicate::parse_cli, help_heading = "Model")]
-    pub conversion: Option<Predicate>,
+    #[arg(long, alias = "conversion", value_name = "EVENT", value_parser = Predicate::parse_cli, help_heading = "Model")]
+    pub target: Option<Predicate>,
 
-    /// journey.toml with [conversion] and [[stages]]
+    /// journey.toml with [conversion], [[stages]] and [markov]
     #[arg(long, value_name = "FILE", help_heading = "Model")]
     pub config: Option<PathBuf>,
 
-    /// How many paths to list for each ending (CONVERSION, EXIT)
-    #[arg(long, default_value_t = 10, value_name = "N", help_heading = "Model")]
-    pub top: usize,
+    /// How many paths to list for each ending (CONVERSION, EXIT) [default: 10]
+    #[arg(long, value_name = "N", help_heading = "Model")]
+    pub top: Option<usize>,
 
     /// Print the report as JSON on stdout instead of tables
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StatesArg {
-    /// The event name
-    Event,
-    /// The first [[stages]] entry that matches the event
-    Stage,
 }
 
 pub fn run(args: &PathsArgs) -> Result<()> {
@@ -64,20 +56,18 @@ pub fn run(args: &PathsArgs) -> Result<()> {
         Some(path) => config::load(path)?,
         None => JourneyConfig::default(),
     };
-    let conversion = match (&args.conversion, &journey.conversion) {
+    let conversion = match (&args.target, &journey.conversion) {
         (Some(p), _) => p.clone(),
         (None, Some(c)) => c.event.clone(),
         (None, None) => {
             return Err(UsageError(
-                "no conversion event: pass --conversion EVENT (e.g. --conversion purchase), or --config FILE with [conversion] event = \"...\"".into(),
+                "no conversion event: pass --target EVENT (e.g. --target purchase), or --config FILE with [conversion] event = \"...\"".into(),
             )
             .into());
         }
     };
-    let states = match args.states {
-        StatesArg::Event => StateKind::Event,
-        StatesArg::Stage => StateKind::Stage,
-    };
+    let section = journey.markov.clone().unwrap_or_default();
+    let states = args.states.or(section.states).unwrap_or_default();
     if states == StateKind::Stage && journey.stages.is_empty() {
         let place = match &args.config {
             Some(path) => format!("{} has no [[stages]]", path.display()),
@@ -91,22 +81,21 @@ pub fn run(args: &PathsArgs) -> Result<()> {
     let opts = PathsOptions {
         states,
         conversion,
-        top: args.top,
-        stages: journey.stages,
+        top: args.top.or(section.top).unwrap_or(10),
+        stages: journey.stages.clone(),
     };
 
     let progress = Progress::new();
-    let loaded = args.input.load(&progress)?;
+    let loaded = args.input.load(&journey, &progress)?;
     progress.stage("building the journey map");
     let report = paths::analyze(&loaded.ingested.table, &loaded.sessions, &opts)?;
     progress.stage("done");
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        super::outln(&serde_json::to_string_pretty(&report)?)?;
     } else {
-        print!(
-            "{}",
-            crate::doc::text::render(&crate::report::sections::markov::document(&report))
-        );
+        super::out(&crate::doc::text::render(
+            &crate::report::sections::markov::document(&report),
+        ))?;
     }
     Ok(())
 }

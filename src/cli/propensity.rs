@@ -7,6 +7,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use super::input::InputArgs;
+use super::{out, outln};
 use crate::duration::{Duration, Horizon};
 use crate::error::UsageError;
 use crate::predicate::Predicate;
@@ -107,15 +108,18 @@ pub struct TrainArgs {
     /// Print the propensity report as JSON instead of a summary
     #[arg(long, help_heading = "Output")]
     pub json: bool,
+
+    #[command(flatten)]
+    pub csv: super::input::CsvArgs,
 }
 
 /// Score users with a saved model: one row per user with the score, the
 /// risk band, the journey stage at the cutoff and the intervention chosen.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  journeymap propensity score today.csv --model model.json --out scores.csv
-  journeymap propensity score 'exports/*.parquet' --model model.json --out scores.parquet --json
-  journeymap propensity score today.csv --model model.json --config journey.toml --out scores.csv  # newer rules")]
+  journeymap propensity score today.csv --model model.json --scores-out scores.csv
+  journeymap propensity score 'exports/*.parquet' --model model.json --scores-out scores.parquet --json
+  journeymap propensity score today.csv --model model.json --config journey.toml --scores-out scores.csv  # newer rules")]
 pub struct ScoreArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -124,9 +128,9 @@ pub struct ScoreArgs {
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
 
-    /// Scores file (.csv or .parquet)
-    #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
+    /// Scores file (.csv or .parquet); `--out` is an older name for it
+    #[arg(long, alias = "out", value_name = "FILE")]
+    pub scores_out: PathBuf,
 
     /// Take [[interventions]] and [[stages]] from this journey.toml instead of the model
     #[arg(long, value_name = "FILE")]
@@ -139,6 +143,9 @@ pub struct ScoreArgs {
     /// Print the summary as JSON
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub csv: super::input::CsvArgs,
 }
 
 pub fn run(args: &PropensityArgs) -> Result<()> {
@@ -180,11 +187,16 @@ fn train(args: &TrainArgs) -> Result<()> {
         .into());
     }
     let opts = TrainOptions::new(&cfg, &overrides)?;
-    if let Some(p) = &args.scores_out {
-        output::check_scores_path(p)?;
+    for (p, flag) in [
+        (&args.scores_out, "--scores-out"),
+        (&args.features_out, "--features-out"),
+    ] {
+        if let Some(p) = p {
+            crate::output::Format::of(p, flag)?;
+        }
     }
     let progress = Progress::new();
-    let loaded = args.input.load(&progress)?;
+    let loaded = args.input.load(&cfg, &progress)?;
     let t = &loaded.ingested.table;
     let trained = propensity::train(
         t,
@@ -194,25 +206,34 @@ fn train(args: &TrainArgs) -> Result<()> {
         &progress,
     )?;
     progress.stage("writing");
-    output::write_text(&args.model_out, &trained.model_json)?;
+    crate::atomic::write_bytes(&args.model_out, trained.model_json.as_bytes())?;
+    let style = args.csv.style();
     if let Some(p) = &args.scores_out {
-        output::write_scores(p, t, &trained.scores)?;
+        let rows = output::ScoreRows {
+            table: t,
+            scores: &trained.scores,
+        };
+        crate::output::write(p, &rows, "--scores-out", style)?;
     }
     if let Some(p) = &args.features_out {
-        output::write_features(p, t, &trained.matrix)?;
+        let rows = output::FeatureRows {
+            table: t,
+            matrix: &trained.matrix,
+        };
+        crate::output::write(p, &rows, "--features-out", style)?;
     }
     progress.stage("done");
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&trained.report)?);
+        outln(&serde_json::to_string_pretty(&trained.report)?)?;
     } else {
-        print!("{}", render_train(&trained.report));
-        println!("wrote {}", args.model_out.display());
+        out(&render_train(&trained.report))?;
+        outln(&format!("wrote {}", args.model_out.display()))?;
     }
     Ok(())
 }
 
 fn score(args: &ScoreArgs) -> Result<()> {
-    output::check_scores_path(&args.out)?;
+    crate::output::Format::of(&args.scores_out, "--scores-out")?;
     let what = args.model.display().to_string();
     let text = std::fs::read_to_string(&args.model)
         .map_err(|e| UsageError(format!("{what}: cannot read model: {e}")))?;
@@ -232,23 +253,29 @@ fn score(args: &ScoreArgs) -> Result<()> {
         model.risk_bands.medium,
     )?;
     let progress = Progress::new();
-    let loaded = args.input.load(&progress)?;
+    let loaded = args
+        .input
+        .load(cfg.as_ref().unwrap_or(&Default::default()), &progress)?;
     let t = &loaded.ingested.table;
     propensity::check_model_matches(&model, t, args.allow_missing_events)?;
     progress.stage("scoring");
     let scores = propensity::score(t, &loaded.sessions, &model, &stages, &rules)?;
-    output::write_scores(&args.out, t, &scores)?;
+    let rows = output::ScoreRows {
+        table: t,
+        scores: &scores,
+    };
+    crate::output::write(&args.scores_out, &rows, "--scores-out", args.csv.style())?;
     progress.stage("done");
     let same = propensity::fingerprint(t, &loaded.ingested.files).content_hash
         == model.training_data.content_hash;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&scores.summary)?);
+        outln(&serde_json::to_string_pretty(&scores.summary)?)?;
     } else {
         if same {
-            println!("(the same data the model was trained on)");
+            outln("(the same data the model was trained on)")?;
         }
-        print!("{}", render_summary(&scores.summary));
-        println!("wrote {}", args.out.display());
+        out(&render_summary(&scores.summary))?;
+        outln(&format!("wrote {}", args.scores_out.display()))?;
     }
     Ok(())
 }

@@ -17,6 +17,6 @@ pub fn schema_json() -> String {
 }
 
 pub fn run(_args: &SchemaArgs) -> Result<()> {
-    print!("{}", schema_json());
+    super::out(&schema_json())?;
     Ok(())
 }

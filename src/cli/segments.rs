@@ -13,7 +13,7 @@ use crate::error::UsageError;
 use crate::funnel::FunnelOptions;
 use crate::progress::Progress;
 use crate::segments::features::RoleNames;
-use crate::segments::output::{self, TableFormat};
+use crate::segments::output;
 use crate::segments::{self, KChoice, On, SegmentsOptions, SegmentsSection, Unit};
 
 /// Abandonment segments: the distinct behaviour patterns of people who leave
@@ -104,6 +104,9 @@ pub struct SegmentsArgs {
     /// Add wall-clock timings per stage to the report (they vary run to run)
     #[arg(long, help_heading = "Output")]
     pub timings: bool,
+
+    #[command(flatten)]
+    pub csv: super::input::CsvArgs,
 }
 
 /// The funnel: --steps (and --window) over --config's [funnel], else over
@@ -146,8 +149,13 @@ fn funnel(
 
 pub fn run(args: &SegmentsArgs) -> Result<()> {
     // Check output paths before the (long) load.
-    if let Some(p) = &args.assignments {
-        TableFormat::of(p, "--assignments")?;
+    for (p, flag) in [
+        (&args.assignments, "--assignments"),
+        (&args.features_out, "--features-out"),
+    ] {
+        if let Some(p) = p {
+            crate::output::Format::of(p, flag)?;
+        }
     }
     let mut origins = Origins::default();
     let (cfg, funnel) = funnel(args, &mut origins)?;
@@ -173,7 +181,7 @@ pub fn run(args: &SegmentsArgs) -> Result<()> {
     if let Some(source) = &source {
         progress.stage(&format!("funnel from {source}"));
     }
-    let loaded = args.input.load(&progress)?;
+    let loaded = args.input.load(&cfg, &progress)?;
     progress.stage("segmenting");
     let t = &loaded.ingested.table;
     let result = segments::analyze(t, &loaded.sessions, &opts)?;
@@ -190,22 +198,27 @@ pub fn run(args: &SegmentsArgs) -> Result<()> {
         ));
     }
     if let Some(p) = &args.assignments {
-        output::write_assignments(p, t, &loaded.sessions, &result)?;
+        let rows = output::Assignments {
+            table: t,
+            sessions: &loaded.sessions,
+            result: &result,
+        };
+        crate::output::write(p, &rows, "--assignments", args.csv.style())?;
     }
     if let Some(p) = &args.features_out {
-        output::write_features(p, &result)?;
+        let rows = output::FeatureRows(&result);
+        crate::output::write(p, &rows, "--features-out", args.csv.style())?;
     }
     if let Some(p) = &args.model_out {
         output::write_model(p, &result)?;
     }
     progress.stage("done");
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&result.report)?);
+        super::outln(&serde_json::to_string_pretty(&result.report)?)?;
     } else {
-        print!(
-            "{}",
-            crate::doc::text::render(&crate::report::sections::segments::document(&result.report))
-        );
+        super::out(&crate::doc::text::render(
+            &crate::report::sections::segments::document(&result.report),
+        ))?;
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! the others drop off, and what they do instead. Exact semantics, with
 //! worked examples, are in docs/funnels.md.
 
+pub mod analysis;
 pub mod breakdown;
 pub mod engine;
 #[cfg(test)]

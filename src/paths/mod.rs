@@ -4,6 +4,7 @@
 //! from each state, each state's removal effect, and the most common paths.
 //! The semantics are documented in docs/paths.md.
 
+pub mod analysis;
 mod chain;
 
 use std::cmp::Reverse;

@@ -8,6 +8,7 @@
 //! into a fitted [`ModelFile`] (plus the report and every user's score),
 //! [`score`] applies a saved model to new data. Nothing here prints.
 
+pub mod analysis;
 pub mod config;
 pub mod explain;
 pub mod features;
@@ -935,10 +936,7 @@ fn cross_validate(
     alphas: &[f64],
     repeat: usize,
 ) -> Result<CvOut, DataError> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(FOLDS);
-    let results = crate::parallel::map(FOLDS, threads, |f| -> Result<FoldOut, DataError> {
+    let results = crate::parallel::map(FOLDS, |f| -> Result<FoldOut, DataError> {
         let fit_rows: Vec<usize> = train
             .iter()
             .zip(fold_of)

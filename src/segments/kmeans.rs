@@ -70,10 +70,7 @@ pub fn fit(x: ArrayView2<f64>, p: KMeansParams) -> Result<KMeansFit, DataError> 
     let x = x.as_standard_layout();
     let data = Data::new(x.view());
     let tol = tolerance(x.view());
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |t| t.get())
-        .min(p.n_init.max(1));
-    let runs: Vec<(Array2<f64>, f64)> = crate::parallel::map(p.n_init.max(1), threads, |run| {
+    let runs: Vec<(Array2<f64>, f64)> = crate::parallel::map(p.n_init.max(1), |run| {
         let mut rng = rng_for(p.seed, p.k, run);
         let init = kmeans_plus_plus(&data, p.k, &mut rng);
         let c = lloyd(&data, init, tol);

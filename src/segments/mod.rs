@@ -10,6 +10,7 @@
 //! → [`SegmentsReport`].
 //! [`analyze`] runs it; models never print.
 
+pub mod analysis;
 pub mod ari;
 pub mod config;
 pub mod features;

@@ -175,13 +175,10 @@ fn compute_with(
         ksum,
         symmetric: column_sums_bytes(m, m_pad, &group_start) <= max_column_sums,
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
     // Each row block's sums come from one thread in a fixed order, and the
     // blocks are combined in block order: the bits never depend on threads.
-    let blocks = crate::parallel::map(m.div_ceil(T), threads, |b| ctx.row_block(b));
-    let finals = crate::parallel::map(blocks.len(), threads, |b| {
+    let blocks = crate::parallel::map(m.div_ceil(T), |b| ctx.row_block(b));
+    let finals = crate::parallel::map(blocks.len(), |b| {
         ctx.finish_block(b, &blocks, &sizes, &clusters)
     });
     let s_vals: Vec<f64> = finals.concat();

@@ -11,6 +11,7 @@ use crate::error::DataError;
 use crate::ingest::{EventTable, PropColumn};
 use crate::stats::{nearest_rank, round6};
 
+pub mod analysis;
 mod mapping;
 mod report;
 pub use mapping::StageMap;
@@ -98,13 +99,21 @@ fn share(part: u64, whole: u64) -> f64 {
 
 /// Maps every event to a stage and measures each stage; see docs/stages.md.
 pub fn analyze(t: &EventTable, stages: &[StageConfig]) -> Result<StagesReport, DataError> {
+    analyze_with(t, stages, &StageMap::new(t, stages)?)
+}
+
+/// [`analyze`] with the stage mapping already resolved against `t`.
+pub fn analyze_with(
+    t: &EventTable,
+    stages: &[StageConfig],
+    map: &StageMap,
+) -> Result<StagesReport, DataError> {
     if stages.is_empty() {
         return Err(DataError::Input(
             "no stages configured: add [[stages]] tables with a name and events to the config"
                 .into(),
         ));
     }
-    let map = StageMap::new(t, stages)?;
     let k_n = stages.len();
     let n_codes = t.event_names.len();
     let n_preds: usize = stages.iter().map(|s| s.events.len()).sum();
@@ -263,7 +272,7 @@ pub fn analyze(t: &EventTable, stages: &[StageConfig]) -> Result<StagesReport, D
         let mut predicates = Vec::with_capacity(st.events.len());
         for pred in &st.events {
             if pred_events[p] == 0 {
-                notes.push(unused_note(t, &map, &st.name, pred, p));
+                notes.push(unused_note(t, map, &st.name, pred, p));
             }
             predicates.push(MappedPredicate {
                 predicate: pred.label(),

@@ -236,7 +236,7 @@ fn a_missing_conversion_event_is_a_clean_error() {
         .assert()
         .code(2)
         .stdout("")
-        .stderr(predicate::str::contains("pass --conversion EVENT"))
+        .stderr(predicate::str::contains("pass --target EVENT"))
         .stderr(predicate::str::contains("panicked").not());
 }
 

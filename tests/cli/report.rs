@@ -374,7 +374,19 @@ fn diff_shows_changes_and_fails_on_drift_only_when_asked() {
         .stdout
         .clone();
     let v: Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!(v["funnel"]["step_conversion"].as_array().unwrap().len(), 2);
+    let funnel = v["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["section"] == "funnel")
+        .unwrap();
+    assert_eq!(
+        funnel["figures"]["step_conversion"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     jm().arg("diff")
         .arg(&a)
         .arg(&a)

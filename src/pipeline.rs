@@ -1,0 +1,264 @@
+//! The report pipeline in the library: ingest → sessions → the analyses of
+//! [`crate::analysis::ALL`] on a shared [`Context`] → the report → its
+//! files. `journeymap report` and `journeymap demo` both call it.
+
+use std::any::{Any, TypeId};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use anyhow::{Result, anyhow};
+
+use crate::analysis::{ALL, Analysis};
+use crate::config::JourneyConfig;
+use crate::doc::Line;
+use crate::error::{DataError, UsageError};
+use crate::ingest::{self, EventTable, FileInfo, IngestOptions, Ingested};
+use crate::output::CsvStyle;
+use crate::progress::Progress;
+use crate::report::{self, InputFingerprint, Parameters, Report, Tool};
+use crate::sessions::{self, SessionSource, Sessions};
+use crate::stages::StageMap;
+
+/// Data loaded and split into sessions, ready for every analysis.
+pub struct Data {
+    pub ingested: Ingested,
+    pub sessions: Sessions,
+    pub source: SessionSource,
+    pub parameters: Parameters,
+}
+
+/// How to read the export and split sessions.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub ingest: IngestOptions,
+    /// Inactivity that ends a session, when sessions come from gaps.
+    pub session_gap_ms: i64,
+    /// Write every rejected row here.
+    pub rejects: Option<PathBuf>,
+}
+
+/// Reads the files, writes the rejects file if asked, builds sessions.
+pub fn load(paths: &[PathBuf], opts: &LoadOptions, progress: &Progress) -> Result<Data> {
+    if opts.session_gap_ms <= 0 {
+        return Err(UsageError("--session-gap must be longer than zero".into()).into());
+    }
+    let ingested = ingest::ingest(paths, &opts.ingest, progress)?;
+    if let Some(path) = &opts.rejects {
+        ingest::reject::write_rejects(path, &ingested.rejects)?;
+    }
+    let source = match &ingested.session_column {
+        Some(column) => SessionSource::Column {
+            column: column.clone(),
+        },
+        None => SessionSource::Inactivity {
+            gap_ms: opts.session_gap_ms,
+        },
+    };
+    progress.stage("building sessions");
+    let sessions = sessions::build(&ingested.table, &source);
+    let mut mapping = opts.ingest.mapping.clone();
+    mapping.session = ingested.session_column.clone();
+    let parameters = Parameters {
+        columns: mapping,
+        delimiter: (opts.ingest.delimiter as char).to_string(),
+        time_format: opts.ingest.time_format.clone(),
+        sessions: source.clone(),
+        strict: opts.ingest.strict,
+    };
+    Ok(Data {
+        ingested,
+        sessions,
+        source,
+        parameters,
+    })
+}
+
+type Slot = OnceLock<Option<Box<dyn Any + Send + Sync>>>;
+
+/// What every analysis of one run shares: the data, the config, and the
+/// results computed once and asked for by several (each analysis's
+/// product, the users' event ranges, the stage mapping).
+pub struct Context<'a> {
+    pub data: &'a Data,
+    pub config: &'a JourneyConfig,
+    pub progress: &'a Progress,
+    /// One product slot per registered analysis, in [`ALL`]'s order.
+    products: Vec<(TypeId, Slot)>,
+    /// Errors of analyses that failed themselves (not through a dependency).
+    errors: Mutex<Vec<(usize, anyhow::Error)>>,
+    user_ranges: OnceLock<Vec<Range<usize>>>,
+    stage_map: OnceLock<Result<StageMap, String>>,
+    warnings: Mutex<Vec<String>>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(data: &'a Data, config: &'a JourneyConfig, progress: &'a Progress) -> Context<'a> {
+        Context {
+            data,
+            config,
+            progress,
+            products: ALL.iter().map(|a| (a.id(), OnceLock::new())).collect(),
+            errors: Mutex::new(Vec::new()),
+            user_ranges: OnceLock::new(),
+            stage_map: OnceLock::new(),
+            warnings: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn table(&self) -> &'a EventTable {
+        &self.data.ingested.table
+    }
+    pub fn sessions(&self) -> &'a Sessions {
+        &self.data.sessions
+    }
+    pub fn files(&self) -> &'a [FileInfo] {
+        &self.data.ingested.files
+    }
+
+    /// The product of analysis `A`, run on first request (by the scheduler
+    /// or by another analysis that needs it) and kept for the run.
+    pub fn product<A: Analysis>(&self) -> Result<&A::Product> {
+        let (i, slot) = self
+            .products
+            .iter()
+            .enumerate()
+            .find(|(_, (id, _))| *id == TypeId::of::<A>())
+            .map(|(i, (_, s))| (i, s))
+            .ok_or_else(|| anyhow!("internal: {} is not registered", A::KEY))?;
+        let stored = slot.get_or_init(|| {
+            self.progress.stage(A::TITLE);
+            match A::run(self) {
+                Ok(p) => Some(Box::new(p)),
+                Err(e) => {
+                    self.errors
+                        .lock()
+                        .expect("no panic while holding the lock")
+                        .push((i, e));
+                    None
+                }
+            }
+        });
+        stored
+            .as_ref()
+            .and_then(|b| b.downcast_ref::<A::Product>())
+            .ok_or_else(|| anyhow!("{} failed (see the error above)", A::KEY))
+    }
+
+    /// Each user's event range in the table, in table order.
+    pub fn user_ranges(&self) -> &[Range<usize>] {
+        self.user_ranges.get_or_init(|| self.table().user_ranges())
+    }
+
+    /// The config's stage mapping resolved against the table.
+    pub fn stage_map(&self) -> Result<&StageMap, DataError> {
+        self.stage_map
+            .get_or_init(|| {
+                StageMap::new(self.table(), &self.config.stages).map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| DataError::Input(e.clone()))
+    }
+
+    /// A warning for the report and for stderr.
+    pub fn warn(&self, w: String) {
+        self.warnings
+            .lock()
+            .expect("no panic while holding the lock")
+            .push(w);
+    }
+
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .expect("no panic while holding the lock")
+            .clone()
+    }
+}
+
+/// Runs every analysis the config names and assembles the report. The
+/// analyses run side by side on rayon's pool, heaviest first; one that
+/// needs another's product computes it on the spot or waits for it, so
+/// the result does not depend on the order they finish in.
+pub fn build(ctx: &Context) -> Result<Report> {
+    let data = ctx.data;
+    let t = ctx.table();
+    for w in ctx.config.validate(t)? {
+        ctx.warn(w);
+    }
+    let mut configured: Vec<usize> = (0..ALL.len())
+        .filter(|&i| ALL[i].configured(ctx.config))
+        .collect();
+    configured.sort_by_key(|&i| std::cmp::Reverse(ALL[i].cost()));
+    rayon::scope_fifo(|s| {
+        for &i in &configured {
+            s.spawn_fifo(move |_| {
+                let _ = ALL[i].run(ctx);
+            });
+        }
+    });
+    {
+        let mut errors = ctx.errors.lock().expect("no panic while holding the lock");
+        errors.sort_by_key(|(i, _)| *i);
+        if !errors.is_empty() {
+            return Err(errors.remove(0).1);
+        }
+    }
+    ctx.progress.stage("data summary");
+    let mut report = Report {
+        schema_version: report::SCHEMA_VERSION.into(),
+        tool: Tool::current(),
+        input: InputFingerprint::new(&data.ingested.files),
+        parameters: data.parameters.clone(),
+        data: crate::summary::summarize(&data.ingested, &data.sessions, &data.source),
+        funnel: None,
+        stages: None,
+        markov: None,
+        segments: None,
+        propensity: None,
+    };
+    configured.sort_unstable();
+    for &i in &configured {
+        ALL[i].store(ctx, &mut report)?;
+    }
+    Ok(report)
+}
+
+/// The run in a few lines for stdout (the files hold the detail).
+pub fn summary_lines(report: &Report) -> Vec<Line> {
+    let r = &report.data.rows;
+    let mut out = vec![
+        crate::doc::line()
+            .text(format!(
+                "rows: {} read = {} used + {} rejected; {} users, {} sessions",
+                r.read, r.used, r.rejected, report.data.users, report.data.sessions
+            ))
+            .done(),
+    ];
+    out.extend(ALL.iter().filter_map(|a| a.headline(report)));
+    out
+}
+
+/// Writes report.json, report.md and every analysis's per-unit tables into
+/// `dir`; returns the paths written, report.json and report.md last.
+pub fn write(ctx: &Context, report: &Report, dir: &Path, style: CsvStyle) -> Result<Vec<PathBuf>> {
+    ctx.progress.stage("writing");
+    let mut written = Vec::new();
+    for a in ALL {
+        if a.document(report).is_none() {
+            continue;
+        }
+        for table in a.tables(ctx)? {
+            let path = dir.join(table.file);
+            crate::output::write(&path, table.rows.as_ref(), "--out", style)?;
+            written.push(path);
+        }
+    }
+    let json = dir.join("report.json");
+    let md = dir.join("report.md");
+    crate::atomic::write_bytes(&md, report::markdown::render(report).as_bytes())?;
+    crate::atomic::write_bytes(&json, report::json::render(report).as_bytes())?;
+    written.push(json);
+    written.push(md);
+    Ok(written)
+}
