@@ -7,10 +7,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use journeymap::generate::{self, GenerateOptions, Scenario};
 use journeymap::ingest::{self, IngestOptions};
 use journeymap::progress::Progress;
-use journeymap::segments::features::{self, RoleNames, UnitEvents};
+use journeymap::features::{UnitKind, Units};
+use journeymap::segments::features::{self, RoleNames};
 use journeymap::segments::kmeans::{self, KMeansParams};
 use journeymap::segments::scale::Scaler;
-use journeymap::segments::{Unit, silhouette};
+use journeymap::segments::silhouette;
 use journeymap::sessions::{self, SessionSource};
 
 fn stages(c: &mut Criterion) {
@@ -31,16 +32,20 @@ fn stages(c: &mut Criterion) {
     .expect("ingest");
     let t = &ing.table;
     let s = sessions::build(t, &SessionSource::Inactivity { gap_ms: 1_800_000 });
-    let units = UnitEvents::all(t, &s, Unit::User);
+    let units = Units::all(t, &s, UnitKind::User);
     let all: Vec<usize> = (0..units.len()).collect();
     let roles = features::resolve_roles(t, &RoleNames::default()).expect("roles");
 
     let mut group = c.benchmark_group("segments");
     group.sample_size(10);
     group.bench_function("features", |b| {
-        b.iter(|| features::extract(&units, &all, None, &roles))
+        b.iter(|| {
+            let defs = features::definitions(&units, &all, false, &roles, None);
+            features::extract(&units, &s, &all, None, defs)
+        })
     });
-    let feats = features::extract(&units, &all, None, &roles);
+    let defs = features::definitions(&units, &all, false, &roles, None);
+    let feats = features::extract(&units, &s, &all, None, defs);
     let (scaler, _) = Scaler::fit(&feats);
     let x = scaler.transform(&feats);
     group.bench_function("fit_k4_n_init10", |b| {

@@ -93,6 +93,10 @@ pub struct TrainArgs {
     #[arg(long, value_name = "P", help_heading = "Model")]
     pub threshold: Option<f64>,
 
+    /// Leave out the automatic property features (categorical and numeric columns; docs/features.md)
+    #[arg(long, help_heading = "Model")]
+    pub no_auto_features: bool,
+
     /// Where to save the model
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub model_out: PathBuf,
@@ -186,7 +190,8 @@ fn train(args: &TrainArgs) -> Result<()> {
         )
         .into());
     }
-    let opts = TrainOptions::new(&cfg, &overrides)?;
+    let mut opts = TrainOptions::new(&cfg, &overrides)?;
+    opts.auto_features &= !args.no_auto_features;
     for (p, flag) in [
         (&args.scores_out, "--scores-out"),
         (&args.features_out, "--features-out"),

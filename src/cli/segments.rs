@@ -73,6 +73,10 @@ pub struct SegmentsArgs {
     #[arg(long, value_name = "DURATION", help_heading = "Funnel")]
     pub window: Option<Duration>,
 
+    /// Leave out the automatic property features (categorical and numeric columns; docs/features.md)
+    #[arg(long, help_heading = "Features")]
+    pub no_auto_features: bool,
+
     /// Event counted as a product view [default: product_view, view_item, ... if present]
     #[arg(long, value_name = "EVENT", help_heading = "Features")]
     pub product_view: Option<String>,
@@ -176,6 +180,7 @@ pub fn run(args: &SegmentsArgs) -> Result<()> {
         checkout: args.checkout.clone(),
     };
     opts.timings = args.timings;
+    opts.auto_features &= !args.no_auto_features;
     opts.check().map_err(|e| origins.word(e))?;
     let progress = Progress::new();
     if let Some(source) = &source {

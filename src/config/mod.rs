@@ -59,6 +59,9 @@ pub struct JourneyConfig {
     /// `[input]`: how to read the export (docs/ingest.md).
     #[serde(default)]
     pub input: Option<InputSection>,
+    /// `[features]`: the automatic property features (docs/features.md).
+    #[serde(default)]
+    pub features: Option<crate::features::FeaturesSection>,
     #[serde(default)]
     pub conversion: Option<ConversionConfig>,
     #[serde(default)]
@@ -87,6 +90,11 @@ pub struct JourneyConfig {
 }
 
 impl JourneyConfig {
+    /// Whether models add the automatic property features (default yes).
+    pub fn auto_features(&self) -> bool {
+        self.features.as_ref().and_then(|f| f.auto).unwrap_or(true)
+    }
+
     /// `path:line: ` of a key path (`funnel.steps[1]`), or nothing for a
     /// config that was not read from a file.
     pub fn at(&self, key: &str) -> String {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::features::FeatureDef;
+use crate::features::FeatureDef;
 use crate::stats::round6;
 
 /// One feature of the fitted model, explained.

@@ -146,6 +146,18 @@ pub struct UserCut {
     pub status: Status,
 }
 
+impl UserCut {
+    /// The events before the cutoff, as the feature extractor reads them.
+    pub fn unit(&self, t: &EventTable) -> crate::features::Unit<'static> {
+        crate::features::Unit {
+            events: crate::features::Events::Range(self.range.start, self.pre_end),
+            cutoff_ts: self.cutoff_ts,
+            first_ts: t.ts[self.range.start],
+            level: None,
+        }
+    }
+}
+
 impl Resolved {
     /// The cutoff and label of the user whose events are `range`.
     /// `data_end` is the last timestamp in the data.

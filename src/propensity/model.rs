@@ -5,72 +5,19 @@
 //! rows, the intercept not penalized). scikit-learn's LogisticRegression
 //! minimizes `C·Σ logloss + ½‖w‖²`, the same objective divided by C, so `C = 1/α`.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use super::config::{Milestone, Rule};
-use super::features::FeatureDef;
 use super::label::LabelDefinition;
 use super::metrics::{Metrics, MetricsSd};
 use crate::config::{FunnelConfig, StageConfig};
 use crate::error::DataError;
+use crate::features::FeatureDef;
 
 /// model.json's format; bumped when a field changes meaning.
 pub const FORMAT: &str = "journeymap-propensity-model";
 pub const FORMAT_VERSION: u32 = 1;
-
-/// Column means and standard deviations (population, as scikit-learn's StandardScaler).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scaler {
-    pub mean: Vec<f64>,
-    pub sd: Vec<f64>,
-}
-
-impl Scaler {
-    /// Statistics of the rows of `x` selected by `rows`.
-    pub fn fit(x: &Array2<f64>, rows: &[usize]) -> Scaler {
-        let d = x.ncols();
-        let n = rows.len().max(1) as f64;
-        let mut mean = vec![0.0; d];
-        for &r in rows {
-            for (m, v) in mean.iter_mut().zip(x.row(r)) {
-                *m += v;
-            }
-        }
-        mean.iter_mut().for_each(|m| *m /= n);
-        let mut var = vec![0.0; d];
-        for &r in rows {
-            for ((s, v), m) in var.iter_mut().zip(x.row(r)).zip(&mean) {
-                *s += (v - m) * (v - m);
-            }
-        }
-        let sd = var.iter().map(|v| (v / n).sqrt()).collect();
-        Scaler { mean, sd }
-    }
-
-    /// The standardized copy of the selected rows of `x`, columns `cols`
-    /// (row-major: the solver's passes go row by row).
-    pub fn transform(&self, x: &Array2<f64>, rows: &[usize], cols: &[usize]) -> Array2<f64> {
-        let stats: Vec<(usize, f64, f64)> = cols
-            .iter()
-            .map(|&c| (c, self.mean[c], self.sd[c]))
-            .collect();
-        let mut out = Array2::zeros((rows.len(), cols.len()));
-        for (mut o, &r) in out.rows_mut().into_iter().zip(rows) {
-            let src = x.row(r);
-            for (v, &(c, mean, sd)) in o.iter_mut().zip(&stats) {
-                *v = standardize(src[c], mean, sd);
-            }
-        }
-        out
-    }
-}
-
-/// The one formula used in training and in scoring, so both give the same bits.
-#[inline]
-pub fn standardize(v: f64, mean: f64, sd: f64) -> f64 {
-    (v - mean) / sd
-}
 
 #[inline]
 pub fn sigmoid(z: f64) -> f64 {

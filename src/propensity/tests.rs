@@ -3,12 +3,13 @@
 
 use super::config::{Milestone, Rule};
 use super::explain::{self, correlations, posthog_odds_ratio};
-use super::features::{Extractor, FeatureDef, RowScratch};
 use super::interventions;
 use super::label::{Cutoff, LabelDefinition, Outcome, Status};
 use super::metrics::{self, Metrics};
-use super::{resolve_label, split};
+use super::score::{cuts, resolve_label};
+use super::split;
 use crate::config::StageConfig;
+use crate::features::{Extractor, FeatureDef, RowScratch};
 use crate::ingest::EventTable;
 use crate::predicate::Predicate;
 use crate::sessions::{self, SessionSource};
@@ -127,6 +128,8 @@ fn odds_ratio_sentences() {
     assert!(close(e.odds_ratio_per_sd, crate::stats::round6(coef.exp())));
     let count = FeatureDef::EventCount {
         event: "use_feature".into(),
+        per_session: false,
+        label: None,
     };
     let e = explain::explain(&count, 1.0, 0.5, (0.45f64).ln(), "churn");
     assert_eq!(
@@ -219,7 +222,7 @@ fn conversion(window_ms: i64, horizon_ms: Option<i64>) -> LabelDefinition {
 
 fn statuses(t: &EventTable, def: &LabelDefinition) -> Vec<Status> {
     let r = resolve_label(def, t, true).unwrap();
-    super::cuts(t, &r).into_iter().map(|c| c.status).collect()
+    cuts(t, &r).into_iter().map(|c| c.status).collect()
 }
 
 #[test]
@@ -284,20 +287,17 @@ fn feature_rows(t: &EventTable, def: &LabelDefinition, defs: &[FeatureDef]) -> V
             gap_ms: 30 * 60_000,
         },
     );
-    let (ex, _) = Extractor::new(t, &s, defs, None).unwrap();
+    let (ex, _) = Extractor::new(t, &s, defs, None.into()).unwrap();
     let r = resolve_label(def, t, true).unwrap();
     let mut scratch = RowScratch::default();
-    super::cuts(t, &r)
+    cuts(t, &r)
         .into_iter()
         .map(|c| {
             let mut out = vec![0.0; ex.width()];
-            ex.row(
-                c.range.start,
-                c.pre_end,
-                c.cutoff_ts,
-                &mut scratch,
-                &mut out,
-            );
+            ex.row(&c.unit(t), &mut scratch, &mut out);
+            for (v, d) in out.iter_mut().zip(defs) {
+                *v = crate::features::transform(d.transform(), *v);
+            }
             out
         })
         .collect()
@@ -305,16 +305,20 @@ fn feature_rows(t: &EventTable, def: &LabelDefinition, defs: &[FeatureDef]) -> V
 
 fn all_defs() -> Vec<FeatureDef> {
     vec![
-        FeatureDef::Events,
+        FeatureDef::Events { per_session: false },
         FeatureDef::Sessions,
         FeatureDef::ActiveDays,
         FeatureDef::RecencyHours,
         FeatureDef::TenureHours,
         FeatureDef::EventCount {
             event: "use_feature".into(),
+            per_session: false,
+            label: None,
         },
         FeatureDef::EventCount {
             event: "upgrade".into(),
+            per_session: false,
+            label: None,
         },
         FeatureDef::Milestone {
             name: "invited".into(),

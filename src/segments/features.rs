@@ -1,5 +1,7 @@
-//! Behaviour features per unit (a session or a user). The exact definitions
-//! are in docs/segments.md; this file is their one implementation.
+//! Segment features: which measures of the shared vocabulary
+//! ([`crate::features`]) describe a unit, in which order, and what the
+//! naming rules see in each ([`Kind`]). The values come from the shared
+//! extractor. Definitions: docs/segments.md and docs/features.md.
 //!
 //! For a user, volume features are per session (events per session, product
 //! views per session, ...): on generated data with planted segments, totals
@@ -7,26 +9,17 @@
 //! rates and event shares separate the behaviours (docs/segments.md, "Why
 //! rates").
 
-use serde::{Deserialize, Serialize};
-
+use crate::features::auto::AutoColumns;
+use crate::features::extract::FunnelSource;
+use crate::features::extract::{events_per_code, first_values};
+use crate::features::{Events, Extractor, FeatureDef, RowScratch, Units};
 use crate::ingest::EventTable;
+use crate::predicate;
 use crate::sessions::Sessions;
 
-use super::Unit;
+pub use crate::features::Transform;
 
-/// How a raw feature value becomes a model input (before centring and scaling).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Transform {
-    /// Counts, durations and rates: `ln(1 + x)`, then z-score.
-    Log1p,
-    /// Shares, flags and the funnel step: z-score as they are.
-    Identity,
-    /// One-hot levels of a categorical column: centred, divided by √2.
-    Indicator,
-}
-
-/// What a feature measures; the naming rules read it.
+/// What a feature measures, as the naming rules read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     Events,
@@ -47,19 +40,33 @@ pub enum Kind {
         column: String,
         value: String,
     },
+    /// A numeric property's sum or mean (price, revenue).
+    Numeric {
+        column: String,
+        mean: bool,
+    },
 }
 
+/// One segment feature: its shared definition and what the rules see.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FeatureDef {
-    pub name: String,
+pub struct Feature {
+    pub def: FeatureDef,
     pub kind: Kind,
-    pub transform: Transform,
+}
+
+impl Feature {
+    pub fn name(&self) -> String {
+        self.def.name()
+    }
+    pub fn transform(&self) -> Transform {
+        self.def.transform()
+    }
 }
 
 /// Raw feature values, row-major: `values[unit * defs.len() + feature]`.
 #[derive(Debug, Clone, Default)]
 pub struct Features {
-    pub defs: Vec<FeatureDef>,
+    pub defs: Vec<Feature>,
     pub rows: usize,
     pub values: Vec<f64>,
 }
@@ -127,10 +134,6 @@ pub struct RoleNames {
     pub checkout: Option<String>,
 }
 
-fn event_code(t: &EventTable, name: &str) -> Option<u32> {
-    (0..t.event_names.len() as u32).find(|&c| t.event_names.get(c) == name)
-}
-
 /// Resolves the roles; a name given explicitly must exist in the data.
 pub fn resolve_roles(t: &EventTable, names: &RoleNames) -> Result<Roles, crate::error::DataError> {
     let pick = |given: &Option<String>,
@@ -138,13 +141,13 @@ pub fn resolve_roles(t: &EventTable, names: &RoleNames) -> Result<Roles, crate::
                 flag: &str|
      -> Result<Option<u32>, crate::error::DataError> {
         match given {
-            Some(name) => event_code(t, name).map(Some).ok_or_else(|| {
+            Some(name) => predicate::event_code(t, name).map(Some).ok_or_else(|| {
                 crate::error::DataError::Input(format!(
                     "{flag}: unknown event {name:?}{}",
                     crate::predicate::suggest(name, t.event_names.iter())
                 ))
             }),
-            None => Ok(defaults.iter().find_map(|n| event_code(t, n))),
+            None => Ok(defaults.iter().find_map(|n| predicate::event_code(t, n))),
         }
     };
     let column = |names: &[&str]| {
@@ -163,250 +166,97 @@ pub fn resolve_roles(t: &EventTable, names: &RoleNames) -> Result<Roles, crate::
     })
 }
 
-/// The units to describe, with each one's events.
-pub struct UnitEvents<'a> {
-    pub unit: Unit,
-    t: &'a EventTable,
-    sessions: &'a Sessions,
-    /// Per user unit: the table range; per session unit: (offset, len) into `order`.
-    spans: Vec<(usize, usize)>,
-    /// Per user unit: its first session and session count.
-    user_sessions: Vec<(u32, u32)>,
-    /// Event indices grouped by session, in time order (session units only).
-    order: Vec<u32>,
-}
+/// At most this many event types of an automatic numeric column get their
+/// own mean (the most frequent carrying the column).
+pub const MAX_NUMERIC_EVENTS: usize = 4;
 
-impl<'a> UnitEvents<'a> {
-    /// Every user (in table order) or every session (in session order).
-    pub fn all(t: &'a EventTable, sessions: &'a Sessions, unit: Unit) -> Self {
-        match unit {
-            Unit::User => {
-                let ranges = t.user_ranges();
-                let user_sessions = ranges
-                    .iter()
-                    .map(|r| {
-                        let first = sessions.of_event[r.start];
-                        let last = r
-                            .clone()
-                            .map(|i| sessions.of_event[i])
-                            .max()
-                            .unwrap_or(first);
-                        (first, last - first + 1)
-                    })
-                    .collect();
-                UnitEvents {
-                    unit,
-                    t,
-                    sessions,
-                    spans: ranges.iter().map(|r| (r.start, r.len())).collect(),
-                    user_sessions,
-                    order: Vec::new(),
-                }
-            }
-            Unit::Session => {
-                // Counting sort of event indices by session: O(events).
-                let n = sessions.len();
-                let mut start = vec![0usize; n + 1];
-                for &s in &sessions.of_event {
-                    start[s as usize + 1] += 1;
-                }
-                for s in 0..n {
-                    start[s + 1] += start[s];
-                }
-                let spans = (0..n)
-                    .map(|s| (start[s], start[s + 1] - start[s]))
-                    .collect();
-                let mut fill = start;
-                let mut order = vec![0u32; sessions.of_event.len()];
-                for (i, &s) in sessions.of_event.iter().enumerate() {
-                    order[fill[s as usize]] = i as u32;
-                    fill[s as usize] += 1;
-                }
-                UnitEvents {
-                    unit,
-                    t,
-                    sessions,
-                    spans,
-                    user_sessions: Vec::new(),
-                    order,
-                }
-            }
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.spans.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
-    /// The unit's user code and, per session, its session number.
-    pub fn id(&self, u: usize) -> (u32, Option<u32>) {
-        match self.unit {
-            Unit::User => (self.t.user[self.spans[u].0], None),
-            Unit::Session => (self.sessions.user[u], Some(u as u32)),
-        }
-    }
-
-    /// The unit's event indices in time order.
-    pub fn events(&self, u: usize) -> impl Iterator<Item = usize> + '_ {
-        let (start, len) = self.spans[u];
-        let (range, indirect) = match self.unit {
-            Unit::User => (start..start + len, false),
-            Unit::Session => (start..start + len, true),
-        };
-        range.map(move |i| if indirect { self.order[i] as usize } else { i })
-    }
-
-    /// The unit's last event.
-    pub fn last_event(&self, u: usize) -> usize {
-        let (start, len) = self.spans[u];
-        match self.unit {
-            Unit::User => start + len - 1,
-            Unit::Session => self.order[start + len - 1] as usize,
-        }
-    }
-
-    /// (sessions, summed session duration in ms).
-    fn sessions_and_duration(&self, u: usize) -> (u32, i64) {
-        match self.unit {
-            Unit::User => {
-                let (first, count) = self.user_sessions[u];
-                let ms = (first..first + count)
-                    .map(|s| self.sessions.last_ts[s as usize] - self.sessions.first_ts[s as usize])
-                    .sum();
-                (count, ms)
-            }
-            Unit::Session => (1, self.sessions.last_ts[u] - self.sessions.first_ts[u]),
-        }
-    }
-}
-
-/// Computes every feature for the selected units (`selected` indexes `units`).
-/// `levels[u]` is the unit's furthest funnel step, when a funnel is given.
-pub fn extract(
-    units: &UnitEvents,
+/// The features of the selected units (`selected` indexes `units`), in
+/// their documented order, with the levels and shares the data holds.
+pub fn definitions(
+    units: &Units,
     selected: &[usize],
-    levels: Option<&[i32]>,
+    with_funnel: bool,
     roles: &Roles,
-) -> Features {
-    let t = units.t;
-    let per_user = units.unit == Unit::User;
-    let rate = |base: &str| {
-        if per_user {
-            format!("{base}_per_session")
-        } else {
-            base.to_string()
-        }
-    };
-
-    // Pass 1: event counts by name, and each unit's first device and channel.
-    let mut by_event = vec![0u64; t.event_names.len()];
-    let cat_cols: Vec<usize> = [roles.device, roles.channel]
-        .into_iter()
-        .flatten()
-        .collect();
-    let mut first_code: Vec<Vec<u32>> = vec![Vec::with_capacity(selected.len()); cat_cols.len()];
-    for &u in selected {
-        let mut firsts = vec![0u32; cat_cols.len()];
-        for i in units.events(u) {
-            by_event[t.event[i] as usize] += 1;
-            for (c, &col) in cat_cols.iter().enumerate() {
-                if firsts[c] == 0 {
-                    firsts[c] = t.props[col].codes[i];
-                }
-            }
-        }
-        for (c, f) in firsts.into_iter().enumerate() {
-            first_code[c].push(f);
-        }
-    }
-
-    let mut defs: Vec<FeatureDef> = Vec::new();
-    fn push(defs: &mut Vec<FeatureDef>, name: String, kind: Kind, transform: Transform) {
-        defs.push(FeatureDef {
-            name,
-            kind,
-            transform,
-        });
-    }
-    push(&mut defs, rate("events"), Kind::Events, Transform::Log1p);
-    if roles.page.is_some() {
+    auto_columns: Option<&AutoColumns>,
+) -> Vec<Feature> {
+    let t = units.table();
+    let per_user = units.kind == crate::features::UnitKind::User;
+    let events: Vec<Events> = selected.iter().map(|&u| units.events(u)).collect();
+    let mut defs: Vec<Feature> = Vec::new();
+    let mut push = |def: FeatureDef, kind: Kind| defs.push(Feature { def, kind });
+    push(
+        FeatureDef::Events {
+            per_session: per_user,
+        },
+        Kind::Events,
+    );
+    let name = |c: Option<usize>| c.map(|p| t.props[p].name.clone());
+    if let Some(column) = name(roles.page) {
         push(
-            &mut defs,
-            rate("distinct_pages"),
+            FeatureDef::DistinctValues {
+                column,
+                label: "pages".into(),
+                per_session: per_user,
+            },
             Kind::DistinctPages,
-            Transform::Log1p,
         );
     }
-    if roles.product.is_some() {
+    if let Some(column) = name(roles.product) {
         push(
-            &mut defs,
-            rate("distinct_products"),
+            FeatureDef::DistinctValues {
+                column,
+                label: "products".into(),
+                per_session: per_user,
+            },
             Kind::DistinctProducts,
-            Transform::Log1p,
         );
     }
-    if roles.product_view.is_some() {
+    let event_name = |c: Option<u32>| c.map(|e| t.event_names.get(e).to_string());
+    if let Some(event) = event_name(roles.product_view) {
         push(
-            &mut defs,
-            rate("product_views"),
+            FeatureDef::EventCount {
+                event,
+                per_session: per_user,
+                label: Some("product_views".into()),
+            },
             Kind::ProductViews,
-            Transform::Log1p,
         );
     }
-    if roles.cart_add.is_some() {
+    if let Some(event) = event_name(roles.cart_add) {
         push(
-            &mut defs,
-            rate("cart_adds"),
+            FeatureDef::EventCount {
+                event,
+                per_session: per_user,
+                label: Some("cart_adds".into()),
+            },
             Kind::CartAdds,
-            Transform::Log1p,
         );
     }
-    if roles.checkout.is_some() {
+    if let Some(event) = event_name(roles.checkout) {
         push(
-            &mut defs,
-            "checkout_reached".into(),
+            FeatureDef::Reached {
+                event,
+                label: "checkout_reached".into(),
+            },
             Kind::CheckoutReached,
-            Transform::Identity,
         );
     }
-    if levels.is_some() {
-        push(
-            &mut defs,
-            "furthest_step".into(),
-            Kind::FurthestStep,
-            Transform::Identity,
-        );
+    if with_funnel {
+        push(FeatureDef::FunnelStep { steps: 0 }, Kind::FurthestStep);
     }
     push(
-        &mut defs,
-        rate("duration_s"),
+        FeatureDef::DurationSeconds {
+            per_session: per_user,
+        },
         Kind::Duration,
-        Transform::Log1p,
     );
-    push(
-        &mut defs,
-        "seconds_per_event".into(),
-        Kind::SecondsPerEvent,
-        Transform::Log1p,
-    );
+    push(FeatureDef::SecondsPerEvent, Kind::SecondsPerEvent);
     if per_user {
-        push(
-            &mut defs,
-            "sessions".into(),
-            Kind::Sessions,
-            Transform::Log1p,
-        );
-        push(
-            &mut defs,
-            "days_active".into(),
-            Kind::DaysActive,
-            Transform::Log1p,
-        );
+        push(FeatureDef::Sessions, Kind::Sessions);
+        push(FeatureDef::ActiveDays, Kind::DaysActive);
     }
     // Shares: the most frequent names first (ties by name), the rest pooled.
+    let by_event = events_per_code(t, &events);
     let mut names: Vec<u32> = (0..by_event.len() as u32)
         .filter(|&c| by_event[c as usize] > 0)
         .collect();
@@ -415,36 +265,36 @@ pub fn extract(
             .cmp(&by_event[a as usize])
             .then_with(|| t.event_names.get(a).cmp(t.event_names.get(b)))
     });
-    let share_base = defs.len();
-    let mut share_col = vec![u32::MAX; t.event_names.len()];
-    let pooled = names.len() > MAX_SHARE_EVENTS;
-    for (j, &c) in names.iter().enumerate() {
-        let j = j.min(MAX_SHARE_EVENTS);
-        share_col[c as usize] = (share_base + j) as u32;
-        if j < MAX_SHARE_EVENTS {
-            let name = t.event_names.get(c).to_string();
-            push(
-                &mut defs,
-                format!("share:{name}"),
-                Kind::Share(Some(name)),
-                Transform::Identity,
-            );
-        }
-    }
-    if pooled {
+    for &c in names.iter().take(MAX_SHARE_EVENTS) {
+        let e = t.event_names.get(c).to_string();
         push(
-            &mut defs,
-            "share:(other)".into(),
-            Kind::Share(None),
-            Transform::Identity,
+            FeatureDef::EventShare {
+                event: Some(e.clone()),
+            },
+            Kind::Share(Some(e)),
         );
     }
-    // Categorical levels: the most common first values (ties by name).
-    let mut cat_level: Vec<Vec<u32>> = Vec::new(); // per column: value code → column index
-    for (c, &col) in cat_cols.iter().enumerate() {
+    if names.len() > MAX_SHARE_EVENTS {
+        push(FeatureDef::EventShare { event: None }, Kind::Share(None));
+    }
+    // Categorical levels: the role columns, then the automatic ones; the
+    // most common first values (ties by name), the rest pooled.
+    let mut cat_cols: Vec<usize> = [roles.device, roles.channel]
+        .into_iter()
+        .flatten()
+        .collect();
+    if let Some(a) = auto_columns {
+        for &p in &a.categorical {
+            if !cat_cols.contains(&p) {
+                cat_cols.push(p);
+            }
+        }
+    }
+    for &col in &cat_cols {
         let prop = &t.props[col];
+        let firsts = first_values(t, col, &events);
         let mut count = vec![0u64; prop.values.len().max(1)];
-        for &code in &first_code[c] {
+        for &code in &firsts {
             count[code as usize] += 1;
         }
         let mut vals: Vec<u32> = (1..count.len() as u32)
@@ -455,126 +305,109 @@ pub fn extract(
                 .cmp(&count[a as usize])
                 .then_with(|| prop.values.get(a).cmp(prop.values.get(b)))
         });
-        let mut map = vec![u32::MAX; count.len()];
-        let mut level = |label: String| {
-            let name = format!("{}={label}", prop.name);
-            let idx = defs.len() as u32;
-            defs.push(FeatureDef {
-                name,
-                kind: Kind::Category {
-                    column: prop.name.clone(),
-                    value: label,
-                },
-                transform: Transform::Indicator,
-            });
-            idx
-        };
+        let column = prop.name.clone();
         for &v in vals.iter().take(MAX_LEVELS) {
-            map[v as usize] = level(prop.values.get(v).to_string());
+            let value = prop.values.get(v).to_string();
+            push(
+                FeatureDef::Property {
+                    column: column.clone(),
+                    value: value.clone(),
+                },
+                Kind::Category {
+                    column: column.clone(),
+                    value,
+                },
+            );
         }
         if vals.len() > MAX_LEVELS {
-            let other = level("(other)".into());
-            for &v in &vals[MAX_LEVELS..] {
-                map[v as usize] = other;
-            }
+            push(
+                FeatureDef::PropertyOther {
+                    column: column.clone(),
+                },
+                Kind::Category {
+                    column: column.clone(),
+                    value: "(other)".into(),
+                },
+            );
         }
         if count[0] > 0 {
-            map[0] = level("(missing)".into());
+            push(
+                FeatureDef::PropertyMissing {
+                    column: column.clone(),
+                },
+                Kind::Category {
+                    column,
+                    value: "(missing)".into(),
+                },
+            );
         }
-        cat_level.push(map);
     }
+    // Numeric properties: the mean over the unit's events that carry the
+    // column, then per frequent event type that does.
+    if let Some(a) = auto_columns {
+        for &col in &a.numeric {
+            let column = t.props[col].name.clone();
+            push(
+                FeatureDef::NumericMean {
+                    column: column.clone(),
+                    event: None,
+                },
+                Kind::Numeric {
+                    column: column.clone(),
+                    mean: true,
+                },
+            );
+            for e in crate::features::extract::numeric_events(t, col, &events, MAX_NUMERIC_EVENTS) {
+                push(
+                    FeatureDef::NumericMean {
+                        column: column.clone(),
+                        event: Some(e),
+                    },
+                    Kind::Numeric {
+                        column: column.clone(),
+                        mean: true,
+                    },
+                );
+            }
+        }
+    }
+    defs
+}
 
-    // Pass 2: the values.
+/// Computes every feature for the selected units (`selected` indexes
+/// `units`). `levels[u]` is the unit's furthest funnel step, when a funnel
+/// is given; `funnel_steps` its number of steps.
+pub fn extract(
+    units: &Units,
+    sessions: &Sessions,
+    selected: &[usize],
+    levels: Option<&[i32]>,
+    defs: Vec<Feature>,
+) -> Features {
+    let t = units.table();
+    let plain: Vec<FeatureDef> = defs.iter().map(|f| f.def.clone()).collect();
+    let (ex, _) = Extractor::new(t, sessions, &plain, FunnelSource::Given)
+        .expect("segment features resolve against the table they came from");
     let cols = defs.len();
-    let col_of = |k: &Kind| defs.iter().position(|d| &d.kind == k);
-    let (c_pages, c_products) = (
-        col_of(&Kind::DistinctPages),
-        col_of(&Kind::DistinctProducts),
-    );
-    let (c_views, c_carts) = (col_of(&Kind::ProductViews), col_of(&Kind::CartAdds));
-    let (c_checkout, c_step) = (col_of(&Kind::CheckoutReached), col_of(&Kind::FurthestStep));
-    let (c_dur, c_spe) = (col_of(&Kind::Duration), col_of(&Kind::SecondsPerEvent));
-    let (c_sess, c_days) = (col_of(&Kind::Sessions), col_of(&Kind::DaysActive));
-    let mut page_seen = roles.page.map(|p| vec![u32::MAX; t.props[p].values.len()]);
-    let mut product_seen = roles
-        .product
-        .map(|p| vec![u32::MAX; t.props[p].values.len()]);
-    let mut values = vec![0.0f64; selected.len() * cols];
-    for (row, &u) in selected.iter().enumerate() {
-        let out = &mut values[row * cols..(row + 1) * cols];
-        let stamp = row as u32;
-        let (mut n, mut pages, mut products, mut views, mut carts) = (0u64, 0u64, 0u64, 0u64, 0u64);
-        let mut checkout = false;
-        let (mut days, mut last_day) = (0u64, i64::MIN);
-        for i in units.events(u) {
-            n += 1;
-            let e = t.event[i];
-            out[share_col[e as usize] as usize] += 1.0;
-            views += u64::from(Some(e) == roles.product_view);
-            carts += u64::from(Some(e) == roles.cart_add);
-            checkout |= Some(e) == roles.checkout;
-            if let (Some(p), Some(seen)) = (roles.page, page_seen.as_mut()) {
-                let code = t.props[p].codes[i] as usize;
-                if code != 0 && seen[code] != stamp {
-                    seen[code] = stamp;
-                    pages += 1;
-                }
-            }
-            if let (Some(p), Some(seen)) = (roles.product, product_seen.as_mut()) {
-                let code = t.props[p].codes[i] as usize;
-                if code != 0 && seen[code] != stamp {
-                    seen[code] = stamp;
-                    products += 1;
-                }
-            }
-            if per_user {
-                let day = t.ts[i].div_euclid(86_400_000);
-                if day != last_day {
-                    days += 1;
-                    last_day = day;
-                }
-            }
+    let parts = crate::parallel::map_ranges(selected.len(), |range| {
+        let mut values = vec![0.0f64; range.len() * cols];
+        let mut scratch = RowScratch::default();
+        for (row, &u) in values.chunks_exact_mut(cols.max(1)).zip(&selected[range]) {
+            ex.row(&units.unit(u, levels.map(|l| l[u])), &mut scratch, row);
         }
-        let (sessions, dur_ms) = units.sessions_and_duration(u);
-        let per = if per_user { f64::from(sessions) } else { 1.0 };
-        let dur_s = dur_ms as f64 / 1000.0;
-        let share_end = share_base + names.len().min(MAX_SHARE_EVENTS) + usize::from(pooled);
-        for v in &mut out[share_base..share_end] {
-            *v /= n as f64;
-        }
-        out[0] = n as f64 / per;
-        let mut set = |c: Option<usize>, v: f64| {
-            if let Some(c) = c {
-                out[c] = v;
-            }
-        };
-        set(c_pages, pages as f64 / per);
-        set(c_products, products as f64 / per);
-        set(c_views, views as f64 / per);
-        set(c_carts, carts as f64 / per);
-        set(c_checkout, f64::from(u8::from(checkout)));
-        set(c_step, levels.map_or(0.0, |l| f64::from(l[u].max(0))));
-        set(c_dur, dur_s / per);
-        set(
-            c_spe,
-            dur_s / (n.saturating_sub(u64::from(sessions))).max(1) as f64,
-        );
-        set(c_sess, f64::from(sessions));
-        set(c_days, days as f64);
-        for (c, map) in cat_level.iter().enumerate() {
-            out[map[first_code[c][row] as usize] as usize] = 1.0;
-        }
-    }
+        values
+    });
     Features {
         defs,
         rows: selected.len(),
-        values,
+        values: parts.concat(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::UnitKind;
     use crate::sessions::{self, SessionSource};
 
     /// Two users: a has two sessions (views, then a cart add and checkout),
@@ -626,7 +459,7 @@ mod tests {
         let c = f
             .defs
             .iter()
-            .position(|d| d.name == name)
+            .position(|d| d.name() == name)
             .unwrap_or_else(|| panic!("no feature {name}"));
         f.get(row, c)
     }
@@ -635,30 +468,31 @@ mod tests {
     fn user_features_follow_the_definitions() {
         let t = table();
         let s = sessions::build(&t, &SessionSource::Inactivity { gap_ms: 1_800_000 });
-        let units = UnitEvents::all(&t, &s, Unit::User);
+        let units = Units::all(&t, &s, UnitKind::User);
         let roles = resolve_roles(&t, &RoleNames::default()).unwrap();
         assert_eq!(
             (roles.product_view, roles.cart_add, roles.checkout),
             (Some(1), Some(2), Some(3))
         );
-        let f = extract(&units, &[0, 1], Some(&[3, 1]), &roles);
+        let defs = definitions(&units, &[0, 1], true, &roles, None);
+        let f = extract(&units, &s, &[0, 1], Some(&[3, 1]), defs);
         // a: 6 events in 2 sessions; 4 distinct pages; 3 views; 1 cart add.
         assert_eq!(value(&f, 0, "events_per_session"), 3.0);
         assert_eq!(value(&f, 0, "distinct_pages_per_session"), 2.0);
         assert_eq!(value(&f, 0, "product_views_per_session"), 1.5);
         assert_eq!(value(&f, 0, "cart_adds_per_session"), 0.5);
         assert_eq!(value(&f, 0, "checkout_reached"), 1.0);
-        assert_eq!(value(&f, 0, "furthest_step"), 3.0);
+        assert_eq!(value(&f, 0, "funnel_step"), 3.0);
         // Sessions last 30 s and 20 s; 6 events - 2 sessions = 4 gaps.
         assert_eq!(value(&f, 0, "duration_s_per_session"), 25.0);
         assert_eq!(value(&f, 0, "seconds_per_event"), 12.5);
         assert_eq!(value(&f, 0, "sessions"), 2.0);
-        assert_eq!(value(&f, 0, "days_active"), 2.0);
+        assert_eq!(value(&f, 0, "active_days"), 2.0);
         assert_eq!(value(&f, 0, "share:product_view"), 0.5);
         // Device: the unit's first non-missing value.
-        assert_eq!(value(&f, 0, "device=mobile"), 1.0);
-        assert_eq!(value(&f, 1, "device=desktop"), 1.0);
-        assert_eq!(value(&f, 1, "device=mobile"), 0.0);
+        assert_eq!(value(&f, 0, "property:device=mobile"), 1.0);
+        assert_eq!(value(&f, 1, "property:device=desktop"), 1.0);
+        assert_eq!(value(&f, 1, "property:device=mobile"), 0.0);
         assert_eq!(value(&f, 1, "distinct_pages_per_session"), 2.0);
         assert_eq!(value(&f, 1, "checkout_reached"), 0.0);
         // Shares sum to one.
@@ -676,18 +510,19 @@ mod tests {
     fn session_features_are_counts() {
         let t = table();
         let s = sessions::build(&t, &SessionSource::Inactivity { gap_ms: 1_800_000 });
-        let units = UnitEvents::all(&t, &s, Unit::Session);
+        let units = Units::all(&t, &s, UnitKind::Session);
         assert_eq!(units.len(), 3);
         assert_eq!(units.id(1), (0, Some(1)));
         let roles = resolve_roles(&t, &RoleNames::default()).unwrap();
-        let f = extract(&units, &[1], None, &roles);
+        let defs = definitions(&units, &[1], false, &roles, None);
+        let f = extract(&units, &s, &[1], None, defs);
         assert_eq!(value(&f, 0, "events"), 3.0);
         assert_eq!(value(&f, 0, "duration_s"), 20.0);
         assert_eq!(value(&f, 0, "seconds_per_event"), 10.0);
         assert!(
             f.defs
                 .iter()
-                .all(|d| d.name != "sessions" && d.name != "furthest_step")
+                .all(|d| d.name() != "sessions" && d.name() != "funnel_step")
         );
         assert_eq!(units.last_event(1), 5);
     }

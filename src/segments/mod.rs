@@ -28,11 +28,12 @@ use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, UsageError};
+use crate::features::{UnitKind, Units};
 use crate::funnel::{self, FunnelOptions, Per};
 use crate::ingest::EventTable;
 use crate::sessions::Sessions;
 pub use config::{KChoice, SegmentsSection};
-use features::{RoleNames, UnitEvents};
+use features::RoleNames;
 use kmeans::{KMeansFit, KMeansParams};
 use scale::{DroppedFeature, ScaledColumn, Scaler};
 
@@ -83,6 +84,8 @@ pub struct SegmentsOptions {
     pub roles: RoleNames,
     /// Put wall-clock timings in the report (they make it differ run to run).
     pub timings: bool,
+    /// Add the automatic property features (docs/features.md).
+    pub auto_features: bool,
 }
 
 impl Default for SegmentsOptions {
@@ -98,6 +101,7 @@ impl Default for SegmentsOptions {
             silhouette_sample: silhouette::MAX_SAMPLE,
             roles: RoleNames::default(),
             timings: false,
+            auto_features: true,
         }
     }
 }
@@ -162,6 +166,7 @@ impl SegmentsOptions {
                     src,
                 )
                 .unwrap_or(d.silhouette_sample),
+            auto_features: cfg.auto_features(),
             ..d
         }
     }
@@ -432,7 +437,14 @@ pub fn analyze_with(
     opts.check()
         .map_err(|e| UsageError(format!("{}: {}", e.setting, e.problem)))?;
     let t_units = Instant::now();
-    let units = UnitEvents::all(t, sessions, opts.unit);
+    let units = Units::all(
+        t,
+        sessions,
+        match opts.unit {
+            Unit::User => UnitKind::User,
+            Unit::Session => UnitKind::Session,
+        },
+    );
     let units_s = t_units.elapsed().as_secs_f64();
     let start = Instant::now();
 
@@ -507,7 +519,22 @@ pub fn analyze_with(
         .into());
     }
     let roles = features::resolve_roles(t, &opts.roles)?;
-    let feats = features::extract(&units, &selected, levels.as_deref(), &roles);
+    let auto_columns = opts.auto_features.then(|| {
+        let used: Vec<&str> = [roles.page, roles.product, roles.device, roles.channel]
+            .into_iter()
+            .flatten()
+            .map(|p| t.props[p].name.as_str())
+            .collect();
+        crate::features::auto::detect(t, &used)
+    });
+    let defs = features::definitions(
+        &units,
+        &selected,
+        levels.is_some(),
+        &roles,
+        auto_columns.as_ref(),
+    );
+    let feats = features::extract(&units, sessions, &selected, levels.as_deref(), defs);
     let features_s = r3(units_s + t_features.elapsed().as_secs_f64());
 
     let t_scale = Instant::now();

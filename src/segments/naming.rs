@@ -47,6 +47,10 @@ pub fn phrase(kind: &Kind, z: f64, mean: f64) -> String {
             &format!("little {}", words(e)),
         ),
         Kind::Share(None) => pick("often other events", "few other events"),
+        Kind::Numeric { column, .. } => pick(
+            &format!("high {}", words(column)),
+            &format!("low {}", words(column)),
+        ),
         Kind::Category { column, value } => {
             let what = if DEVICE_COLUMNS.contains(&column.as_str()) {
                 value.clone()
@@ -59,6 +63,9 @@ pub fn phrase(kind: &Kind, z: f64, mean: f64) -> String {
         }
     }
 }
+
+/// Column names that hold a price.
+pub const PRICE_COLUMNS: &[&str] = &["price", "amount", "value", "revenue", "cost", "order_value"];
 
 /// Event-name fragments that mark price-driven behaviour.
 pub const PRICE_WORDS: &[&str] = &[
@@ -85,6 +92,11 @@ pub fn persona(
         move |k: &Kind| matches!(k, Kind::Share(Some(e)) if Some(e) == name.as_ref())
     };
     let price = |k: &Kind| matches!(k, Kind::Share(Some(e)) if PRICE_WORDS.iter().any(|w| e.to_lowercase().contains(w)));
+    let price_level = |k: &Kind| matches!(k, Kind::Numeric { column, .. } if PRICE_COLUMNS.contains(&column.to_lowercase().as_str()));
+    // Low prices against everyone's: bargain hunting; high: premium buying.
+    let cheap = signals
+        .iter()
+        .any(|s| price_level(s.kind) && s.z <= -RULE_Z);
     let checkout = |k: &Kind| matches!(k, Kind::CheckoutReached | Kind::FurthestStep);
     let cart = |k: &Kind| matches!(k, Kind::CartAdds);
     let views = |k: &Kind| matches!(k, Kind::ProductViews);
@@ -95,8 +107,10 @@ pub fn persona(
     let brisk = signals
         .iter()
         .any(|s| matches!(s.kind, Kind::SecondsPerEvent | Kind::Duration) && s.z <= -RULE_Z);
-    if at_least(&price, RULE_Z) {
+    if at_least(&price, RULE_Z) || cheap {
         Some("price-sensitive")
+    } else if at_least(&price_level, RULE_Z) {
+        Some("premium buyers")
     } else if at_least(&checkout, RULE_Z) && brisk {
         Some("decisive buyers")
     } else if at_least(&cart, RULE_Z) || at_least(&cart_share, RULE_Z) {

@@ -3,15 +3,16 @@
 
 use crate::ingest::EventTable;
 
-use super::features::{Features, Kind, Roles, UnitEvents};
+use super::features::{Features, Kind, Roles};
 use super::kmeans::KMeansFit;
 use super::naming::{self, Signal};
 use super::scale::{Scaler, inverse, transform};
 use super::{Distinguishing, ExitCount, FeatureProfile, Segment, StepStop, r6};
+use crate::features::Units;
 
 pub(super) struct Input<'a> {
     pub t: &'a EventTable,
-    pub units: &'a UnitEvents<'a>,
+    pub units: &'a Units<'a>,
     pub selected: &'a [usize],
     pub levels: Option<&'a [i32]>,
     pub step_labels: Option<&'a [String]>,

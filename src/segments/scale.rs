@@ -1,6 +1,8 @@
-//! Scaling: `ln(1 + x)` for counts, durations and rates, then z-scores; one-hot
-//! indicator columns are centred and divided by √2 instead (docs/segments.md,
-//! "Scaling"). Features that are constant across the data are dropped.
+//! Scaling for k-means, on the shared scaler ([`crate::features::scale`]):
+//! each feature through its transform (`ln(1 + x)` for counts, durations and
+//! rates), then z-scores; one-hot indicator columns are centred and divided
+//! by √2 instead (docs/segments.md, "Scaling"). Features that are constant
+//! across the data, or nearly duplicate one kept before them, are dropped.
 //!
 //! Params → fit → fitted scaler, which is saved with the model so that new
 //! units can be placed with the same means and scales.
@@ -9,6 +11,10 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use super::features::{Features, Transform};
+use crate::doc::fmt::num;
+use crate::doc::rich::code;
+use crate::features::scale::{self, Stats};
+pub use crate::features::{inverse, transform};
 
 /// One kept feature: `scaled = (t(x) - center) / scale`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -22,7 +28,7 @@ pub struct ScaledColumn {
     pub std: f64,
 }
 
-/// A feature left out because it does not vary.
+/// A feature left out because it does not vary or repeats another.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DroppedFeature {
     pub feature: String,
@@ -37,20 +43,17 @@ pub struct Scaler {
     pub source: Vec<usize>,
 }
 
-/// `ln(1 + x)` or the identity.
-pub fn transform(tr: Transform, x: f64) -> f64 {
-    match tr {
-        Transform::Log1p => x.ln_1p(),
-        Transform::Identity | Transform::Indicator => x,
+/// The features through their transforms, one row per unit.
+fn transformed(f: &Features) -> Array2<f64> {
+    let (n, p) = (f.rows, f.cols());
+    let tr: Vec<Transform> = f.defs.iter().map(|d| d.transform()).collect();
+    let mut x = Array2::zeros((n, p));
+    for r in 0..n {
+        for c in 0..p {
+            x[[r, c]] = transform(tr[c], f.get(r, c));
+        }
     }
-}
-
-/// The inverse of [`transform`]: back to original units.
-pub fn inverse(tr: Transform, y: f64) -> f64 {
-    match tr {
-        Transform::Log1p => y.exp_m1(),
-        Transform::Identity | Transform::Indicator => y,
-    }
+    x
 }
 
 impl Scaler {
@@ -59,111 +62,81 @@ impl Scaler {
     /// transformed values are all equal is dropped.
     pub fn fit(f: &Features) -> (Scaler, Vec<DroppedFeature>) {
         let (n, p) = (f.rows, f.cols());
+        let x = transformed(f);
+        let rows: Vec<usize> = (0..n).collect();
+        let stats = Stats::fit(&x, &rows);
+        let kept = scale::varying(&x, &rows, &(0..p).collect::<Vec<_>>());
         let mut columns = Vec::new();
-        let mut source = Vec::new();
         let mut dropped = Vec::new();
         for c in 0..p {
             let def = &f.defs[c];
-            let t = |r: usize| transform(def.transform, f.get(r, c));
-            let mean = (0..n).map(t).sum::<f64>() / n.max(1) as f64;
-            let var = (0..n).map(|r| (t(r) - mean).powi(2)).sum::<f64>() / n.max(1) as f64;
-            let first = if n > 0 { t(0) } else { 0.0 };
-            if (0..n).all(|r| t(r) == first) {
+            if !kept.contains(&c) {
                 dropped.push(DroppedFeature {
-                    feature: def.name.clone(),
+                    feature: def.name(),
                     reason: format!(
                         "constant: every unit has {}",
-                        crate::doc::fmt::num(f.get(0, c))
+                        num(if n > 0 { f.get(0, c) } else { 0.0 })
                     ),
                 });
                 continue;
             }
-            let std = var.sqrt();
-            let scale = match def.transform {
-                Transform::Indicator => std::f64::consts::SQRT_2,
-                _ => std,
-            };
+            let std = stats.sd[c];
             columns.push(ScaledColumn {
-                name: def.name.clone(),
-                transform: def.transform,
-                center: mean,
-                scale,
+                name: def.name(),
+                transform: def.transform(),
+                center: stats.mean[c],
+                scale: match def.transform() {
+                    Transform::Indicator => std::f64::consts::SQRT_2,
+                    _ => std,
+                },
                 std,
             });
-            source.push(c);
         }
-        (Scaler { columns, source }, dropped)
+        (
+            Scaler {
+                columns,
+                source: kept,
+            },
+            dropped,
+        )
     }
 
     /// The scaled matrix, one row per unit, one column per kept feature.
     pub fn transform(&self, f: &Features) -> Array2<f64> {
-        let p = self.columns.len();
-        let mut out = Array2::zeros((f.rows, p));
-        for r in 0..f.rows {
-            for (j, col) in self.columns.iter().enumerate() {
-                out[[r, j]] =
-                    (transform(col.transform, f.get(r, self.source[j])) - col.center) / col.scale;
-            }
-        }
-        out
+        let x = transformed(f);
+        let spec: Vec<(usize, f64, f64)> = self
+            .columns
+            .iter()
+            .zip(&self.source)
+            .map(|(c, &s)| (s, c.center, c.scale))
+            .collect();
+        Stats::transform_with(&x, &(0..f.rows).collect::<Vec<_>>(), &spec)
     }
-}
 
-/// Features whose absolute correlation with an earlier kept feature is above
-/// this are dropped as redundant.
-pub const MAX_CORRELATION: f64 = 0.95;
-
-impl Scaler {
     /// Drops each column whose absolute Pearson correlation with an earlier
-    /// kept column exceeds [`MAX_CORRELATION`]: it carries (almost) the same
-    /// information and would only double that information's weight in the
-    /// distances. Earlier columns win, so the named features (events, product
-    /// views, cart adds, ...) are kept over shares and one-hot levels; a
-    /// two-level categorical keeps one of its two (perfectly anti-correlated)
-    /// columns. Returns the matrix without the dropped columns.
+    /// kept column exceeds [`scale::MAX_CORRELATION`]: it carries (almost)
+    /// the same information and would only double that information's weight
+    /// in the distances. Earlier columns win, so the named features (events,
+    /// product views, cart adds, ...) are kept over shares and one-hot
+    /// levels; a two-level categorical keeps one of its two (perfectly
+    /// anti-correlated) columns. Returns the matrix without the dropped
+    /// columns.
     pub fn drop_redundant(
         &mut self,
         x: Array2<f64>,
         dropped: &mut Vec<DroppedFeature>,
     ) -> Array2<f64> {
         let p = x.ncols();
-        // Gram matrix of the (centred) columns.
-        let mut gram = vec![0.0f64; p * p];
-        for row in x.rows() {
-            let r = row
-                .as_slice()
-                .map(<[f64]>::to_vec)
-                .unwrap_or_else(|| row.to_vec());
-            for i in 0..p {
-                let a = r[i];
-                let g = &mut gram[i * p..i * p + p];
-                for j in i..p {
-                    g[j] += a * r[j];
-                }
-            }
-        }
-        let mut keep: Vec<usize> = Vec::with_capacity(p);
-        for j in 0..p {
-            let redundant = keep
-                .iter()
-                .map(|&i| {
-                    (
-                        i,
-                        gram[i * p + j] / (gram[i * p + i] * gram[j * p + j]).sqrt(),
-                    )
-                })
-                .find(|(_, r)| r.abs() > MAX_CORRELATION);
-            match redundant {
-                Some((i, r)) => dropped.push(DroppedFeature {
-                    feature: self.columns[j].name.clone(),
-                    reason: format!(
-                        "redundant: correlation {} with {}",
-                        crate::doc::fmt::num(r),
-                        crate::doc::rich::code(&self.columns[i].name)
-                    ),
-                }),
-                None => keep.push(j),
-            }
+        let (keep, redundant) = scale::prune_redundant(&x, &(0..p).collect::<Vec<_>>());
+        for r in &redundant {
+            dropped.push(DroppedFeature {
+                feature: self.columns[r.dropped].name.clone(),
+                reason: format!(
+                    "redundant: correlation {} with {}",
+                    num(r.correlation),
+                    code(&self.columns[r.kept].name)
+                ),
+            });
         }
         if keep.len() == p {
             return x;
@@ -176,17 +149,36 @@ impl Scaler {
 
 #[cfg(test)]
 mod tests {
-    use super::super::features::{FeatureDef, Kind};
+    use super::super::features::{Feature, Kind};
     use super::*;
+    use crate::features::FeatureDef;
+
+    /// A feature with this name and transform (the definitions are stand-ins).
+    fn def(name: &str, t: Transform) -> FeatureDef {
+        match t {
+            Transform::Log1p => FeatureDef::EventCount {
+                event: name.into(),
+                per_session: false,
+                label: Some(name.into()),
+            },
+            Transform::Indicator => FeatureDef::Property {
+                column: "c".into(),
+                value: name.into(),
+            },
+            _ => FeatureDef::Reached {
+                event: name.into(),
+                label: name.into(),
+            },
+        }
+    }
 
     fn features(cols: &[(&str, Transform)], rows: &[&[f64]]) -> Features {
         Features {
             defs: cols
                 .iter()
-                .map(|(n, t)| FeatureDef {
-                    name: n.to_string(),
+                .map(|(n, t)| Feature {
+                    def: def(n, *t),
                     kind: Kind::Events,
-                    transform: *t,
                 })
                 .collect(),
             rows: rows.len(),

@@ -365,13 +365,13 @@ fn constant_features_are_dropped_and_reported() {
         .iter()
         .map(|d| d["feature"].as_str().unwrap())
         .collect();
-    assert!(dropped.contains(&"device=desktop"), "{dropped:?}");
+    assert!(dropped.contains(&"property:device=desktop"), "{dropped:?}");
     assert!(
         v["features"]
             .as_array()
             .unwrap()
             .iter()
-            .all(|f| f["name"] != "device=desktop")
+            .all(|f| f["name"] != "property:device=desktop")
     );
     // The funnel came from tiny.journey.toml beside the data.
     assert_eq!(v["funnel"]["steps"][0], "product_view");

@@ -1,0 +1,584 @@
+//! Training: labels → candidates → features → split → cross-validation →
+//! final fit → hold-out evaluation → explanations → scores.
+
+use ndarray::Array2;
+
+use super::explain::{self, FeatureExplanation};
+use super::interventions::{self, Stager};
+use super::label::{Outcome, Status, UserCut};
+use super::metrics::{self, Metrics};
+use super::model::{self, ClassWeight, Linear, ModelFeature, ModelFile, ModelMetrics};
+use super::report::*;
+use super::score::{cuts, resolve_label, score};
+use super::{FOLDS, L2_GRID, MIN_FEATURE_USERS, Scores, TrainOptions, fingerprint, split};
+use crate::error::DataError;
+use crate::features::extract::{numeric_events, units_per_event, units_per_value};
+use crate::features::scale::{self, Stats, standardize};
+use crate::features::{Events, Extractor, FeatureDef, RowScratch, Transform, transform};
+use crate::ingest::{EventTable, FileInfo};
+use crate::predicate::Predicate;
+use crate::progress::Progress;
+use crate::sessions::Sessions;
+use crate::stats::round6;
+
+// ---------------------------------------------------------------------------
+// Training.
+
+/// What training produces.
+pub struct Trained {
+    /// model.json's text, exactly as written.
+    pub model_json: String,
+    pub model: ModelFile,
+    pub report: PropensityReport,
+    /// Every user scored with the saved model (as `score` would).
+    pub scores: Scores,
+    /// The standardized matrix of the labeled users (for --features-out).
+    pub matrix: FeatureMatrix,
+}
+
+/// Labeled users' standardized features, for checking against other tools.
+pub struct FeatureMatrix {
+    pub names: Vec<String>,
+    pub users: Vec<u32>,
+    pub holdout: Vec<bool>,
+    pub labels: Vec<bool>,
+    /// Row-major, users × names.
+    pub values: Array2<f64>,
+}
+
+/// At most this many event types of a numeric property get their own sum
+/// and mean.
+pub const MAX_NUMERIC_EVENTS: usize = 4;
+
+/// Candidate features for the labeled users: base, funnel, milestones,
+/// properties (configured, then automatic), numeric properties, then
+/// per-event counts by support.
+fn candidates(
+    t: &EventTable,
+    opts: &TrainOptions,
+    labeled: &[Events],
+) -> Result<Vec<FeatureDef>, DataError> {
+    let mut defs = vec![
+        FeatureDef::Events { per_session: false },
+        FeatureDef::Sessions,
+        FeatureDef::ActiveDays,
+        FeatureDef::RecencyHours,
+        FeatureDef::TenureHours,
+    ];
+    if let Some(f) = &opts.funnel {
+        defs.push(FeatureDef::FunnelStep {
+            steps: f.steps.len(),
+        });
+    }
+    for m in &opts.milestones {
+        crate::predicate::resolve(&m.event, t, &format!("[propensity] milestone {:?}", m.name))?;
+        defs.push(FeatureDef::Milestone {
+            name: m.name.clone(),
+            event: m.event.clone(),
+            phrase: m.phrase(),
+        });
+    }
+    let n = labeled.len() as u64;
+    let min_users = MIN_FEATURE_USERS.max(n / 100);
+    let mut columns: Vec<usize> = Vec::new();
+    for col in &opts.properties {
+        let p = t.props.iter().position(|c| &c.name == col).ok_or_else(|| {
+            DataError::Input(format!(
+                "[propensity] properties: unknown property {col:?}{}",
+                crate::predicate::suggest(col, t.props.iter().map(|c| c.name.as_str()))
+            ))
+        })?;
+        columns.push(p);
+    }
+    let auto = opts
+        .auto_features
+        .then(|| crate::features::auto::detect(t, &[]));
+    if let Some(a) = &auto {
+        columns.extend(
+            a.categorical
+                .iter()
+                .filter(|p| !columns.contains(p))
+                .collect::<Vec<_>>(),
+        );
+    }
+    for p in columns {
+        let counts = units_per_value(t, p, labeled);
+        let mut values: Vec<(u64, &str)> = (1..counts.len())
+            .filter(|&c| counts[c] >= min_users)
+            .map(|c| (counts[c], t.props[p].values.get(c as u32)))
+            .collect();
+        values.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        values.truncate(20);
+        values.sort_by(|a, b| a.1.cmp(b.1));
+        for (_, v) in values {
+            defs.push(FeatureDef::Property {
+                column: t.props[p].name.clone(),
+                value: v.to_string(),
+            });
+        }
+    }
+    // Numeric properties: sum and mean over all events that carry them,
+    // then over each frequent event type that does.
+    for &p in auto.iter().flat_map(|a| &a.numeric) {
+        let column = t.props[p].name.clone();
+        let events = std::iter::once(None).chain(
+            numeric_events(t, p, labeled, MAX_NUMERIC_EVENTS)
+                .into_iter()
+                .map(Some),
+        );
+        for event in events {
+            defs.push(FeatureDef::NumericSum {
+                column: column.clone(),
+                event: event.clone(),
+            });
+            defs.push(FeatureDef::NumericMean {
+                column: column.clone(),
+                event,
+            });
+        }
+    }
+    // Events already named by a target or a plain milestone are not counted again.
+    let mut skip: Vec<&str> = opts
+        .milestones
+        .iter()
+        .filter(|m| matches!(m.event, Predicate::Event(_)))
+        .filter_map(|m| m.event.event())
+        .collect();
+    if let Outcome::Conversion {
+        target: Predicate::Event(e),
+        ..
+    } = &opts.label.outcome
+    {
+        skip.push(e);
+    }
+    let support = units_per_event(t, labeled);
+    let mut events: Vec<(u64, &str)> = (0..support.len())
+        .filter(|&c| support[c] >= MIN_FEATURE_USERS)
+        .map(|c| (support[c], t.event_names.get(c as u32)))
+        .filter(|(_, name)| !skip.contains(name))
+        .collect();
+    events.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    events.truncate(opts.max_event_features);
+    events.sort_by(|a, b| a.1.cmp(b.1));
+    defs.extend(events.into_iter().map(|(_, e)| FeatureDef::EventCount {
+        event: e.to_string(),
+        per_session: false,
+        label: None,
+    }));
+    Ok(defs)
+}
+
+/// A fold's scaler: a column constant in the fold's training rows is
+/// centred only.
+fn fold_scaler(x: &Array2<f64>, rows: &[usize]) -> Stats {
+    let mut s = Stats::fit(x, rows);
+    s.sd.iter_mut()
+        .filter(|v| **v == 0.0)
+        .for_each(|v| *v = 1.0);
+    s
+}
+
+/// One fold's test positions, predictions per alpha and fits per alpha.
+type FoldOut = (Vec<usize>, Vec<Vec<f64>>, Vec<Linear>);
+/// Out-of-fold predictions per alpha, and the fits `[fold][alpha]`.
+type CvOut = (Vec<Vec<f64>>, Vec<Vec<Linear>>);
+
+/// Out-of-fold predictions, per alpha (in the order given), for the
+/// training rows; and each fold's fits, `[fold][alpha]`.
+fn cross_validate(
+    x: &Array2<f64>,
+    y: &[bool],
+    train: &[usize],
+    fold_of: &[usize],
+    cols: &[usize],
+    alphas: &[f64],
+    repeat: usize,
+) -> Result<CvOut, DataError> {
+    let results = crate::parallel::map(FOLDS, |f| -> Result<FoldOut, DataError> {
+        let fit_rows: Vec<usize> = train
+            .iter()
+            .zip(fold_of)
+            .filter(|&(_, &k)| k != f)
+            .map(|(&r, _)| r)
+            .collect();
+        let test_pos: Vec<usize> = (0..train.len()).filter(|&i| fold_of[i] == f).collect();
+        let test_rows: Vec<usize> = test_pos.iter().map(|&i| train[i]).collect();
+        let sc = fold_scaler(x, &fit_rows);
+        let xf = sc.transform(x, &fit_rows, cols);
+        let yf: Vec<bool> = fit_rows.iter().map(|&r| y[r]).collect();
+        let xt = sc.transform(x, &test_rows, cols);
+        let fits = model::fit_path(xf.view(), &yf, alphas, repeat)?;
+        let preds = fits.iter().map(|m| m.predict(&xt.view())).collect();
+        Ok((test_pos, preds, fits))
+    });
+    let mut oof = vec![vec![0.0; train.len()]; alphas.len()];
+    let mut fold_fits = Vec::with_capacity(FOLDS);
+    for r in results {
+        let (pos, preds, fits) = r?;
+        for (a, p) in preds.into_iter().enumerate() {
+            for (&i, v) in pos.iter().zip(p) {
+                oof[a][i] = v;
+            }
+        }
+        fold_fits.push(fits);
+    }
+    Ok((oof, fold_fits))
+}
+
+/// Trains, evaluates and explains a model; scores every user with it.
+pub fn train(
+    t: &EventTable,
+    sessions: &Sessions,
+    files: &[FileInfo],
+    opts: &TrainOptions,
+    progress: &Progress,
+) -> anyhow::Result<Trained> {
+    progress.stage("labels at the cutoff");
+    let label = resolve_label(&opts.label, t, true)?;
+    // The config is checked against the data before any work.
+    for m in &opts.milestones {
+        crate::predicate::resolve(&m.event, t, &format!("[propensity] milestone {:?}", m.name))?;
+    }
+    Stager::new(t, &opts.stages)?;
+    interventions::resolve(&opts.rules, &opts.stages, &opts.milestones, t)?;
+    let all = cuts(t, &label);
+    let labeled: Vec<&UserCut> = all
+        .iter()
+        .filter(|c| matches!(c.status, Status::Labeled(_)))
+        .collect();
+    let y: Vec<bool> = labeled
+        .iter()
+        .map(|c| c.status == Status::Labeled(true))
+        .collect();
+    let positives = y.iter().filter(|&&b| b).count();
+    let count = |s: Status| all.iter().filter(|c| c.status == s).count() as u64;
+    let (converted_before, no_cutoff, censored) = (
+        count(Status::ConvertedBefore),
+        count(Status::NoCutoff),
+        count(Status::Censored),
+    );
+    if positives < 2 * FOLDS || labeled.len() - positives < 2 * FOLDS {
+        return Err(DataError::Input(format!(
+            "too few labeled users to train: {} positive and {} negative (need at least {} of each); \
+             {} users have no cutoff, {} did the target before the cutoff, {} are censored (label window past the end of the data){}",
+            positives,
+            labeled.len() - positives,
+            2 * FOLDS,
+            no_cutoff,
+            converted_before,
+            censored,
+            if censored > 0 { "; a shorter --horizon (or --horizon all) labels more users" } else { "" }
+        ))
+        .into());
+    }
+
+    progress.stage("features before the cutoff");
+    let spans: Vec<Events> = labeled
+        .iter()
+        .map(|c| Events::Range(c.range.start, c.pre_end))
+        .collect();
+    let defs = candidates(t, opts, &spans)?;
+    let transforms: Vec<Transform> = defs.iter().map(FeatureDef::transform).collect();
+    let (ex, _) = Extractor::new(t, sessions, &defs, opts.funnel.as_ref().into())?;
+    let d_all = defs.len();
+    // Rows are independent: chunks are extracted on every core, in order.
+    let parts = crate::parallel::map_ranges(labeled.len(), |range| {
+        let chunk = &labeled[range];
+        let mut values = vec![0.0; chunk.len() * d_all];
+        let mut scratch = RowScratch::default();
+        for (row, c) in values.chunks_exact_mut(d_all.max(1)).zip(chunk) {
+            ex.row(&c.unit(t), &mut scratch, row);
+            for (v, &tr) in row.iter_mut().zip(&transforms) {
+                *v = transform(tr, *v);
+            }
+        }
+        values
+    });
+    let x = Array2::from_shape_vec((labeled.len(), d_all), parts.concat())
+        .expect("one row of d_all values per labeled user");
+
+    let is_holdout = split::holdout(&y, opts.holdout, opts.seed);
+    let train_rows: Vec<usize> = (0..y.len()).filter(|&i| !is_holdout[i]).collect();
+    let hold_rows: Vec<usize> = (0..y.len()).filter(|&i| is_holdout[i]).collect();
+    let scaler = Stats::fit(&x, &train_rows);
+    let nonconstant = scale::varying(&x, &train_rows, &(0..d_all).collect::<Vec<_>>());
+    let constant_features: Vec<String> = (0..d_all)
+        .filter(|c| !nonconstant.contains(c))
+        .map(|c| defs[c].name())
+        .collect();
+    let (cols, redundancies) = scale::prune_redundant(
+        &scaler.transform(&x, &train_rows, &nonconstant),
+        &nonconstant,
+    );
+    let redundant: Vec<Redundant> = redundancies
+        .iter()
+        .map(|r| Redundant {
+            name: defs[r.dropped].name(),
+            kept: defs[r.kept].name(),
+            correlation: round6(r.correlation),
+        })
+        .collect();
+    if cols.is_empty() {
+        return Err(DataError::Input("no feature varies across the training users".into()).into());
+    }
+    let y_train: Vec<bool> = train_rows.iter().map(|&r| y[r]).collect();
+    let train_pos = y_train.iter().filter(|&&b| b).count();
+    let repeat = match opts.class_weight {
+        ClassWeight::None => 1,
+        ClassWeight::Balanced => {
+            let (maj, min) = (
+                train_pos.max(y_train.len() - train_pos),
+                train_pos.min(y_train.len() - train_pos),
+            );
+            ((maj as f64 / min.max(1) as f64).round() as usize).max(1)
+        }
+    };
+
+    progress.stage("5-fold cross-validation");
+    let fold_of = split::folds(&y_train, FOLDS, opts.seed);
+    let alphas: Vec<f64> = match opts.l2 {
+        Some(a) => vec![a],
+        None => L2_GRID.to_vec(),
+    };
+    let (oof, fold_fits) = cross_validate(&x, &y, &train_rows, &fold_of, &cols, &alphas, repeat)?;
+    let fold_metrics = |p: &[f64], thr: f64| -> Vec<Metrics> {
+        (0..FOLDS)
+            .map(|f| {
+                let idx: Vec<usize> = (0..y_train.len()).filter(|&i| fold_of[i] == f).collect();
+                let pf: Vec<f64> = idx.iter().map(|&i| p[i]).collect();
+                let yf: Vec<bool> = idx.iter().map(|&i| y_train[i]).collect();
+                Metrics::of(&pf, &yf, thr)
+            })
+            .collect()
+    };
+    let mut grid = Vec::new();
+    let mut best = 0;
+    let mut best_loss = f64::INFINITY;
+    for (a, p) in oof.iter().enumerate() {
+        let ms = fold_metrics(p, 0.5);
+        let (mean, _) = Metrics::mean_sd(&ms);
+        let loss = ms.iter().map(|m| m.log_loss).sum::<f64>() / FOLDS as f64;
+        // Strongest regularization first: ties keep the simpler model.
+        if loss < best_loss - 1e-9 {
+            best_loss = loss;
+            best = a;
+        }
+        grid.push(GridPoint {
+            l2: alphas[a],
+            sklearn_c: round6(1.0 / alphas[a]),
+            cv_log_loss: mean.log_loss,
+            cv_auc: mean.auc,
+        });
+    }
+    let alpha = alphas[best];
+    let (threshold, threshold_by) = match opts.threshold {
+        Some(v) => (v, "--threshold"),
+        None => (
+            metrics::best_f1_threshold(&oof[best], &y_train),
+            "best F1 on out-of-fold predictions",
+        ),
+    };
+    let cv_folds = fold_metrics(&oof[best], threshold);
+    let (cv_mean, cv_sd) = Metrics::mean_sd(&cv_folds);
+
+    progress.stage("final fit and hold-out");
+    let xs_train = scaler.transform(&x, &train_rows, &cols);
+    // Started from the folds' average at this alpha: the same problem on
+    // a quarter more rows, so L-BFGS has little left to do.
+    let start = Linear::mean_of(&fold_fits.iter().map(|f| &f[best]).collect::<Vec<_>>());
+    let fitted = model::fit(xs_train.view(), &y_train, alpha, repeat, Some(&start))?;
+    drop(xs_train);
+    let xs_hold = scaler.transform(&x, &hold_rows, &cols);
+    let p_hold = fitted.predict(&xs_hold.view());
+    drop(xs_hold);
+    let y_hold: Vec<bool> = hold_rows.iter().map(|&r| y[r]).collect();
+    let holdout = Metrics::of(&p_hold, &y_hold, threshold);
+    // The base-rate model is the intercept-only model fitted the same way:
+    // with class weights, the weighted training base rate.
+    let train_neg = y_train.len() - train_pos;
+    let (w_pos, w_neg) = match repeat {
+        1 => (train_pos, train_neg),
+        k if train_pos <= train_neg => (train_pos * k, train_neg),
+        k => (train_pos, train_neg * k),
+    };
+    let train_rate = w_pos as f64 / (w_pos + w_neg) as f64;
+    let base_p = vec![train_rate; y_hold.len()];
+    let base_rate_model = Metrics::of(&base_p, &y_hold, threshold);
+    let beats = holdout.auc > 0.5
+        && holdout.log_loss < base_rate_model.log_loss
+        && holdout.brier < base_rate_model.brier;
+    let verdict = if beats {
+        format!(
+            "The model beats the base-rate model on the hold-out: AUC {:.3} vs 0.5, log loss {:.4} vs {:.4}, Brier {:.4} vs {:.4}.",
+            holdout.auc,
+            holdout.log_loss,
+            base_rate_model.log_loss,
+            holdout.brier,
+            base_rate_model.brier
+        )
+    } else {
+        format!(
+            "The model does NOT beat the base-rate model on the hold-out (AUC {:.3} vs 0.5, log loss {:.4} vs {:.4}, Brier {:.4} vs {:.4}): its scores carry no usable signal, do not act on them.",
+            holdout.auc,
+            holdout.log_loss,
+            base_rate_model.log_loss,
+            holdout.brier,
+            base_rate_model.brier
+        )
+    };
+
+    let fp = fingerprint(t, files);
+    let model_features: Vec<ModelFeature> = cols
+        .iter()
+        .zip(&fitted.w)
+        .map(|(&c, &w)| ModelFeature {
+            name: defs[c].name(),
+            definition: defs[c].clone(),
+            mean: scaler.mean[c],
+            sd: scaler.sd[c],
+            coefficient: w,
+        })
+        .collect();
+    let model = ModelFile {
+        format: model::FORMAT.into(),
+        format_version: model::FORMAT_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        label: opts.label.clone(),
+        label_description: opts.label.describe(),
+        features: model_features,
+        intercept: fitted.b,
+        threshold,
+        l2: alpha,
+        sklearn_c: 1.0 / alpha,
+        class_weight: opts.class_weight,
+        risk_bands: opts.bands,
+        milestones: opts.milestones.clone(),
+        properties: opts.properties.clone(),
+        funnel: opts.funnel.clone(),
+        stages: opts.stages.clone(),
+        interventions: opts.rules.clone(),
+        training_data: fp.clone(),
+        metrics: ModelMetrics {
+            holdout: holdout.clone(),
+            base_rate_model: base_rate_model.clone(),
+            cv_mean: cv_mean.clone(),
+            cv_sd: cv_sd.clone(),
+            beats_base_rate: beats,
+        },
+    };
+    // Everything downstream uses the model as read back from its JSON, so
+    // `score` on the same data reproduces these scores bit for bit.
+    let model_json = serde_json::to_string_pretty(&model)? + "\n";
+    let model = ModelFile::from_json(&model_json, "model.json")?;
+
+    progress.stage("scoring every user");
+    let scores = score(t, sessions, &model, &model.stages, &model.interventions)?;
+
+    // Explanations.
+    let verb = opts.label.verb();
+    let features_explained: Vec<FeatureExplanation> = model
+        .features
+        .iter()
+        .map(|f| explain::explain(&f.definition, f.mean, f.sd, f.coefficient, verb))
+        .collect();
+    let pos_spans: Vec<Events> = spans
+        .iter()
+        .zip(&y)
+        .filter(|&(_, &b)| b)
+        .map(|(s, _)| *s)
+        .collect();
+    let neg_spans: Vec<Events> = spans
+        .iter()
+        .zip(&y)
+        .filter(|&(_, &b)| !b)
+        .map(|(s, _)| *s)
+        .collect();
+    let names: Vec<String> = t.event_names.iter().map(str::to_string).collect();
+    let correlations = explain::correlations(
+        &names,
+        &units_per_event(t, &pos_spans),
+        &units_per_event(t, &neg_spans),
+        pos_spans.len() as u64,
+        neg_spans.len() as u64,
+    );
+    let (np, nn) = (pos_spans.len() as f64, neg_spans.len() as f64);
+
+    let report = PropensityReport {
+        kind: if opts.label.is_churn() {
+            "churn"
+        } else {
+            "conversion"
+        }
+        .into(),
+        label: opts.label.describe(),
+        label_definition: opts.label.clone(),
+        population: Population {
+            users: all.len() as u64,
+            labeled: y.len() as u64,
+            positives: positives as u64,
+            base_rate: round6(positives as f64 / y.len() as f64),
+            converted_before_cutoff: converted_before,
+            no_cutoff,
+            censored,
+            train: train_rows.len() as u64,
+            holdout: hold_rows.len() as u64,
+        },
+        features: features_explained,
+        constant_features,
+        redundant_features: redundant,
+        regularization: Regularization {
+            l2: alpha,
+            sklearn_c: round6(1.0 / alpha),
+            chosen_by: if opts.l2.is_some() {
+                "--l2"
+            } else {
+                "5-fold CV (lowest mean log loss)"
+            }
+            .into(),
+            grid,
+            class_weight: opts.class_weight,
+            minority_repeat: repeat as u64,
+        },
+        threshold: ThresholdChoice {
+            value: round6(threshold),
+            chosen_by: threshold_by.into(),
+        },
+        cv: CvReport {
+            folds: cv_folds,
+            mean: cv_mean,
+            sd: cv_sd,
+        },
+        calibration: metrics::calibration(&p_hold, &y_hold),
+        lift: metrics::lift(&p_hold, &y_hold),
+        holdout,
+        base_rate_model,
+        beats_base_rate: beats,
+        verdict,
+        correlations,
+        correlations_skewed: np > 10.0 * nn || nn > 10.0 * np,
+        scoring: scores.summary.clone(),
+        training_data: fp,
+    };
+
+    // The standardized matrix, with the saved model's scaler.
+    let mut values = Array2::<f64>::zeros((y.len(), model.features.len()));
+    for (i, mut out) in values.rows_mut().into_iter().enumerate() {
+        for ((o, &c), f) in out.iter_mut().zip(&cols).zip(&model.features) {
+            *o = standardize(x[[i, c]], f.mean, f.sd);
+        }
+    }
+    let matrix = FeatureMatrix {
+        names: model.features.iter().map(|f| f.name.clone()).collect(),
+        users: labeled.iter().map(|c| t.user[c.range.start]).collect(),
+        holdout: is_holdout,
+        labels: y,
+        values,
+    };
+    Ok(Trained {
+        model_json,
+        model,
+        report,
+        scores,
+        matrix,
+    })
+}
