@@ -536,3 +536,26 @@ fn churn_model_and_report_sections() {
         "{header}"
     );
 }
+
+/// A model.json written by the first release (format version 1) loads and
+/// scores exactly as it did then: fixtures/propensity/v1 holds the model,
+/// the data it was trained on and the scores that release wrote.
+#[test]
+fn a_model_saved_by_the_first_release_scores_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = Path::new("fixtures/propensity/v1");
+    let out = dir.path().join("scores.csv");
+    jm().args(["propensity", "score"])
+        .arg(v1.join("saas.csv"))
+        .arg("--model")
+        .arg(v1.join("model.json"))
+        .arg("--scores-out")
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        std::fs::read_to_string(v1.join("scores.csv")).unwrap(),
+        "the first release's model scores differently now"
+    );
+}
