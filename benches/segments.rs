@@ -4,10 +4,10 @@
 //! scripts/bench_segments.sh; this keeps a quick, repeatable view of the same code.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use journeymap::features::{UnitKind, Units};
 use journeymap::generate::{self, GenerateOptions, Scenario};
 use journeymap::ingest::{self, IngestOptions};
 use journeymap::progress::Progress;
-use journeymap::features::{UnitKind, Units};
 use journeymap::segments::features::{self, RoleNames};
 use journeymap::segments::kmeans::{self, KMeansParams};
 use journeymap::segments::scale::Scaler;

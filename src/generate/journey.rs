@@ -174,10 +174,57 @@ events = ["invite_teammate"]
 "#;
 
 /// The commented journey.toml for a scenario.
+const RETAIL: &str = r#"# journey.toml for data from `journeymap generate --scenario retail`.
+# Predicates are an event name, or { event = "...", <property> = "value", ... }.
+# Stages come in file order; an event belongs to the first stage that matches.
+
+[conversion]
+event = "purchase"
+
+# Product to purchase, each step within 7 days of the first.
+[funnel]
+steps = ["product", "add_to_cart", "checkout", "payment", "purchase"]
+window = "7d"
+
+# Segments of every user, four of them.
+[segments]
+k = 4
+on = "all"
+
+# Who buys? Features come from the first day only (device, channel and the
+# price of what they look at are found without being named here).
+[propensity]
+target = "purchase"
+observe = "1d"
+horizon = "14d"
+
+[[interventions]]
+stage = "Purchase"
+min_risk = 0.7
+action = "cart_reminder_email"
+
+[[interventions]]
+min_risk = 0.9
+action = "discount_offer"
+
+[[stages]]
+name = "Awareness"
+events = ["home", "search", "category"]
+
+[[stages]]
+name = "Consideration"
+events = ["product"]
+
+[[stages]]
+name = "Purchase"
+events = ["add_to_cart", "view_cart", "checkout", "shipping", "payment", "purchase"]
+"#;
+
 pub fn journey_toml(scenario: Scenario) -> &'static str {
     match scenario {
         Scenario::Ecommerce => ECOMMERCE,
         Scenario::Saas => SAAS,
+        Scenario::Retail => RETAIL,
     }
 }
 
@@ -217,12 +264,12 @@ mod tests {
         );
     }
 
-    /// Both configs parse, every predicate names an event of the generated
+    /// Every scenario's config parses, every predicate names an event of the generated
     /// data, and every generated event belongs to a stage.
     #[test]
     fn shipped_configs_resolve_against_generated_data() {
         let dir = tempfile::tempdir().unwrap();
-        for scenario in [Scenario::Ecommerce, Scenario::Saas] {
+        for scenario in [Scenario::Ecommerce, Scenario::Saas, Scenario::Retail] {
             let out = dir.path().join(format!("{scenario:?}.csv"));
             let summary = super::super::generate(&super::super::GenerateOptions {
                 scenario,
@@ -250,7 +297,7 @@ mod tests {
             assert!(funnel.window.is_some());
             let names: Vec<&str> = cfg.stages.iter().map(|s| s.name.as_str()).collect();
             let expected: &[&str] = match scenario {
-                Scenario::Ecommerce => &crate::config::DEFAULT_STAGES[..3],
+                Scenario::Ecommerce | Scenario::Retail => &crate::config::DEFAULT_STAGES[..3],
                 Scenario::Saas => &crate::config::DEFAULT_STAGES,
             };
             assert_eq!(names, expected, "{scenario:?}");

@@ -9,6 +9,7 @@
 mod ecommerce;
 mod format;
 pub mod journey;
+pub mod retail;
 mod saas;
 mod write;
 
@@ -21,12 +22,14 @@ use crate::rng::Rng;
 pub enum Scenario {
     Ecommerce,
     Saas,
+    /// A web shop's warehouse export: nine columns with price, rows in global time order.
+    Retail,
 }
 
 impl Scenario {
     pub fn conversion_event(self) -> &'static str {
         match self {
-            Scenario::Ecommerce => "purchase",
+            Scenario::Ecommerce | Scenario::Retail => "purchase",
             Scenario::Saas => "upgrade",
         }
     }
@@ -61,6 +64,11 @@ pub fn generate(opts: &GenerateOptions) -> anyhow::Result<GenerateSummary> {
     if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
+    let user_of: fn(&mut Rng, &mut Vec<Event>) -> UserTruth = match opts.scenario {
+        Scenario::Ecommerce => ecommerce::user,
+        Scenario::Saas => saas::user,
+        Scenario::Retail => return generate_retail(opts, format, &truth),
+    };
     let mut sink = write::EventSink::create(&opts.out, format)?;
     let mut truth_sink = write::TruthSink::create(&truth)?;
 
@@ -70,10 +78,7 @@ pub fn generate(opts: &GenerateOptions) -> anyhow::Result<GenerateSummary> {
     for idx in 1..=opts.users as u64 {
         events.clear();
         let mut rng = Rng::for_stream(opts.seed, idx);
-        let user = match opts.scenario {
-            Scenario::Ecommerce => ecommerce::user(&mut rng, &mut events),
-            Scenario::Saas => saas::user(&mut rng, &mut events),
-        };
+        let user = user_of(&mut rng, &mut events);
         debug_assert!(events.windows(2).all(|w| w[0].ts <= w[1].ts));
         sink.write_user(idx, &user, &events)?;
         truth_sink.write_user(idx, &user)?;
@@ -95,6 +100,42 @@ pub fn generate(opts: &GenerateOptions) -> anyhow::Result<GenerateSummary> {
         journey_config,
         conversion_event: opts.scenario.conversion_event().to_string(),
         converted_users: converted,
+    })
+}
+
+/// The retail scenario: every user first, then all rows in global time
+/// order (a stable sort by timestamp: ties keep user and event order).
+fn generate_retail(
+    opts: &GenerateOptions,
+    format: write::Format,
+    truth: &Path,
+) -> anyhow::Result<GenerateSummary> {
+    let mut rows = Vec::with_capacity(opts.users * 36);
+    let mut users = Vec::with_capacity(opts.users);
+    for idx in 1..=opts.users as u64 {
+        let mut rng = Rng::for_stream(opts.seed, idx);
+        users.push(retail::user(&mut rng, idx as u32, &mut rows));
+    }
+    rows.sort_by_key(|r| r.ts);
+    retail::write(&opts.out, format, &rows, &users)?;
+    let mut truth_sink = write::TruthSink::create(truth)?;
+    for (i, u) in users.iter().enumerate() {
+        truth_sink.write_user(i as u64 + 1, u)?;
+    }
+    truth_sink.finish()?;
+    let journey_config = journey::journey_path(&opts.out);
+    crate::atomic::write_bytes(
+        &journey_config,
+        journey::journey_toml(opts.scenario).as_bytes(),
+    )?;
+    Ok(GenerateSummary {
+        events: rows.len() as u64,
+        users: opts.users as u64,
+        out: opts.out.clone(),
+        truth: truth.to_path_buf(),
+        journey_config,
+        conversion_event: opts.scenario.conversion_event().to_string(),
+        converted_users: users.iter().filter(|u| u.converted).count() as u64,
     })
 }
 
@@ -120,7 +161,7 @@ pub(crate) const START_MS: i64 = format::days_from_civil(2026, 10, 1) * 86_400_0
 /// Users' first events are spread uniformly over this many days.
 pub(crate) const SPREAD_DAYS: u64 = 28;
 const MINUTE_MS: i64 = 60_000;
-const DAY_MS: f64 = 86_400_000.0;
+pub(crate) const DAY_MS: f64 = 86_400_000.0;
 /// Mean inter-session gap (exponential) and its floor; the floor keeps every
 /// gap above the 45 min that downstream sessionization is expected to use.
 const SESSION_GAP_MEAN_MS: f64 = 2.0 * DAY_MS;

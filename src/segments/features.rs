@@ -166,10 +166,6 @@ pub fn resolve_roles(t: &EventTable, names: &RoleNames) -> Result<Roles, crate::
     })
 }
 
-/// At most this many event types of an automatic numeric column get their
-/// own mean (the most frequent carrying the column).
-pub const MAX_NUMERIC_EVENTS: usize = 4;
-
 /// The features of the selected units (`selected` indexes `units`), in
 /// their documented order, with the levels and shares the data holds.
 pub fn definitions(
@@ -343,7 +339,8 @@ pub fn definitions(
         }
     }
     // Numeric properties: the mean over the unit's events that carry the
-    // column, then per frequent event type that does.
+    // column. Not per event type: a unit without such an event would read
+    // 0, which clusters "never bought" with "bought cheaply".
     if let Some(a) = auto_columns {
         for &col in &a.numeric {
             let column = t.props[col].name.clone();
@@ -357,18 +354,6 @@ pub fn definitions(
                     mean: true,
                 },
             );
-            for e in crate::features::extract::numeric_events(t, col, &events, MAX_NUMERIC_EVENTS) {
-                push(
-                    FeatureDef::NumericMean {
-                        column: column.clone(),
-                        event: Some(e),
-                    },
-                    Kind::Numeric {
-                        column: column.clone(),
-                        mean: true,
-                    },
-                );
-            }
         }
     }
     defs

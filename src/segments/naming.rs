@@ -125,10 +125,18 @@ pub fn persona(
     }
 }
 
-/// "phrase, phrase: persona" from the first two phrases.
+/// "phrase, phrase: persona" from the first two distinct phrases.
 pub fn name(phrases: &[String], persona: Option<&str>) -> String {
-    let head = phrases
-        .iter()
+    // Two features can say the same thing ("no checkout" from the flag and
+    // from the share): each phrase once.
+    let mut unique: Vec<&String> = Vec::new();
+    for p in phrases {
+        if !unique.contains(&p) {
+            unique.push(p);
+        }
+    }
+    let head = unique
+        .into_iter()
         .take(2)
         .cloned()
         .collect::<Vec<_>>()

@@ -486,3 +486,50 @@ fn bad_flags_give_clean_errors() {
         .code(2)
         .stderr(predicate::str::contains("on: abandoned needs a funnel"));
 }
+
+/// Issue 12, acceptance 3. In the retail data 30% of users are bargain
+/// hunters: they browse the cheap end of the catalogue and compare more.
+/// With no config the segments find the price column by themselves, and the
+/// segment that holds most bargain hunters is the one named price-sensitive,
+/// with a low mean price.
+#[test]
+fn segments_name_price_driven_behaviour() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = crate::common::generate(&dir.path().join("retail.csv"), "retail", 12_000, 4);
+    let assignments = dir.path().join("a.csv");
+    let out = jm()
+        .arg("segments")
+        .arg(&data)
+        .args(["--on", "all", "--k", "4", "--json", "--assignments"])
+        .arg(&assignments)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    let truth: std::collections::HashMap<String, String> =
+        read_csv(&dir.path().join("retail.truth.csv"))
+            .into_iter()
+            .map(|r| (r["user_id"].clone(), r["segment"].clone()))
+            .collect();
+    let mut bargain = [0usize; 5];
+    for row in read_csv(&assignments) {
+        if truth[&row["user_id"]] == "bargain_hunter" {
+            bargain[row["segment"].parse::<usize>().unwrap()] += 1;
+        }
+    }
+    let most = (1..5).max_by_key(|&s| bargain[s]).unwrap();
+    let seg = &v["segments"][most - 1];
+    let name = seg["name"].as_str().unwrap();
+    assert!(name.contains("price-sensitive"), "segment {most}: {name}");
+    let price_z = seg["profile"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["feature"] == "mean:price")
+        .unwrap()["z"]
+        .as_f64()
+        .unwrap();
+    assert!(price_z <= -0.5, "mean price z {price_z}");
+}
