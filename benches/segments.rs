@@ -75,7 +75,10 @@ fn stages(c: &mut Criterion) {
         })
         .collect();
     let labels: Vec<&[u32]> = fits.iter().map(|f| f.labels.as_slice()).collect();
-    let sample = silhouette::sample(x.nrows(), silhouette::MAX_SAMPLE, 0);
+    let keys: Vec<u64> = (0..x.nrows())
+        .map(|i| journeymap::rng::user_key(&i.to_string(), 0))
+        .collect();
+    let sample = silhouette::sample(&keys, silhouette::MAX_SAMPLE);
     group.bench_function("silhouette_7_labellings", |b| {
         b.iter(|| silhouette::scores(x.view(), &sample, &labels))
     });

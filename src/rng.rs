@@ -139,6 +139,21 @@ impl Rng {
     }
 }
 
+/// A seeded 64-bit key of a user (or unit) id: FNV-1a of the bytes, then
+/// splitmix64 with the seed, so different seeds give unrelated orders. Used
+/// wherever users are chosen (hold-out, folds, samples), so a choice follows
+/// the user, not the row order of the export.
+pub fn user_key(id: &str, seed: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in id.as_bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let mut z = h ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

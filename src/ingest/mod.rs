@@ -115,8 +115,8 @@ pub struct PropColumn {
     pub codes: Vec<u32>,
 }
 
-/// Valid events, ordered per user by (timestamp, input order). Users appear in
-/// order of their first row in the input.
+/// Valid events, ordered per user by (timestamp, input order). Users come in
+/// the order of their ids (byte order), whatever the order of the rows.
 #[derive(Debug, Clone, Default)]
 pub struct EventTable {
     pub user_names: Interner,
@@ -449,6 +449,10 @@ fn merge(chunks: Vec<Chunk>, registry: &PropRegistry, has_session: bool) -> Inge
         }
     });
     drop(rest);
+    // Users in the order of their ids, not of their first row: every
+    // result (splits, folds, fits, output order) then depends on the data
+    // alone, not on how the export's rows happen to be ordered.
+    let users = canonical_users(users, &mut user);
     // Exports usually come grouped by user and in time order already; then
     // the columns are kept as they are.
     let identity = already_ordered(&user, &ts);
@@ -505,9 +509,29 @@ fn merge(chunks: Vec<Chunk>, registry: &PropRegistry, has_session: bool) -> Inge
     }
 }
 
-/// True when users come in code order (codes follow first appearance, so
-/// grouped input has each new user one above the last) and each user's
-/// events are in time order.
+/// The user interner with codes in id order (byte order of the names), and
+/// `user` recoded to match. Already sorted (as generated and many exported
+/// files are): returned as it is.
+fn canonical_users(users: Interner, user: &mut [u32]) -> Interner {
+    let n = users.len();
+    if (1..n).all(|c| users.get(c as u32 - 1) < users.get(c as u32)) {
+        return users;
+    }
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_unstable_by(|&a, &b| users.get(a).cmp(users.get(b)));
+    let mut recode = vec![0u32; n];
+    for (new, &old) in order.iter().enumerate() {
+        recode[old as usize] = new as u32;
+    }
+    for u in user.iter_mut() {
+        *u = recode[*u as usize];
+    }
+    order.iter().map(|&c| users.get(c)).collect()
+}
+
+/// True when users come in code order (codes are in id order, so input
+/// grouped by sorted user has each new user one above the last) and each
+/// user's events are in time order.
 fn already_ordered(user: &[u32], ts: &[i64]) -> bool {
     user.first().is_none_or(|&u| u == 0)
         && user.windows(2).zip(ts.windows(2)).all(|(u, t)| {
@@ -519,7 +543,7 @@ fn already_ordered(user: &[u32], ts: &[i64]) -> bool {
         })
 }
 
-/// A stable counting sort by user code (codes follow first appearance), then a
+/// A stable counting sort by user code (codes are in id order), then a
 /// stable sort by timestamp inside each user where it is not already ordered.
 /// Stability is what keeps equal timestamps in export order.
 fn order_by_user_then_time(user: &[u32], ts: &[i64], n_users: usize) -> Vec<u32> {

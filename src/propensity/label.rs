@@ -60,6 +60,21 @@ impl LabelDefinition {
         }
     }
 
+    /// What "risk" is for this label, in words.
+    pub fn risk_definition(&self) -> String {
+        match &self.outcome {
+            Outcome::Conversion { target, .. } => format!(
+                "risk = 1 − the model's probability that the user does {} ({})",
+                code(&target.label()),
+                self.describe()
+            ),
+            Outcome::Churn { .. } => format!(
+                "risk = the model's probability that the user churns ({})",
+                self.describe()
+            ),
+        }
+    }
+
     pub fn describe(&self) -> String {
         let cutoff = match &self.cutoff {
             Cutoff::Observe { window_ms } => {

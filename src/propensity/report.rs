@@ -113,6 +113,17 @@ pub struct ScoreSummary {
     pub score_histogram: Vec<Count>,
 }
 
+/// What "risk" means and how it is banded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RiskDefinition {
+    /// The bad outcome whose probability the risk is, in words.
+    pub definition: String,
+    /// Risk at or above this is `high`.
+    pub high: f64,
+    /// Risk at or above this (and below `high`) is `medium`; below, `low`.
+    pub medium: f64,
+}
+
 /// The propensity section of report.json.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PropensityReport {
@@ -130,9 +141,16 @@ pub struct PropensityReport {
     pub threshold: ThresholdChoice,
     pub cv: CvReport,
     pub holdout: Metrics,
+    /// The hold-out AUC's 95% confidence interval (DeLong); `null` with
+    /// fewer than 2 users of a class in the hold-out.
+    pub holdout_auc_ci: Option<[f64; 2]>,
     pub base_rate_model: Metrics,
+    /// The model has signal: the AUC interval lies above 0.5, and log loss
+    /// and Brier score are below the base-rate model's.
     pub beats_base_rate: bool,
     pub verdict: String,
+    /// What the risk in scores.csv is, and the band thresholds.
+    pub risk: RiskDefinition,
     pub calibration: Vec<CalibrationBin>,
     pub lift: Vec<LiftDecile>,
     /// PostHog-style odds ratio of each event (before the cutoff) with the positive label.

@@ -3,11 +3,11 @@
 
 use ndarray::Array2;
 
-use super::explain::{self, FeatureExplanation};
+use super::explain::{self, EventCorrelation, FeatureExplanation};
 use super::interventions::{self, Stager};
 use super::label::{Outcome, Status, UserCut};
-use super::metrics::{self, Metrics};
-use super::model::{self, ClassWeight, Linear, ModelFeature, ModelFile, ModelMetrics};
+use super::metrics::{self, Metrics, MetricsSd};
+use super::model::{self, ClassWeight, Fingerprint, Linear, ModelFeature, ModelFile, ModelMetrics};
 use super::report::*;
 use super::score::{cuts, resolve_label, score};
 use super::{FOLDS, L2_GRID, MIN_FEATURE_USERS, Scores, TrainOptions, fingerprint, split};
@@ -225,15 +225,20 @@ fn cross_validate(
     Ok((oof, fold_fits))
 }
 
-/// Trains, evaluates and explains a model; scores every user with it.
-pub fn train(
-    t: &EventTable,
-    sessions: &Sessions,
-    files: &[FileInfo],
-    opts: &TrainOptions,
-    progress: &Progress,
-) -> anyhow::Result<Trained> {
-    progress.stage("labels at the cutoff");
+/// The users with a known label: their cutoffs and labels, and the counts
+/// of the others.
+struct Labels {
+    all: Vec<UserCut>,
+    /// Indices into `all` of the labeled users, in table order.
+    labeled: Vec<usize>,
+    y: Vec<bool>,
+    positives: usize,
+    converted_before: u64,
+    no_cutoff: u64,
+    censored: u64,
+}
+
+fn labels(t: &EventTable, opts: &TrainOptions) -> Result<Labels, DataError> {
     let label = resolve_label(&opts.label, t, true)?;
     // The config is checked against the data before any work.
     for m in &opts.milestones {
@@ -242,51 +247,64 @@ pub fn train(
     Stager::new(t, &opts.stages)?;
     interventions::resolve(&opts.rules, &opts.stages, &opts.milestones, t)?;
     let all = cuts(t, &label);
-    let labeled: Vec<&UserCut> = all
-        .iter()
-        .filter(|c| matches!(c.status, Status::Labeled(_)))
+    let labeled: Vec<usize> = (0..all.len())
+        .filter(|&i| matches!(all[i].status, Status::Labeled(_)))
         .collect();
     let y: Vec<bool> = labeled
         .iter()
-        .map(|c| c.status == Status::Labeled(true))
+        .map(|&i| all[i].status == Status::Labeled(true))
         .collect();
     let positives = y.iter().filter(|&&b| b).count();
     let count = |s: Status| all.iter().filter(|c| c.status == s).count() as u64;
-    let (converted_before, no_cutoff, censored) = (
-        count(Status::ConvertedBefore),
-        count(Status::NoCutoff),
-        count(Status::Censored),
-    );
-    if positives < 2 * FOLDS || labeled.len() - positives < 2 * FOLDS {
+    let out = Labels {
+        converted_before: count(Status::ConvertedBefore),
+        no_cutoff: count(Status::NoCutoff),
+        censored: count(Status::Censored),
+        positives,
+        labeled,
+        y,
+        all,
+    };
+    let negatives = out.y.len() - positives;
+    if positives < 2 * FOLDS || negatives < 2 * FOLDS {
         return Err(DataError::Input(format!(
             "too few labeled users to train: {} positive and {} negative (need at least {} of each); \
              {} users have no cutoff, {} did the target before the cutoff, {} are censored (label window past the end of the data){}",
             positives,
-            labeled.len() - positives,
+            negatives,
             2 * FOLDS,
-            no_cutoff,
-            converted_before,
-            censored,
-            if censored > 0 { "; a shorter --horizon (or --horizon all) labels more users" } else { "" }
-        ))
-        .into());
+            out.no_cutoff,
+            out.converted_before,
+            out.censored,
+            if out.censored > 0 {
+                "; a shorter --horizon (or --horizon all) labels more users"
+            } else {
+                ""
+            }
+        )));
     }
+    Ok(out)
+}
 
-    progress.stage("features before the cutoff");
-    let spans: Vec<Events> = labeled
-        .iter()
-        .map(|c| Events::Range(c.range.start, c.pre_end))
-        .collect();
-    let defs = candidates(t, opts, &spans)?;
+/// The candidate features and their values (transformed) for the labeled
+/// users, one row each.
+fn feature_matrix(
+    t: &EventTable,
+    sessions: &Sessions,
+    opts: &TrainOptions,
+    cuts: &[&UserCut],
+    spans: &[Events],
+) -> Result<(Vec<FeatureDef>, Array2<f64>), DataError> {
+    let defs = candidates(t, opts, spans)?;
     let transforms: Vec<Transform> = defs.iter().map(FeatureDef::transform).collect();
     let (ex, _) = Extractor::new(t, sessions, &defs, opts.funnel.as_ref().into())?;
-    let d_all = defs.len();
+    let d = defs.len();
     // Rows are independent: chunks are extracted on every core, in order.
-    let parts = crate::parallel::map_ranges(labeled.len(), |range| {
-        let chunk = &labeled[range];
-        let mut values = vec![0.0; chunk.len() * d_all];
+    let parts = crate::parallel::map_ranges(cuts.len(), |range| {
+        let chunk = &cuts[range];
+        let mut values = vec![0.0; chunk.len() * d];
         let mut scratch = RowScratch::default();
-        for (row, c) in values.chunks_exact_mut(d_all.max(1)).zip(chunk) {
+        for (row, c) in values.chunks_exact_mut(d.max(1)).zip(chunk) {
             ex.row(&c.unit(t), &mut scratch, row);
             for (v, &tr) in row.iter_mut().zip(&transforms) {
                 *v = transform(tr, *v);
@@ -294,23 +312,52 @@ pub fn train(
         }
         values
     });
-    let x = Array2::from_shape_vec((labeled.len(), d_all), parts.concat())
-        .expect("one row of d_all values per labeled user");
+    let x = Array2::from_shape_vec((cuts.len(), d), parts.concat())
+        .map_err(|e| DataError::Input(format!("internal: feature matrix: {e}")))?;
+    Ok((defs, x))
+}
 
-    let is_holdout = split::holdout(&y, opts.holdout, opts.seed);
+/// The split, the training rows' scaler and the features kept.
+struct Prepared {
+    is_holdout: Vec<bool>,
+    train_rows: Vec<usize>,
+    hold_rows: Vec<usize>,
+    scaler: Stats,
+    /// Kept feature columns.
+    cols: Vec<usize>,
+    constant: Vec<String>,
+    redundant: Vec<Redundant>,
+    /// Times each row of the rarer class enters the fit.
+    repeat: usize,
+}
+
+fn prepare(
+    x: &Array2<f64>,
+    y: &[bool],
+    ids: &[&str],
+    defs: &[FeatureDef],
+    opts: &TrainOptions,
+) -> Result<Prepared, DataError> {
+    let is_holdout = split::holdout(y, ids, opts.holdout, opts.seed);
     let train_rows: Vec<usize> = (0..y.len()).filter(|&i| !is_holdout[i]).collect();
     let hold_rows: Vec<usize> = (0..y.len()).filter(|&i| is_holdout[i]).collect();
-    let scaler = Stats::fit(&x, &train_rows);
-    let nonconstant = scale::varying(&x, &train_rows, &(0..d_all).collect::<Vec<_>>());
-    let constant_features: Vec<String> = (0..d_all)
+    let scaler = Stats::fit(x, &train_rows);
+    let d = x.ncols();
+    let nonconstant = scale::varying(x, &train_rows, &(0..d).collect::<Vec<_>>());
+    let constant = (0..d)
         .filter(|c| !nonconstant.contains(c))
         .map(|c| defs[c].name())
         .collect();
     let (cols, redundancies) = scale::prune_redundant(
-        &scaler.transform(&x, &train_rows, &nonconstant),
+        &scaler.transform(x, &train_rows, &nonconstant),
         &nonconstant,
     );
-    let redundant: Vec<Redundant> = redundancies
+    if cols.is_empty() {
+        return Err(DataError::Input(
+            "no feature varies across the training users".into(),
+        ));
+    }
+    let redundant = redundancies
         .iter()
         .map(|r| Redundant {
             name: defs[r.dropped].name(),
@@ -318,29 +365,62 @@ pub fn train(
             correlation: round6(r.correlation),
         })
         .collect();
-    if cols.is_empty() {
-        return Err(DataError::Input("no feature varies across the training users".into()).into());
-    }
-    let y_train: Vec<bool> = train_rows.iter().map(|&r| y[r]).collect();
-    let train_pos = y_train.iter().filter(|&&b| b).count();
+    let pos = train_rows.iter().filter(|&&r| y[r]).count();
+    let neg = train_rows.len() - pos;
     let repeat = match opts.class_weight {
         ClassWeight::None => 1,
         ClassWeight::Balanced => {
-            let (maj, min) = (
-                train_pos.max(y_train.len() - train_pos),
-                train_pos.min(y_train.len() - train_pos),
-            );
-            ((maj as f64 / min.max(1) as f64).round() as usize).max(1)
+            ((pos.max(neg) as f64 / pos.min(neg).max(1) as f64).round() as usize).max(1)
         }
     };
+    Ok(Prepared {
+        is_holdout,
+        train_rows,
+        hold_rows,
+        scaler,
+        cols,
+        constant,
+        redundant,
+        repeat,
+    })
+}
 
-    progress.stage("5-fold cross-validation");
-    let fold_of = split::folds(&y_train, FOLDS, opts.seed);
+/// What cross-validation chose: the L2 strength, the threshold, the folds'
+/// metrics, and a start for the final fit.
+struct Selected {
+    alpha: f64,
+    grid: Vec<GridPoint>,
+    threshold: f64,
+    threshold_by: &'static str,
+    folds: Vec<Metrics>,
+    mean: Metrics,
+    sd: MetricsSd,
+    start: Linear,
+}
+
+fn select(
+    x: &Array2<f64>,
+    y: &[bool],
+    ids: &[&str],
+    prep: &Prepared,
+    opts: &TrainOptions,
+) -> Result<Selected, DataError> {
+    let y_train: Vec<bool> = prep.train_rows.iter().map(|&r| y[r]).collect();
+    let train_ids: Vec<&str> = prep.train_rows.iter().map(|&r| ids[r]).collect();
+    let fold_of = split::folds(&y_train, &train_ids, FOLDS, opts.seed);
     let alphas: Vec<f64> = match opts.l2 {
         Some(a) => vec![a],
         None => L2_GRID.to_vec(),
     };
-    let (oof, fold_fits) = cross_validate(&x, &y, &train_rows, &fold_of, &cols, &alphas, repeat)?;
+    let (oof, fold_fits) = cross_validate(
+        x,
+        y,
+        &prep.train_rows,
+        &fold_of,
+        &prep.cols,
+        &alphas,
+        prep.repeat,
+    )?;
     let fold_metrics = |p: &[f64], thr: f64| -> Vec<Metrics> {
         (0..FOLDS)
             .map(|f| {
@@ -370,7 +450,6 @@ pub fn train(
             cv_auc: mean.auc,
         });
     }
-    let alpha = alphas[best];
     let (threshold, threshold_by) = match opts.threshold {
         Some(v) => (v, "--threshold"),
         None => (
@@ -378,38 +457,78 @@ pub fn train(
             "best F1 on out-of-fold predictions",
         ),
     };
-    let cv_folds = fold_metrics(&oof[best], threshold);
-    let (cv_mean, cv_sd) = Metrics::mean_sd(&cv_folds);
-
-    progress.stage("final fit and hold-out");
-    let xs_train = scaler.transform(&x, &train_rows, &cols);
-    // Started from the folds' average at this alpha: the same problem on
-    // a quarter more rows, so L-BFGS has little left to do.
+    let folds = fold_metrics(&oof[best], threshold);
+    let (mean, sd) = Metrics::mean_sd(&folds);
+    // The final fit starts from the folds' average at this alpha: the same
+    // problem on a quarter more rows, so Newton has little left to do.
     let start = Linear::mean_of(&fold_fits.iter().map(|f| &f[best]).collect::<Vec<_>>());
-    let fitted = model::fit(xs_train.view(), &y_train, alpha, repeat, Some(&start))?;
+    Ok(Selected {
+        alpha: alphas[best],
+        grid,
+        threshold,
+        threshold_by,
+        folds,
+        mean,
+        sd,
+        start,
+    })
+}
+
+/// The final fit and its hold-out evaluation against the base-rate model.
+struct Evaluated {
+    fitted: Linear,
+    p_hold: Vec<f64>,
+    y_hold: Vec<bool>,
+    holdout: Metrics,
+    auc_ci: Option<(f64, f64)>,
+    base_rate_model: Metrics,
+    beats: bool,
+    verdict: String,
+}
+
+fn evaluate(
+    x: &Array2<f64>,
+    y: &[bool],
+    prep: &Prepared,
+    sel: &Selected,
+) -> Result<Evaluated, DataError> {
+    let y_train: Vec<bool> = prep.train_rows.iter().map(|&r| y[r]).collect();
+    let xs_train = prep.scaler.transform(x, &prep.train_rows, &prep.cols);
+    let fitted = model::fit(
+        xs_train.view(),
+        &y_train,
+        sel.alpha,
+        prep.repeat,
+        Some(&sel.start),
+    )?;
     drop(xs_train);
-    let xs_hold = scaler.transform(&x, &hold_rows, &cols);
+    let xs_hold = prep.scaler.transform(x, &prep.hold_rows, &prep.cols);
     let p_hold = fitted.predict(&xs_hold.view());
-    drop(xs_hold);
-    let y_hold: Vec<bool> = hold_rows.iter().map(|&r| y[r]).collect();
-    let holdout = Metrics::of(&p_hold, &y_hold, threshold);
+    let y_hold: Vec<bool> = prep.hold_rows.iter().map(|&r| y[r]).collect();
+    let holdout = Metrics::of(&p_hold, &y_hold, sel.threshold);
+    let auc_ci = metrics::auc_ci(&p_hold, &y_hold);
     // The base-rate model is the intercept-only model fitted the same way:
     // with class weights, the weighted training base rate.
-    let train_neg = y_train.len() - train_pos;
-    let (w_pos, w_neg) = match repeat {
-        1 => (train_pos, train_neg),
-        k if train_pos <= train_neg => (train_pos * k, train_neg),
-        k => (train_pos, train_neg * k),
+    let pos = y_train.iter().filter(|&&b| b).count();
+    let neg = y_train.len() - pos;
+    let (w_pos, w_neg) = match prep.repeat {
+        1 => (pos, neg),
+        k if pos <= neg => (pos * k, neg),
+        k => (pos, neg * k),
     };
-    let train_rate = w_pos as f64 / (w_pos + w_neg) as f64;
-    let base_p = vec![train_rate; y_hold.len()];
-    let base_rate_model = Metrics::of(&base_p, &y_hold, threshold);
-    let beats = holdout.auc > 0.5
+    let rate = w_pos as f64 / (w_pos + w_neg) as f64;
+    let base_rate_model = Metrics::of(&vec![rate; y_hold.len()], &y_hold, sel.threshold);
+    // Signal only when chance cannot explain the AUC: its interval lies
+    // above 0.5, and the probabilities beat the base rate's.
+    let beats = auc_ci.is_some_and(|(lo, _)| lo > 0.5)
         && holdout.log_loss < base_rate_model.log_loss
         && holdout.brier < base_rate_model.brier;
+    let ci = auc_ci.map_or(String::new(), |(lo, hi)| {
+        format!(" (95% CI {lo:.3}–{hi:.3})")
+    });
     let verdict = if beats {
         format!(
-            "The model beats the base-rate model on the hold-out: AUC {:.3} vs 0.5, log loss {:.4} vs {:.4}, Brier {:.4} vs {:.4}.",
+            "The model beats the base-rate model on the hold-out: AUC {:.3}{ci} vs 0.5, log loss {:.4} vs {:.4}, Brier {:.4} vs {:.4}.",
             holdout.auc,
             holdout.log_loss,
             base_rate_model.log_loss,
@@ -418,7 +537,7 @@ pub fn train(
         )
     } else {
         format!(
-            "The model does NOT beat the base-rate model on the hold-out (AUC {:.3} vs 0.5, log loss {:.4} vs {:.4}, Brier {:.4} vs {:.4}): its scores carry no usable signal, do not act on them.",
+            "The model found no signal: on the hold-out its AUC {:.3}{ci} is not clearly above 0.5 or its probabilities do not beat the base rate (log loss {:.4} vs {:.4}, Brier {:.4} vs {:.4}); its scores and risk bands carry no usable information, do not act on them.",
             holdout.auc,
             holdout.log_loss,
             base_rate_model.log_loss,
@@ -426,30 +545,49 @@ pub fn train(
             base_rate_model.brier
         )
     };
+    Ok(Evaluated {
+        fitted,
+        p_hold,
+        y_hold,
+        holdout,
+        auc_ci,
+        base_rate_model,
+        beats,
+        verdict,
+    })
+}
 
-    let fp = fingerprint(t, files);
-    let model_features: Vec<ModelFeature> = cols
+fn model_file(
+    opts: &TrainOptions,
+    defs: &[FeatureDef],
+    prep: &Prepared,
+    sel: &Selected,
+    ev: &Evaluated,
+    training_data: Fingerprint,
+) -> ModelFile {
+    let features = prep
+        .cols
         .iter()
-        .zip(&fitted.w)
+        .zip(&ev.fitted.w)
         .map(|(&c, &w)| ModelFeature {
             name: defs[c].name(),
             definition: defs[c].clone(),
-            mean: scaler.mean[c],
-            sd: scaler.sd[c],
+            mean: prep.scaler.mean[c],
+            sd: prep.scaler.sd[c],
             coefficient: w,
         })
         .collect();
-    let model = ModelFile {
+    ModelFile {
         format: model::FORMAT.into(),
         format_version: model::FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").into(),
         label: opts.label.clone(),
         label_description: opts.label.describe(),
-        features: model_features,
-        intercept: fitted.b,
-        threshold,
-        l2: alpha,
-        sklearn_c: 1.0 / alpha,
+        features,
+        intercept: ev.fitted.b,
+        threshold: sel.threshold,
+        l2: sel.alpha,
+        sklearn_c: 1.0 / sel.alpha,
         class_weight: opts.class_weight,
         risk_bands: opts.bands,
         milestones: opts.milestones.clone(),
@@ -457,15 +595,92 @@ pub fn train(
         funnel: opts.funnel.clone(),
         stages: opts.stages.clone(),
         interventions: opts.rules.clone(),
-        training_data: fp.clone(),
+        training_data,
         metrics: ModelMetrics {
-            holdout: holdout.clone(),
-            base_rate_model: base_rate_model.clone(),
-            cv_mean: cv_mean.clone(),
-            cv_sd: cv_sd.clone(),
-            beats_base_rate: beats,
+            holdout: ev.holdout.clone(),
+            base_rate_model: ev.base_rate_model.clone(),
+            cv_mean: sel.mean.clone(),
+            cv_sd: sel.sd.clone(),
+            beats_base_rate: ev.beats,
         },
+    }
+}
+
+/// Each feature explained, largest |coefficient| first (ties by name).
+fn explanations(model: &ModelFile, verb: &str) -> Vec<FeatureExplanation> {
+    let mut out: Vec<FeatureExplanation> = model
+        .features
+        .iter()
+        .map(|f| explain::explain(&f.definition, f.mean, f.sd, f.coefficient, verb))
+        .collect();
+    out.sort_by(|a, b| {
+        b.coefficient
+            .abs()
+            .total_cmp(&a.coefficient.abs())
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    out
+}
+
+/// PostHog's correlation of every event (before the cutoff) with the label.
+fn event_correlations(
+    t: &EventTable,
+    spans: &[Events],
+    y: &[bool],
+) -> (Vec<EventCorrelation>, bool) {
+    let pick = |want: bool| -> Vec<Events> {
+        spans
+            .iter()
+            .zip(y)
+            .filter(|&(_, &b)| b == want)
+            .map(|(s, _)| *s)
+            .collect()
     };
+    let (pos, neg) = (pick(true), pick(false));
+    let names: Vec<String> = t.event_names.iter().map(str::to_string).collect();
+    let correlations = explain::correlations(
+        &names,
+        &units_per_event(t, &pos),
+        &units_per_event(t, &neg),
+        pos.len() as u64,
+        neg.len() as u64,
+    );
+    let (np, nn) = (pos.len() as f64, neg.len() as f64);
+    (correlations, np > 10.0 * nn || nn > 10.0 * np)
+}
+
+/// Trains, evaluates and explains a model; scores every user with it.
+pub fn train(
+    t: &EventTable,
+    sessions: &Sessions,
+    files: &[FileInfo],
+    opts: &TrainOptions,
+    progress: &Progress,
+) -> anyhow::Result<Trained> {
+    progress.stage("labels at the cutoff");
+    let lab = labels(t, opts)?;
+    let cuts: Vec<&UserCut> = lab.labeled.iter().map(|&i| &lab.all[i]).collect();
+    let ids: Vec<&str> = cuts
+        .iter()
+        .map(|c| t.user_names.get(t.user[c.range.start]))
+        .collect();
+    let spans: Vec<Events> = cuts
+        .iter()
+        .map(|c| Events::Range(c.range.start, c.pre_end))
+        .collect();
+
+    progress.stage("features before the cutoff");
+    let (defs, x) = feature_matrix(t, sessions, opts, &cuts, &spans)?;
+    let y = &lab.y;
+    let prep = prepare(&x, y, &ids, &defs, opts)?;
+
+    progress.stage("5-fold cross-validation");
+    let sel = select(&x, y, &ids, &prep, opts)?;
+
+    progress.stage("final fit and hold-out");
+    let ev = evaluate(&x, y, &prep, &sel)?;
+    let fp = fingerprint(t, files);
+    let model = model_file(opts, &defs, &prep, &sel, &ev, fp.clone());
     // Everything downstream uses the model as read back from its JSON, so
     // `score` on the same data reproduces these scores bit for bit.
     let model_json = serde_json::to_string_pretty(&model)? + "\n";
@@ -473,36 +688,7 @@ pub fn train(
 
     progress.stage("scoring every user");
     let scores = score(t, sessions, &model, &model.stages, &model.interventions)?;
-
-    // Explanations.
-    let verb = opts.label.verb();
-    let features_explained: Vec<FeatureExplanation> = model
-        .features
-        .iter()
-        .map(|f| explain::explain(&f.definition, f.mean, f.sd, f.coefficient, verb))
-        .collect();
-    let pos_spans: Vec<Events> = spans
-        .iter()
-        .zip(&y)
-        .filter(|&(_, &b)| b)
-        .map(|(s, _)| *s)
-        .collect();
-    let neg_spans: Vec<Events> = spans
-        .iter()
-        .zip(&y)
-        .filter(|&(_, &b)| !b)
-        .map(|(s, _)| *s)
-        .collect();
-    let names: Vec<String> = t.event_names.iter().map(str::to_string).collect();
-    let correlations = explain::correlations(
-        &names,
-        &units_per_event(t, &pos_spans),
-        &units_per_event(t, &neg_spans),
-        pos_spans.len() as u64,
-        neg_spans.len() as u64,
-    );
-    let (np, nn) = (pos_spans.len() as f64, neg_spans.len() as f64);
-
+    let (correlations, correlations_skewed) = event_correlations(t, &spans, y);
     let report = PropensityReport {
         kind: if opts.label.is_churn() {
             "churn"
@@ -513,67 +699,67 @@ pub fn train(
         label: opts.label.describe(),
         label_definition: opts.label.clone(),
         population: Population {
-            users: all.len() as u64,
+            users: lab.all.len() as u64,
             labeled: y.len() as u64,
-            positives: positives as u64,
-            base_rate: round6(positives as f64 / y.len() as f64),
-            converted_before_cutoff: converted_before,
-            no_cutoff,
-            censored,
-            train: train_rows.len() as u64,
-            holdout: hold_rows.len() as u64,
+            positives: lab.positives as u64,
+            base_rate: round6(lab.positives as f64 / y.len() as f64),
+            converted_before_cutoff: lab.converted_before,
+            no_cutoff: lab.no_cutoff,
+            censored: lab.censored,
+            train: prep.train_rows.len() as u64,
+            holdout: prep.hold_rows.len() as u64,
         },
-        features: features_explained,
-        constant_features,
-        redundant_features: redundant,
+        features: explanations(&model, opts.label.verb()),
+        constant_features: prep.constant.clone(),
+        redundant_features: prep.redundant.clone(),
         regularization: Regularization {
-            l2: alpha,
-            sklearn_c: round6(1.0 / alpha),
+            l2: sel.alpha,
+            sklearn_c: round6(1.0 / sel.alpha),
             chosen_by: if opts.l2.is_some() {
                 "--l2"
             } else {
                 "5-fold CV (lowest mean log loss)"
             }
             .into(),
-            grid,
+            grid: sel.grid.clone(),
             class_weight: opts.class_weight,
-            minority_repeat: repeat as u64,
+            minority_repeat: prep.repeat as u64,
         },
         threshold: ThresholdChoice {
-            value: round6(threshold),
-            chosen_by: threshold_by.into(),
+            value: round6(sel.threshold),
+            chosen_by: sel.threshold_by.into(),
         },
         cv: CvReport {
-            folds: cv_folds,
-            mean: cv_mean,
-            sd: cv_sd,
+            folds: sel.folds.clone(),
+            mean: sel.mean.clone(),
+            sd: sel.sd.clone(),
         },
-        calibration: metrics::calibration(&p_hold, &y_hold),
-        lift: metrics::lift(&p_hold, &y_hold),
-        holdout,
-        base_rate_model,
-        beats_base_rate: beats,
-        verdict,
+        calibration: metrics::calibration(&ev.p_hold, &ev.y_hold),
+        lift: metrics::lift(&ev.p_hold, &ev.y_hold),
+        holdout_auc_ci: ev.auc_ci.map(|(lo, hi)| [round6(lo), round6(hi)]),
+        holdout: ev.holdout.clone(),
+        base_rate_model: ev.base_rate_model.clone(),
+        beats_base_rate: ev.beats,
+        verdict: ev.verdict.clone(),
+        risk: RiskDefinition {
+            definition: opts.label.risk_definition(),
+            high: opts.bands.high,
+            medium: opts.bands.medium,
+        },
         correlations,
-        correlations_skewed: np > 10.0 * nn || nn > 10.0 * np,
+        correlations_skewed,
         scoring: scores.summary.clone(),
         training_data: fp,
     };
-
-    // The standardized matrix, with the saved model's scaler.
-    let mut values = Array2::<f64>::zeros((y.len(), model.features.len()));
-    for (i, mut out) in values.rows_mut().into_iter().enumerate() {
-        for ((o, &c), f) in out.iter_mut().zip(&cols).zip(&model.features) {
-            *o = standardize(x[[i, c]], f.mean, f.sd);
-        }
-    }
-    let matrix = FeatureMatrix {
-        names: model.features.iter().map(|f| f.name.clone()).collect(),
-        users: labeled.iter().map(|c| t.user[c.range.start]).collect(),
-        holdout: is_holdout,
-        labels: y,
-        values,
-    };
+    let matrix = standardized(
+        &x,
+        &prep.cols,
+        &model,
+        &cuts,
+        t,
+        prep.is_holdout,
+        lab.y.clone(),
+    );
     Ok(Trained {
         model_json,
         model,
@@ -581,4 +767,29 @@ pub fn train(
         scores,
         matrix,
     })
+}
+
+/// The labeled users' matrix standardized with the saved model's scaler.
+fn standardized(
+    x: &Array2<f64>,
+    cols: &[usize],
+    model: &ModelFile,
+    cuts: &[&UserCut],
+    t: &EventTable,
+    holdout: Vec<bool>,
+    labels: Vec<bool>,
+) -> FeatureMatrix {
+    let mut values = Array2::<f64>::zeros((cuts.len(), model.features.len()));
+    for (i, mut out) in values.rows_mut().into_iter().enumerate() {
+        for ((o, &c), f) in out.iter_mut().zip(cols).zip(&model.features) {
+            *o = standardize(x[[i, c]], f.mean, f.sd);
+        }
+    }
+    FeatureMatrix {
+        names: model.features.iter().map(|f| f.name.clone()).collect(),
+        users: cuts.iter().map(|c| t.user[c.range.start]).collect(),
+        holdout,
+        labels,
+        values,
+    }
 }

@@ -557,7 +557,23 @@ pub fn analyze_with(
     // on the sample (the silhouette only sees those points anyway) and then
     // refits the chosen k on all units from the sample fit's centroids: one
     // Lloyd run instead of n_init restarts per candidate on all units.
-    let sample = silhouette::sample(n, opts.silhouette_sample.max(2), opts.seed);
+    // The sample follows the units' ids, not their row order.
+    let keys: Vec<u64> = selected
+        .iter()
+        .map(|&u| {
+            let (user, session) = units.id(u);
+            let id = t.user_names.get(user);
+            let key_seed = opts.seed ^ 0x5111_0E77_E5CA_1E00;
+            match session {
+                Some(s) => crate::rng::user_key(
+                    &format!("{id}\u{1f}{}", sessions.id(t, s as usize)),
+                    key_seed,
+                ),
+                None => crate::rng::user_key(id, key_seed),
+            }
+        })
+        .collect();
+    let sample = silhouette::sample(&keys, opts.silhouette_sample.max(2));
     let on_sample = matches!(opts.k, KChoice::Auto) && sample.len() < n;
     let sampled;
     let (xk, sil_rows): (ArrayView2<f64>, Vec<usize>) = if on_sample {

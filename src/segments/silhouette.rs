@@ -24,21 +24,17 @@
 
 use ndarray::ArrayView2;
 
-use crate::rng::Rng;
-
 /// The sample size limit of the issue: exact silhouettes above it are too slow.
 pub const MAX_SAMPLE: usize = 20_000;
 
-/// All row indices when `n <= max`, else `max` distinct indices drawn with a
-/// seeded partial Fisher–Yates shuffle; sorted ascending.
-pub fn sample(n: usize, max: usize, seed: u64) -> Vec<usize> {
+/// All row indices when there are at most `max`, else the `max` rows with
+/// the smallest keys (seeded hashes of the units' ids, see
+/// [`crate::rng::user_key`]); sorted ascending.
+pub fn sample(keys: &[u64], max: usize) -> Vec<usize> {
+    let n = keys.len();
     let mut idx: Vec<usize> = (0..n).collect();
     if n > max {
-        let mut rng = Rng::new(seed ^ 0x5111_0E77_E5CA_1E00);
-        for i in 0..max {
-            let j = i + rng.below((n - i) as u64) as usize;
-            idx.swap(i, j);
-        }
+        idx.select_nth_unstable_by_key(max - 1, |&i| (keys[i], i));
         idx.truncate(max);
         idx.sort_unstable();
     }
@@ -455,6 +451,7 @@ fn distances_generic(ctx: &Ctx, rows: &[usize; R], j0: usize, w: usize, tile: &m
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::Rng;
     use ndarray::{Array2, array};
 
     /// The literal definition, for comparison.
@@ -557,12 +554,17 @@ mod tests {
     }
 
     #[test]
-    fn sample_is_seeded_sorted_and_distinct() {
-        let a = sample(1000, 100, 7);
-        assert_eq!(a, sample(1000, 100, 7));
-        assert_ne!(a, sample(1000, 100, 8));
+    fn sample_is_keyed_sorted_and_distinct() {
+        let keys = |seed| -> Vec<u64> {
+            (0..1000)
+                .map(|i| crate::rng::user_key(&format!("u{i}"), seed))
+                .collect()
+        };
+        let a = sample(&keys(7), 100);
+        assert_eq!(a, sample(&keys(7), 100));
+        assert_ne!(a, sample(&keys(8), 100));
         assert_eq!(a.len(), 100);
         assert!(a.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(sample(50, 100, 7), (0..50).collect::<Vec<_>>());
+        assert_eq!(sample(&keys(7)[..50], 100), (0..50).collect::<Vec<_>>());
     }
 }
