@@ -19,14 +19,14 @@ pub const EXIT_CHECK_FAILED: i32 = 4;
 /// A problem with the input data, as opposed to the machine or the command line.
 #[derive(Debug, Error)]
 pub enum DataError {
-    #[error(
-        "{file}: required column '{column}' not found (mapped by {flag}).\n  columns found: {found}\n  hint: pass {flag} NAME to map one of these columns"
-    )]
-    MissingColumn {
+    /// Every required column the file lacks, at once.
+    #[error("{file}: {missing} not found.\n  columns found: {found}\n  hint: {hint}")]
+    MissingColumns {
         file: String,
-        column: String,
-        flag: &'static str,
+        /// "required column 'user_id' (mapped by --user-col)", joined.
+        missing: String,
         found: String,
+        hint: String,
     },
     #[error(
         "{file}:{line}: {place}{reason}{detail}\n  hint: fix or remove the row, or drop --strict to skip bad rows and list them with --rejects FILE"

@@ -15,6 +15,7 @@ pub mod error;
 pub mod features;
 pub mod funnel;
 pub mod generate;
+pub mod guard;
 pub mod ingest;
 pub mod output;
 pub mod parallel;

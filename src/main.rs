@@ -5,6 +5,7 @@ use journeymap::error;
 
 fn main() {
     tune_malloc();
+    error_guard();
     let cli = Cli::parse();
     if let Err(err) = cli::run(&cli) {
         // The reader of our stdout went away (`| head`): stop quietly, as
@@ -15,6 +16,10 @@ fn main() {
         eprintln!("error: {err:#}");
         std::process::exit(error::exit_code(&err));
     }
+}
+
+fn error_guard() {
+    journeymap::guard::install();
 }
 
 /// glibc hands every freed block above its (adaptive) mmap threshold, and

@@ -47,6 +47,9 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions, progress: &Progress) -> Resul
     if let Some(path) = &opts.rejects {
         ingest::reject::write_rejects(path, &ingested.rejects)?;
     }
+    if let Some(e) = ingest::hint::all_rejected(&ingested, &opts.ingest) {
+        return Err(e.into());
+    }
     let source = match &ingested.session_column {
         Some(column) => SessionSource::Column {
             column: column.clone(),
@@ -216,6 +219,8 @@ pub fn build(ctx: &Context) -> Result<Report> {
         markov: None,
         segments: None,
         propensity: None,
+        warnings: ctx.warnings(),
+        run: None,
     };
     configured.sort_unstable();
     for &i in &configured {
@@ -240,24 +245,36 @@ pub fn summary_lines(report: &Report) -> Vec<Line> {
 }
 
 /// Writes report.json, report.md and every analysis's per-unit tables into
-/// `dir`; returns the paths written, report.json and report.md last.
+/// `dir` as one set (see [`crate::output::set`]); returns the paths
+/// written, report.json and report.md last.
 pub fn write(ctx: &Context, report: &Report, dir: &Path, style: CsvStyle) -> Result<Vec<PathBuf>> {
     ctx.progress.stage("writing");
+    let mut set = crate::output::set::OutputSet::open(dir)?;
+    let mut report = report.clone();
+    let id = crate::output::set::sha256_hex(report::json::render(&report).as_bytes());
+    report.run = Some(report::RunInfo {
+        id: id[..16].to_string(),
+        files: Vec::new(),
+    });
     let mut written = Vec::new();
     for a in ALL {
-        if a.document(report).is_none() {
+        if a.document(&report).is_none() {
             continue;
         }
         for table in a.tables(ctx)? {
-            let path = dir.join(table.file);
+            let path = set.path(table.file);
             crate::output::write(&path, table.rows.as_ref(), "--out", style)?;
+            set.record(table.file)?;
             written.push(path);
         }
     }
-    let json = dir.join("report.json");
-    let md = dir.join("report.md");
-    crate::atomic::write_bytes(&md, report::markdown::render(report).as_bytes())?;
-    crate::atomic::write_bytes(&json, report::json::render(report).as_bytes())?;
+    let md = set.path("report.md");
+    crate::atomic::write_bytes(&md, report::markdown::render(&report).as_bytes())?;
+    set.record("report.md")?;
+    if let Some(run) = report.run.as_mut() {
+        run.files = set.manifest();
+    }
+    let json = set.commit(report::json::render(&report).as_bytes())?;
     written.push(json);
     written.push(md);
     Ok(written)

@@ -7,7 +7,8 @@ use std::fmt::Write;
 use rustc_hash::FxHashMap;
 
 use crate::config::DEFAULT_STAGES;
-use crate::ingest::{ColumnMapping, EventTable};
+use crate::config::InputSection;
+use crate::ingest::EventTable;
 
 /// Header names tried, in order, for each role when the default is missing.
 pub const USER_NAMES: &[&str] = &[
@@ -68,12 +69,29 @@ pub fn guess_mapping(
 const STAGE_KEYWORDS: [(&str, &[&str]); 5] = [
     (
         "Advocacy",
-        &["invite", "share", "review", "refer", "rate", "recommend"],
+        &[
+            "invite",
+            "invited",
+            "share",
+            "shared",
+            "review",
+            "reviewed",
+            "refer",
+            "referral",
+            "referred",
+            "rate",
+            "rated",
+            "rating",
+            "recommend",
+            "recommended",
+        ],
     ),
     (
         "Retention",
         &[
             "login",
+            "log_in",
+            "logged_in",
             "reorder",
             "repeat",
             "return",
@@ -89,8 +107,11 @@ const STAGE_KEYWORDS: [(&str, &[&str]); 5] = [
             "cart",
             "checkout",
             "payment",
+            "pay",
             "purchase",
+            "purchased",
             "order",
+            "ordered",
             "upgrade",
             "subscribe",
             "buy",
@@ -130,35 +151,151 @@ const STAGE_KEYWORDS: [(&str, &[&str]); 5] = [
     ),
 ];
 
-/// Words that mark an event as a conversion.
-const CONVERSION_WORDS: &[&str] = &[
+/// Names that are a conversion on their own (whole words of the event
+/// name, e.g. `order_completed`, `OrderCompleted`, `order completed`).
+const CONVERSION_STRONG: &[&[&str]] = &[
+    &["purchase"],
+    &["purchased"],
+    &["purchase", "completed"],
+    &["order", "completed"],
+    &["order", "placed"],
+    &["order", "confirmed"],
+    &["order", "success"],
+    &["checkout", "completed"],
+    &["payment", "done"],
+    &["payment", "success"],
+    &["payment", "succeeded"],
+    &["payment", "completed"],
+    &["paid"],
+    &["subscribed"],
+    &["subscription", "started"],
+    &["subscription", "created"],
+    &["upgrade"],
+    &["upgraded"],
+    &["converted"],
+    &["conversion"],
+    &["transaction"],
+    &["booking", "confirmed"],
+    &["trial", "converted"],
+];
+
+/// Words that make an event a candidate (`payment_page` is one, and so is
+/// `checkout`): the data then picks among the candidates.
+const CONVERSION_WEAK: &[&str] = &[
     "purchase",
-    "order_completed",
-    "checkout_completed",
-    "upgrade",
+    "order",
+    "payment",
+    "pay",
+    "checkout",
     "subscribe",
-    "convert",
+    "subscription",
+    "buy",
+    "booking",
+    "book",
+    "confirm",
+    "confirmed",
+    "complete",
+    "completed",
+    "success",
+    "done",
+    "transaction",
+    "invoice",
     "paid",
 ];
 
+/// An event name as lowercase words: split at anything not a letter or a
+/// digit and at lowercase-to-uppercase steps (`addToCart` is add, to, cart).
+pub fn words(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if !c.is_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        cur.extend(c.to_lowercase());
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Whether `phrase` (words) occurs in `words` as consecutive words; a
+/// word may carry a plural `s` (`view_promotions` has "promotion").
+fn has_phrase(words: &[String], phrase: &[&str]) -> bool {
+    let same = |a: &str, b: &str| a == b || a.strip_suffix('s') == Some(b);
+    !phrase.is_empty()
+        && words
+            .windows(phrase.len())
+            .any(|w| w.iter().zip(phrase).all(|(a, b)| same(a, b)))
+}
+
 pub fn stage_of(event: &str) -> Option<&'static str> {
-    let e = event.to_ascii_lowercase();
+    let w = words(event);
     STAGE_KEYWORDS
         .iter()
-        .find(|(_, words)| words.iter().any(|w| e.contains(w)))
+        .find(|(_, keys)| {
+            keys.iter().any(|k| {
+                has_phrase(
+                    &w,
+                    &k.split('_').filter(|p| !p.is_empty()).collect::<Vec<_>>(),
+                )
+            })
+        })
         .map(|(s, _)| *s)
 }
 
-/// The most common event whose name looks like a conversion.
-pub fn guess_conversion(vocabulary: &[(String, u64)]) -> Option<String> {
-    vocabulary
-        .iter()
-        .find(|(e, _)| {
-            CONVERSION_WORDS
+/// The conversion event: among the events whose name says conversion
+/// (strong names first, then weaker words), the one users most often do
+/// last, i.e. the end of the converting path: `payment_done` after
+/// `delivery_choice` and `payment_choice`. `None` when no name qualifies;
+/// the caller then falls back to the suggested funnel's last step.
+pub fn guess_conversion(t: &EventTable) -> Option<String> {
+    let names: Vec<Vec<String>> = t.event_names.iter().map(words).collect();
+    let strong: Vec<u32> = (0..names.len() as u32)
+        .filter(|&e| {
+            CONVERSION_STRONG
                 .iter()
-                .any(|w| e.to_ascii_lowercase().contains(w))
+                .any(|p| has_phrase(&names[e as usize], p))
         })
-        .map(|(e, _)| e.clone())
+        .collect();
+    let weak: Vec<u32> = (0..names.len() as u32)
+        .filter(|&e| {
+            names[e as usize]
+                .iter()
+                .any(|w| CONVERSION_WEAK.contains(&w.as_str()))
+        })
+        .collect();
+    let pool = if strong.is_empty() { weak } else { strong };
+    if pool.len() <= 1 {
+        return pool.first().map(|&e| t.event_names.get(e).to_string());
+    }
+    // Per user, the candidate whose first occurrence comes last.
+    let mut last = FxHashMap::<u32, usize>::default();
+    for r in t.user_ranges() {
+        let mut latest: Option<(usize, u32)> = None;
+        let mut seen = Vec::new();
+        for i in r {
+            let e = t.event[i];
+            if pool.contains(&e) && !seen.contains(&e) {
+                seen.push(e);
+                latest = Some((i, e));
+            }
+        }
+        if let Some((_, e)) = latest {
+            *last.entry(e).or_default() += 1;
+        }
+    }
+    best(&last, t).map(|e| t.event_names.get(e).to_string())
 }
 
 /// Suggests a funnel: start from the event most users do first, then
@@ -245,14 +382,34 @@ fn best(counts: &FxHashMap<u32, usize>, t: &EventTable) -> Option<u32> {
         .map(|(&e, _)| e)
 }
 
-fn quote(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
+/// A TOML basic string for any text: quotes, backslashes, newlines and
+/// control characters escaped, so no name can end the string or the line.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
-/// The starter config as commented TOML.
+/// The starter config as commented TOML. Every data-derived string, in a
+/// value or a comment, goes through [`quote`], so a name with quotes,
+/// newlines or control characters cannot break the file or add a table.
 pub fn render(
     t: &EventTable,
-    mapping: &ColumnMapping,
+    input: &InputSection,
     vocabulary: &[(String, u64)],
     files: &[String],
 ) -> String {
@@ -262,39 +419,45 @@ pub fn render(
         "# journey.toml: a starter config inferred by `journeymap init` from"
     );
     for f in files {
-        let _ = writeln!(out, "#   {f}");
+        let _ = writeln!(out, "#   {}", quote(f));
     }
     let _ = writeln!(
         out,
-        "# Every section is a guess to edit. Reference: docs/funnels.md, docs/stages.md."
+        "# Every section is a guess to edit. Reference: docs/config.md, docs/funnels.md, docs/stages.md."
     );
     let _ = writeln!(
         out,
-        "#\n# Columns used (pass these flags to every command):"
+        "\n# How to read the export (flags such as --user-col override these)."
     );
-    let _ = writeln!(
-        out,
-        "#   --user-col {} --event-col {} --time-col {}{}",
-        mapping.user,
-        mapping.event,
-        mapping.time,
-        mapping
-            .session
-            .as_ref()
-            .map(|s| format!(" --session-col {s}"))
-            .unwrap_or_default()
-    );
-    let _ = writeln!(out, "#\n# Event vocabulary (count):");
+    let _ = writeln!(out, "[input]");
+    let keys = [
+        ("user_col", &input.user_col),
+        ("event_col", &input.event_col),
+        ("time_col", &input.time_col),
+        ("session_col", &input.session_col),
+        ("delimiter", &input.delimiter),
+        ("time_format", &input.time_format),
+    ];
+    for (key, value) in keys {
+        if let Some(v) = value {
+            let _ = writeln!(out, "{key} = {}", quote(v));
+        }
+    }
+    if let Some(gap) = &input.session_gap {
+        let _ = writeln!(out, "session_gap = {}", quote(&gap.to_string()));
+    }
+    let _ = writeln!(out, "\n# Event vocabulary (count):");
     for (e, n) in vocabulary {
-        let _ = writeln!(out, "#   {e:<28} {n}");
+        let _ = writeln!(out, "#   {:<28} {n}", quote(e));
     }
-    let conversion = guess_conversion(vocabulary);
-    let steps = suggest_funnel(t, conversion.as_deref());
-    if let Some(c) = conversion.as_ref().or(steps.last()) {
+    let guessed = guess_conversion(t);
+    let steps = suggest_funnel(t, guessed.as_deref());
+    let conversion = guessed.or_else(|| (steps.len() >= 2).then(|| steps[steps.len() - 1].clone()));
+    if let Some(c) = &conversion {
         let _ = writeln!(out, "\n# The event that counts as converting (guessed).");
         let _ = writeln!(out, "[conversion]\nevent = {}", quote(c));
     }
-    if !steps.is_empty() {
+    if steps.len() >= 2 {
         let _ = writeln!(
             out,
             "\n# Suggested from the most common order in which users first do each event."
@@ -305,6 +468,12 @@ pub fn render(
         let _ = writeln!(
             out,
             "window = \"14d\"\nmode = \"ordered\"  # ordered | strict | unordered\nper = \"user\"      # user | session"
+        );
+    } else {
+        // A one-step funnel says nothing; better none than a false one.
+        let _ = writeln!(
+            out,
+            "\n# No funnel of two or more steps stood out in the data; list yours:\n# [funnel]\n# steps = [\"first_step\", \"second_step\"]\n# window = \"14d\""
         );
     }
     let _ = writeln!(
@@ -335,7 +504,7 @@ pub fn render(
     }
     for (e, _) in vocabulary {
         if stage_of(e).is_none() {
-            unmapped.push(e.clone());
+            unmapped.push(quote(e));
         }
     }
     if !unmapped.is_empty() {
@@ -364,8 +533,43 @@ mod tests {
     #[test]
     fn keyword_stages() {
         assert_eq!(stage_of("add_to_cart"), Some("Purchase"));
+        assert_eq!(stage_of("addToCart"), Some("Purchase"));
         assert_eq!(stage_of("invite_teammate"), Some("Advocacy"));
         assert_eq!(stage_of("page_view"), Some("Awareness"));
+        assert_eq!(stage_of("PageView"), Some("Awareness"));
         assert_eq!(stage_of("zzz"), None);
+        // Whole words only: "rate" is not in "Desperate Measures".
+        assert_eq!(stage_of("Desperate Measures"), None);
+        assert_eq!(stage_of("rate_product"), Some("Advocacy"));
+        assert_eq!(stage_of("shared_link"), Some("Advocacy"));
+        assert_eq!(stage_of("payday_loans"), None);
+    }
+
+    #[test]
+    fn names_split_into_words() {
+        assert_eq!(words("addToCart"), ["add", "to", "cart"]);
+        assert_eq!(words("order_completed"), ["order", "completed"]);
+        assert_eq!(words("Payment Done!"), ["payment", "done"]);
+        assert_eq!(words("HTTPRequest"), ["httprequest"]);
+    }
+
+    #[test]
+    fn quoted_names_are_valid_toml_whatever_they_hold() {
+        for name in [
+            "plain",
+            "quote\"d",
+            "back\\slash",
+            "line1\nline2",
+            "cr\rx",
+            "\u{7}bell",
+            "tab\there",
+            "# c\n[[interventions]]\naction = \"x\"",
+            "\u{7f}del",
+            "ünï 😀",
+        ] {
+            let doc = format!("k = {}\n", quote(name));
+            let v: toml::Table = toml::from_str(&doc).unwrap_or_else(|e| panic!("{name:?}: {e}"));
+            assert_eq!(v["k"].as_str(), Some(name));
+        }
     }
 }

@@ -15,7 +15,12 @@ use crate::error::{CheckFailed, UsageError};
 #[command(after_help = "Examples:
   journeymap diff nightly/2026-11-27/report.json nightly/2026-11-28/report.json
   journeymap diff old.json new.json --json
-  journeymap diff old.json new.json --fail-on-drift 0.25   # exit 4 when PSI > 0.25")]
+  journeymap diff old.json new.json --fail-on-drift 0.25   # exit 4 when PSI > 0.25
+  journeymap diff nightly/yesterday/report.json nightly/today/report.json --allow-missing-old
+
+The first night has no earlier report: with --allow-missing-old a missing OLD
+prints a note and exits 0 (without it, exit 2). A file that is not a
+journeymap report.json is refused (exit 2).")]
 pub struct DiffArgs {
     /// The earlier report.json
     pub old: PathBuf,
@@ -27,17 +32,37 @@ pub struct DiffArgs {
     /// Exit with code 4 when the score PSI exceeds this value
     #[arg(long, value_name = "PSI")]
     pub fail_on_drift: Option<f64>,
+    /// A missing OLD (the first night) is a note and exit 0, not an error
+    #[arg(long)]
+    pub allow_missing_old: bool,
 }
 
 fn read(path: &PathBuf) -> Result<serde_json::Value> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
-    serde_json::from_str(&text)
+    let v: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a report.json (invalid JSON)", path.display()))
-        .map_err(|e| UsageError(format!("{e:#}")).into())
+        .map_err(|e| UsageError(format!("{e:#}")))?;
+    if let Some(why) = diff::not_a_report(&v) {
+        return Err(UsageError(format!(
+            "{}: not a journeymap report: {why}",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(v)
 }
 
 pub fn run(args: &DiffArgs) -> Result<()> {
+    if args.allow_missing_old && !args.old.exists() {
+        let new = read(&args.new)?;
+        drop(new);
+        eprintln!(
+            "note: {} does not exist (the first night?): nothing to compare",
+            args.old.display()
+        );
+        return Ok(());
+    }
     let d = diff::compare(&read(&args.old)?, &read(&args.new)?);
     if args.json {
         super::outln(&serde_json::to_string_pretty(&d)?)?;

@@ -124,7 +124,12 @@ pub fn run(args: &FunnelArgs) -> Result<()> {
     warnings.extend(
         crate::predicate::absent(opts.steps.iter().chain(&opts.exclude), t)
             .into_iter()
-            .map(|e| format!("the event {e:?} does not occur in the data; its counts are zero")),
+            .map(|e| {
+                format!(
+                    "the event {} does not occur in the data; its counts are zero",
+                    crate::doc::rich::code(&e)
+                )
+            }),
     );
     warnings.dedup();
     for w in &warnings {

@@ -61,11 +61,19 @@ pub fn run(args: &InitArgs) -> Result<()> {
         t.event_names.iter().map(String::from).zip(counts).collect();
     vocabulary.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    super::out(&starter::render(
-        t,
-        &loaded.parameters.columns,
-        &vocabulary,
-        &files,
-    ))?;
+    let columns = &loaded.parameters.columns;
+    let section = crate::config::InputSection {
+        user_col: Some(columns.user.clone()),
+        event_col: Some(columns.event.clone()),
+        time_col: Some(columns.time.clone()),
+        session_col: columns.session.clone(),
+        delimiter: (opts.ingest.delimiter != b',').then(|| match opts.ingest.delimiter {
+            b'\t' => "tab".to_string(),
+            d => (d as char).to_string(),
+        }),
+        time_format: opts.ingest.time_format.clone(),
+        session_gap: args.input.session_gap,
+    };
+    super::out(&starter::render(t, &section, &vocabulary, &files))?;
     Ok(())
 }

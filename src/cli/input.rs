@@ -107,6 +107,10 @@ impl InputArgs {
                 .unwrap_or_else(|| default.to_string())
         };
         let defaults = ColumnMapping::default();
+        let time_format = self.time_format.clone().or(sec.time_format.clone());
+        if let Some(f) = &time_format {
+            ingest::timestamp::TimeParser::check_format(f).map_err(UsageError)?;
+        }
         Ok(LoadOptions {
             ingest: IngestOptions {
                 mapping: ColumnMapping {
@@ -116,7 +120,7 @@ impl InputArgs {
                     session: self.session_col.clone().or(sec.session_col.clone()),
                 },
                 delimiter,
-                time_format: self.time_format.clone().or(sec.time_format.clone()),
+                time_format,
                 ignore_session_col: self.resessionize,
                 strict: self.strict,
                 keep_rejects: self.rejects.is_some(),
@@ -134,6 +138,7 @@ impl InputArgs {
     pub fn load(&self, cfg: &JourneyConfig, progress: &Progress) -> Result<Data> {
         let opts = self.options(cfg)?;
         let paths = ingest::resolve_inputs(&self.files)?;
+        crate::atomic::protect(&paths);
         pipeline::load(&paths, &opts, progress)
     }
 }

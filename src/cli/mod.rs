@@ -12,6 +12,7 @@ pub mod propensity;
 pub mod report;
 pub mod schema;
 pub mod segments;
+pub mod verify;
 
 use std::io::Write;
 
@@ -41,7 +42,8 @@ pub fn outln(s: &str) -> std::io::Result<()> {
   0  success
   1  I/O or internal error
   2  usage error (bad flag, bad value, no such file)
-  3  data error (missing column, bad row under --strict)
+  3  data error (missing column, bad row under --strict, every row rejected,
+     a damaged file; verify: the report is not whole)
   4  a --check failed, or diff --fail-on-drift found drift
 
 Start with: journeymap demo"
@@ -61,6 +63,7 @@ pub enum Command {
     Report(report::ReportArgs),
     Init(init::InitArgs),
     Diff(diff::DiffArgs),
+    Verify(verify::VerifyArgs),
     Schema(schema::SchemaArgs),
     Generate(generate::GenerateArgs),
     Demo(demo::DemoArgs),
@@ -76,6 +79,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Report(a) => report::run(a),
         Command::Init(a) => init::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::Verify(a) => verify::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Demo(a) => demo::run(a),

@@ -159,8 +159,9 @@ impl JourneyConfig {
                 .map_err(|e| DataError::Input(format!("{}{e}", self.at(&key))))?;
             for e in predicate::absent([p], t) {
                 warnings.push(format!(
-                    "{}{what}: the event {e:?} does not occur in the data; its counts are zero",
-                    self.at(&key)
+                    "{}{what}: the event {} does not occur in the data; its counts are zero",
+                    self.at(&key),
+                    crate::doc::rich::code(&e)
                 ));
             }
         }

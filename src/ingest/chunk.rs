@@ -162,6 +162,9 @@ pub(crate) struct Chunk {
     pub rejects: Vec<Reject>,
     /// Set under `--strict` at the first bad row; the chunk stops there.
     pub strict_stop: Option<Reject>,
+    /// The first rejected row, always kept: it is the example in the hint
+    /// when every row is rejected.
+    pub first_reject: Option<Reject>,
 }
 
 impl Chunk {
@@ -181,6 +184,7 @@ impl Chunk {
             rejected: RejectCounts::default(),
             rejects: Vec::new(),
             strict_stop: None,
+            first_reject: None,
         }
     }
 
@@ -216,7 +220,8 @@ impl Chunk {
     /// Adds `n` to the line numbers of the rejects (a piece of a file that
     /// numbered its lines from its own start).
     pub fn shift_lines(&mut self, n: u64) {
-        for r in self.rejects.iter_mut().chain(self.strict_stop.as_mut()) {
+        let kept = self.rejects.iter_mut().chain(self.strict_stop.as_mut());
+        for r in kept.chain(self.first_reject.as_mut()) {
             r.line += n;
         }
     }
@@ -230,7 +235,8 @@ impl Chunk {
         locate: impl FnOnce() -> (String, u64, String),
     ) -> bool {
         self.rejected.add(r.reason);
-        if keep || strict {
+        let first = self.first_reject.is_none();
+        if keep || strict || first {
             let (file, line, raw) = locate();
             let rec = Reject {
                 file,
@@ -240,6 +246,12 @@ impl Chunk {
                 detail: r.detail,
                 raw,
             };
+            if first {
+                self.first_reject = Some(rec.clone());
+            }
+            if !(keep || strict) {
+                return true;
+            }
             if strict {
                 self.strict_stop = Some(rec);
                 return false;

@@ -39,7 +39,7 @@ pub(crate) fn read(
     opts: &IngestOptions,
     parser: &TimeParser,
     registry: &mut PropRegistry,
-) -> Result<(Vec<Chunk>, Layout, Vec<String>)> {
+) -> Result<(Vec<Chunk>, Option<Layout>, Vec<String>)> {
     let unreadable = |message: String| DataError::Unreadable {
         file: display.to_string(),
         message,
@@ -47,15 +47,29 @@ pub(crate) fn read(
     let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
     let buf = match format {
         Format::CsvGz => {
+            // The whole text is held in memory, so a file that expands
+            // past what memory holds (a gzip bomb, or just a huge export)
+            // stops here with advice instead of being killed for memory.
+            let limit = gzip_limit();
             let mut v = Vec::new();
             flate2::read::MultiGzDecoder::new(file)
+                .take(limit + 1)
                 .read_to_end(&mut v)
                 .map_err(|e| unreadable(format!("not a readable gzip file ({e})")))?;
+            if v.len() as u64 > limit {
+                return Err(unreadable(format!(
+                    "expands to more than {:.1} GiB, over half of the free memory; decompress it first (gunzip -k) and read the .csv, which is mapped rather than held in memory",
+                    limit as f64 / f64::from(1u32 << 30)
+                ))
+                .into());
+            }
             Buffer::Owned(v)
         }
         // Mapping avoids copying a multi-GB export into memory first.
-        // SAFETY: the map is read-only and dropped before we return; another
-        // process truncating the file meanwhile is outside what we guard.
+        // SAFETY: the map is read-only and dropped before we return. If
+        // another process truncates the file meanwhile, reading a page past
+        // its new end raises SIGBUS, which `guard` turns into exit 3 naming
+        // the file (set below, for as long as the map lives).
         _ => match unsafe { memmap2::Mmap::map(&file) } {
             Ok(m) => Buffer::Mapped(m),
             Err(_) => {
@@ -67,6 +81,7 @@ pub(crate) fn read(
             }
         },
     };
+    let _mapped = matches!(buf, Buffer::Mapped(_)).then(|| crate::guard::Mapped::new(display));
     // Spreadsheet exports often start with a UTF-8 byte order mark.
     let body_start = if buf.starts_with(b"\xEF\xBB\xBF") {
         3
@@ -81,7 +96,8 @@ pub(crate) fn read(
         .read_byte_record(&mut header_rec)
         .map_err(|e| unreadable(e.to_string()))?
     {
-        return Err(unreadable("the file is empty: expected a header row".into()).into());
+        // An empty day's file in a nightly glob is no rows, not an error.
+        return Ok((Vec::new(), None, Vec::new()));
     }
     let header: Vec<String> = header_rec
         .iter()
@@ -155,10 +171,14 @@ pub(crate) fn read(
     // A chunk is trusted only if the chunk before it ended exactly on its
     // start; otherwise the split guessed wrong (a stray quote) and the file is
     // parsed again in one piece, so results never depend on the thread count.
+    // A file with only a header has no piece to parse.
+    let Some(last) = parsed.len().checked_sub(1) else {
+        return Ok((Vec::new(), Some(layout), notes));
+    };
     let stop = parsed
         .iter()
         .position(|p| p.chunk.strict_stop.is_some())
-        .unwrap_or(parsed.len() - 1);
+        .unwrap_or(last);
     let header_lines = newlines(&data[..header_end]);
     let chunks = if parsed[..stop].iter().all(|p| p.on_boundary) {
         // Each piece numbered its lines from its own start.
@@ -176,7 +196,19 @@ pub(crate) fn read(
         p.chunk.shift_lines(header_lines);
         vec![p.chunk]
     };
-    Ok((chunks, layout, notes))
+    Ok((chunks, Some(layout), notes))
+}
+
+/// Half the memory available now (at least 1 GiB); 16 GiB where that
+/// cannot be read.
+fn gzip_limit() -> u64 {
+    let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("MemAvailable:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    });
+    available.map_or(16 << 30, |a| (a / 2).max(1 << 30))
 }
 
 fn reader(delimiter: u8, data: &[u8]) -> csv::Reader<&[u8]> {

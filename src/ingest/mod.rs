@@ -3,6 +3,7 @@
 
 mod chunk;
 mod csv_source;
+pub mod hint;
 mod interner;
 mod parquet_source;
 pub mod reject;
@@ -168,6 +169,8 @@ pub struct Ingested {
     /// The session column used, if any.
     pub session_column: Option<String>,
     pub notes: Vec<String>,
+    /// The first rejected row of the input, even without `keep_rejects`.
+    pub first_reject: Option<Reject>,
 }
 
 impl Ingested {
@@ -238,35 +241,35 @@ impl PropRegistry {
     }
 }
 
-pub(crate) fn resolve_layout(
+pub(crate) fn resolve_layout<'a>(
     file: &str,
     header: &[String],
-    opts: &IngestOptions,
+    opts: &'a IngestOptions,
     registry: &mut PropRegistry,
 ) -> Result<Layout, DataError> {
     let m = &opts.mapping;
-    let find = |name: &str, flag: &'static str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| DataError::MissingColumn {
-                file: file.to_string(),
-                column: name.to_string(),
-                flag,
-                found: header.join(", "),
-            })
+    let mut missing: Vec<(&str, &'static str)> = Vec::new();
+    let mut find = |name: &'a str, flag: &'static str| {
+        let at = header.iter().position(|h| h == name);
+        if at.is_none() {
+            missing.push((name, flag));
+        }
+        at.unwrap_or(0)
     };
-    let user = find(&m.user, "--user-col")?;
-    let event = find(&m.event, "--event-col")?;
-    let time = find(&m.time, "--time-col")?;
+    let user = find(&m.user, "--user-col");
+    let event = find(&m.event, "--event-col");
+    let time = find(&m.time, "--time-col");
     let session = if opts.ignore_session_col {
         None
     } else {
         match &m.session {
-            Some(s) => Some(find(s, "--session-col")?),
+            Some(s) => Some(find(s, "--session-col")),
             None => header.iter().position(|h| h == DEFAULT_SESSION_COL),
         }
     };
+    if !missing.is_empty() {
+        return Err(missing_columns(file, header, &missing, opts.delimiter));
+    }
     let mut props = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (i, h) in header.iter().enumerate() {
@@ -291,6 +294,50 @@ pub(crate) fn resolve_layout(
         },
         n_cols: header.len(),
     })
+}
+
+fn missing_columns(
+    file: &str,
+    header: &[String],
+    missing: &[(&str, &'static str)],
+    delimiter: u8,
+) -> DataError {
+    let names = missing
+        .iter()
+        .map(|(c, f)| format!("'{c}' (mapped by {f})"))
+        .collect::<Vec<_>>();
+    let missing_text = if names.len() == 1 {
+        format!("required column {}", names[0])
+    } else {
+        format!("required columns {}", names.join(", "))
+    };
+    let other = [(';', "';'"), ('\t', "tab"), ('|', "'|'"), (',', "','")]
+        .into_iter()
+        .find(|(d, _)| {
+            *d as u32 != u32::from(delimiter) && header.len() == 1 && header[0].contains(*d)
+        });
+    let hint = match other {
+        Some(('\t', _)) => {
+            "the header is one column with tabs in it: pass --delimiter tab".to_string()
+        }
+        Some((d, name)) => {
+            format!("the header is one column with {name} in it: pass --delimiter '{d}'")
+        }
+        None => format!(
+            "pass {} NAME to map one of these columns (or set it in journey.toml's [input])",
+            missing
+                .iter()
+                .map(|(_, f)| *f)
+                .collect::<Vec<_>>()
+                .join(" NAME, ")
+        ),
+    };
+    DataError::MissingColumns {
+        file: file.to_string(),
+        missing: missing_text,
+        found: header.join(", "),
+        hint,
+    }
 }
 
 pub(crate) fn thread_count(opts: &IngestOptions) -> usize {
@@ -325,7 +372,10 @@ pub fn ingest(
             Format::Csv | Format::CsvGz => {
                 csv_source::read(path, &display, format, opts, &parser, &mut registry)?
             }
-            Format::Parquet => parquet_source::read(path, &display, opts, &parser, &mut registry)?,
+            Format::Parquet => {
+                let (c, l, n) = parquet_source::read(path, &display, opts, &parser, &mut registry)?;
+                (c, Some(l), n)
+            }
         };
         notes.extend(file_notes);
         if let Some(stop) = file_chunks.iter().find_map(|c| c.strict_stop.clone()) {
@@ -346,9 +396,13 @@ pub fn ingest(
             }
             .into());
         }
-        match &layout.names.session {
-            Some(s) => session_column = Some(s.clone()),
-            None => sessionless_files.push(display.clone()),
+        match layout.as_ref().map(|l| &l.names.session) {
+            Some(Some(s)) => session_column = Some(s.clone()),
+            Some(None) => sessionless_files.push(display.clone()),
+            None => notes.push(format!(
+                "{}: the file is empty (no header, 0 rows)",
+                crate::doc::rich::code(&display)
+            )),
         }
         let read: u64 = file_chunks.iter().map(|c| c.read).sum();
         let rejected: u64 = file_chunks.iter().map(|c| c.rejected.total()).sum();
@@ -371,10 +425,12 @@ pub fn ingest(
         .into());
     }
     progress.stage("ordering events per user");
+    let first_reject = chunks.iter().find_map(|c| c.first_reject.clone());
     let mut ingested = merge(chunks, &registry, session_column.is_some());
     ingested.files = files;
     ingested.session_column = session_column;
     ingested.notes = notes;
+    ingested.first_reject = first_reject;
     Ok(ingested)
 }
 
@@ -416,7 +472,12 @@ fn merge(chunks: Vec<Chunk>, registry: &PropRegistry, has_session: bool) -> Inge
         local.iter().map(|n| global.intern(n)).collect()
     };
     let mut rest: Vec<Chunk> = chunks.collect();
+    // A file read before a later file added a column lacks that property:
+    // its events have it missing (code 0).
+    let n_props = registry.names.len();
+    pad_props(&mut props, &mut prop_codes, user.len(), n_props);
     for c in rest.iter_mut() {
+        pad_props(&mut c.props, &mut c.prop_codes, c.user.len(), n_props);
         read += c.read;
         naive += c.naive;
         rejected.merge(&c.rejected);
@@ -506,6 +567,14 @@ fn merge(chunks: Vec<Chunk>, registry: &PropRegistry, has_session: bool) -> Inge
         naive_timestamps: naive,
         session_column: None,
         notes: Vec::new(),
+        first_reject: None,
+    }
+}
+
+fn pad_props(props: &mut Vec<Interner>, codes: &mut Vec<Vec<u32>>, rows: usize, n: usize) {
+    while props.len() < n {
+        props.push(Interner::with_null());
+        codes.push(vec![0; rows]);
     }
 }
 
@@ -582,8 +651,8 @@ pub fn header(path: &Path, delimiter: u8) -> Result<Vec<String>> {
         Format::Parquet => {
             use polars::prelude::{ParquetReader, SerReader};
             let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
-            let schema = ParquetReader::new(file)
-                .schema()
+            let schema = crate::guard::decoding(|| ParquetReader::new(file).schema())
+                .map_err(|p| unreadable(format!("the Parquet decoder failed ({p})")))?
                 .map_err(|e| unreadable(e.to_string()))?;
             Ok(schema.iter_names().map(|n| n.to_string()).collect())
         }

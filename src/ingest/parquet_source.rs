@@ -28,7 +28,13 @@ pub(crate) fn read(
     parser: &TimeParser,
     registry: &mut PropRegistry,
 ) -> Result<(Vec<Chunk>, Layout, Vec<String>)> {
-    read_batched(path, display, opts, parser, registry, BATCH_ROWS)
+    crate::guard::decoding(|| read_batched(path, display, opts, parser, registry, BATCH_ROWS))
+        .map_err(|panic| DataError::Unreadable {
+            file: display.to_string(),
+            message: format!(
+                "not a readable Parquet file: the decoder failed ({panic}); the file is damaged or uses an encoding this reader lacks"
+            ),
+        })?
 }
 
 fn read_batched(
@@ -47,14 +53,40 @@ fn read_batched(
     let bad = |e: PolarsError| unreadable(format!("not a readable Parquet file ({e})"));
     let mut reader = ParquetReader::new(open()?);
     let metadata = reader.get_metadata().map_err(bad)?.clone();
-    let header: Vec<String> = reader
-        .schema()
-        .map_err(bad)?
-        .iter_names()
-        .map(|s| s.to_string())
-        .collect();
-    let mut layout = resolve_layout(display, &header, opts, registry)?;
+    // Columns of a type the decoder cannot build (structs, maps, 256-bit
+    // decimals) are left unread: decoding them fails the whole file, and
+    // a property nobody asked for must not stop the run.
+    let mut header = Vec::new();
+    let mut keep = Vec::new();
     let mut notes = Vec::new();
+    let m = &opts.mapping;
+    for (i, f) in reader.schema().map_err(bad)?.iter_values().enumerate() {
+        let name = f.name.to_string();
+        if readable(&f.dtype) {
+            keep.push(i);
+            header.push(name);
+            continue;
+        }
+        let role = [&m.user, &m.event, &m.time]
+            .into_iter()
+            .chain(m.session.as_ref())
+            .any(|r| *r == name);
+        if role {
+            return Err(unreadable(format!(
+                "column '{name}' has the Parquet type {}, which cannot be read as ids, names or times; map another column or cast it when exporting",
+                type_name(&f.dtype)
+            ))
+            .into());
+        }
+        notes.push(format!(
+            "{}: skipped property {} (type {} is not supported)",
+            crate::doc::rich::code(display),
+            crate::doc::rich::code(&name),
+            type_name(&f.dtype)
+        ));
+    }
+    let projection = (keep.len() < header.len() + notes.len()).then_some(keep);
+    let mut layout = resolve_layout(display, &header, opts, registry)?;
 
     // Read a few row groups at a time: the decoded columns of the whole file
     // next to the event table would be the run's peak memory.
@@ -73,7 +105,9 @@ fn read_batched(
     }
     let mut chunks = Vec::new();
     for (i, &(offset, rows)) in batches.iter().enumerate() {
-        let mut reader = ParquetReader::new(open()?).with_slice(Some((offset, rows)));
+        let mut reader = ParquetReader::new(open()?)
+            .with_slice(Some((offset, rows)))
+            .with_projection(projection.clone());
         reader.set_metadata(metadata.clone());
         let df = reader.finish().map_err(bad)?;
         chunks.extend(parse_frame(
@@ -90,6 +124,37 @@ fn read_batched(
         )?);
     }
     Ok((chunks, layout, notes))
+}
+
+/// Whether the Parquet decoder can build a column of this type (polars is
+/// built with datetime and decimal types only; see Cargo.toml).
+fn readable(dt: &ArrowDataType) -> bool {
+    use ArrowDataType as A;
+    match dt {
+        A::Struct(_) | A::Map(..) | A::Union(_) | A::Extension(_) | A::Unknown => false,
+        A::Decimal256(..) => false,
+        A::Decimal(p, _) | A::Decimal32(p, _) | A::Decimal64(p, _) => *p <= 38,
+        A::Dictionary(_, inner, _) => readable(inner),
+        A::List(f) | A::LargeList(f) | A::FixedSizeList(f, _) => readable(&f.dtype),
+        _ => true,
+    }
+}
+
+fn type_name(dt: &ArrowDataType) -> String {
+    use ArrowDataType as A;
+    match dt {
+        A::Struct(_) => "struct".into(),
+        A::Map(..) => "map".into(),
+        A::Union(_) => "union".into(),
+        A::Extension(_) => "extension".into(),
+        A::Decimal256(p, s) => format!("decimal({p}, {s}) of 256 bits"),
+        A::Decimal(p, s) | A::Decimal32(p, s) | A::Decimal64(p, s) => format!("decimal({p}, {s})"),
+        A::Dictionary(_, inner, _) => format!("dictionary of {}", type_name(inner)),
+        A::List(f) | A::LargeList(f) | A::FixedSizeList(f, _) => {
+            format!("list of {}", type_name(&f.dtype))
+        }
+        other => format!("{other:?}").to_lowercase(),
+    }
 }
 
 /// Rows per batch read (whole row groups, so at least this many).

@@ -29,22 +29,66 @@ pub struct Parsed {
 pub struct TimeParser {
     format: Option<String>,
     format_has_zone: bool,
+    /// The format ended in `%Z`: the value's last word is a zone name,
+    /// and only UTC's names are understood.
+    zone_name: bool,
 }
 
+/// Zone names that need no zone database. chrono's `%Z` would skip any
+/// word when parsing, so `10:00 CET` would silently read as 10:00 UTC.
+const UTC_NAMES: [&str; 4] = ["UTC", "GMT", "Z", "UT"];
+
 impl TimeParser {
+    /// `format` uses chrono's strftime codes, with two differences that
+    /// make exports written for Python read right: `.%f` reads any number
+    /// of fraction digits as a fraction of a second (chrono's own `%f`
+    /// would read `.123456` as 123456 nanoseconds), and a trailing `%Z`
+    /// accepts UTC's names only (see [`UTC_NAMES`]); other zones are
+    /// rejected rows, never read as UTC.
     pub fn new(format: Option<String>) -> Self {
+        let format = format.map(|f| f.replace(".%f", "%.f"));
+        let (format, zone_name) = match format {
+            Some(f) if f.trim_end().ends_with("%Z") => {
+                let f = f.trim_end();
+                (Some(f[..f.len() - 2].trim_end().to_string()), true)
+            }
+            f => (f, false),
+        };
         let format_has_zone = format
             .as_deref()
             .is_some_and(|f| f.contains("%z") || f.contains("%:z") || f.contains("%#z"));
         TimeParser {
             format,
             format_has_zone,
+            zone_name,
         }
+    }
+
+    /// A `--time-format` that can never be read right.
+    pub fn check_format(format: &str) -> Result<(), String> {
+        let f = format.trim_end();
+        if f.contains("%Z") && !f.ends_with("%Z") {
+            return Err(format!(
+                "--time-format '{format}': %Z (a zone name) is only understood at the end of the format"
+            ));
+        }
+        Ok(())
     }
 
     pub fn parse(&self, s: &str) -> Result<Parsed, TsError> {
         let s = super::chunk::trim(s);
         let parsed = match &self.format {
+            Some(f) if self.zone_name => {
+                let (time, zone) = s.rsplit_once(' ').ok_or(TsError::Unparseable)?;
+                if !UTC_NAMES.iter().any(|z| z.eq_ignore_ascii_case(zone)) {
+                    return Err(TsError::Unparseable);
+                }
+                let p = self.parse_with_format(time.trim_end(), f)?;
+                Parsed {
+                    ms: p.ms,
+                    naive: false,
+                }
+            }
             Some(f) => self.parse_with_format(s, f)?,
             None => parse_auto(s)?,
         };
@@ -220,9 +264,16 @@ fn parse_iso(b: &[u8]) -> Result<Parsed, TsError> {
         ms += scaled;
         rest = &rest[1 + frac_len..];
     }
+    // Warehouses write the zone after a space: BigQuery `... UTC`,
+    // Snowflake and Postgres `... +00:00`.
+    if let [b' ', zone @ ..] = rest
+        && !zone.is_empty()
+    {
+        rest = zone;
+    }
     match rest {
         [] => Ok(Parsed { ms, naive: true }),
-        [b'Z'] | [b'z'] => Ok(Parsed { ms, naive: false }),
+        [b'Z'] | [b'z'] | b"UTC" | b"GMT" => Ok(Parsed { ms, naive: false }),
         [sign @ (b'+' | b'-'), tz @ ..] => {
             let (oh, om) = match tz {
                 [a, b] => (num(&[*a, *b]), Some(0)),
@@ -317,6 +368,40 @@ mod tests {
         let z = TimeParser::new(Some("%d/%m/%Y %H:%M %z".into()));
         assert_eq!(z.parse("01/10/2026 14:34 +0200").unwrap().ms, got.ms);
         assert_eq!(t.parse("2026-10-01"), Err(TsError::Unparseable));
+    }
+
+    #[test]
+    fn warehouse_zone_suffixes() {
+        let want = p("2024-01-02T03:04:05.123Z").unwrap();
+        assert_eq!(p("2024-01-02 03:04:05.123456 UTC").unwrap(), want);
+        assert_eq!(p("2024-01-02 03:04:05.123 +00:00").unwrap(), want);
+        assert_eq!(p("2024-01-02 03:04:05.123GMT").unwrap(), want);
+        assert_eq!(p("2024-01-02 03:04:05.123 CET"), Err(TsError::Unparseable));
+        assert_eq!(p("2024-01-02 03:04:05.123 "), p("2024-01-02 03:04:05.123"));
+    }
+
+    #[test]
+    fn fraction_reads_as_python_reads_it() {
+        let t = TimeParser::new(Some("%Y-%m-%d %H:%M:%S.%f".into()));
+        let want = p("2024-01-02T03:04:05.123Z").unwrap().ms;
+        assert_eq!(t.parse("2024-01-02 03:04:05.123456").unwrap().ms, want);
+        assert_eq!(t.parse("2024-01-02 03:04:05.123").unwrap().ms, want);
+        assert_eq!(
+            t.parse("2024-01-02 03:04:05.5").unwrap().ms,
+            want - 123 + 500
+        );
+    }
+
+    #[test]
+    fn zone_names_other_than_utc_are_refused() {
+        let t = TimeParser::new(Some("%d/%m/%Y %H:%M %Z".into()));
+        let want = p("2024-01-02T03:04:00Z").unwrap();
+        assert_eq!(t.parse("02/01/2024 03:04 UTC").unwrap(), want);
+        assert_eq!(t.parse("02/01/2024 03:04 gmt").unwrap(), want);
+        assert_eq!(t.parse("02/01/2024 03:04 CET"), Err(TsError::Unparseable));
+        assert_eq!(t.parse("02/01/2024 03:04"), Err(TsError::Unparseable));
+        assert!(TimeParser::check_format("%Z %d/%m/%Y").is_err());
+        assert!(TimeParser::check_format("%d/%m/%Y %Z").is_ok());
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! in order (formatting 280,000 score rows was most of a report's writing
 //! time).
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;

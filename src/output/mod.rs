@@ -7,6 +7,7 @@
 
 mod csv_out;
 mod parquet_out;
+pub mod set;
 
 use std::path::Path;
 

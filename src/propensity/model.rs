@@ -246,7 +246,39 @@ impl ModelFile {
                 version.map_or("(none)".to_string(), |v| v.to_string())
             )));
         }
-        serde_json::from_str(text)
-            .map_err(|e| DataError::Input(format!("{what}: malformed model: {e}")))
+        let model: ModelFile = serde_json::from_str(text)
+            .map_err(|e| DataError::Input(format!("{what}: malformed model: {e}")))?;
+        model
+            .check_numbers()
+            .map_err(|e| DataError::Input(format!("{what}: malformed model: {e}; retrain it")))?;
+        Ok(model)
+    }
+
+    /// Every number scoring uses is one that gives a finite score: a
+    /// standard deviation of 0 (or a NaN edited in) would score NaN, and
+    /// NaN would fall through every band test into "low".
+    fn check_numbers(&self) -> Result<(), String> {
+        for (i, f) in self.features.iter().enumerate() {
+            let at = format!("features[{i}] ({})", f.name);
+            if !(f.sd.is_finite() && f.sd > 0.0) {
+                return Err(format!("{at}: sd = {} (must be finite and above 0)", f.sd));
+            }
+            if !f.mean.is_finite() || !f.coefficient.is_finite() {
+                return Err(format!(
+                    "{at}: mean = {}, coefficient = {} (must be finite)",
+                    f.mean, f.coefficient
+                ));
+            }
+        }
+        if !self.intercept.is_finite() {
+            return Err(format!("intercept = {} (must be finite)", self.intercept));
+        }
+        let RiskBands { high, medium } = self.risk_bands;
+        if !(0.0..=1.0).contains(&medium) || !(medium..=1.0).contains(&high) {
+            return Err(format!(
+                "risk_bands: medium = {medium}, high = {high} (need 0 <= medium <= high <= 1)"
+            ));
+        }
+        Ok(())
     }
 }

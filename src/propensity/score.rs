@@ -257,6 +257,17 @@ pub fn score(
             .collect::<Vec<ScoreRow>>()
     });
     let rows: Vec<ScoreRow> = parts.into_iter().flatten().collect();
+    // Checked model numbers keep scores finite; a feature value that is
+    // not (an overflow) must stop the run rather than band a user "low".
+    if let Some(r) = rows
+        .iter()
+        .find(|r| r.score.is_some_and(|p| !p.is_finite()))
+    {
+        return Err(DataError::Input(format!(
+            "the score of user {} is not a number; the model's features overflow on this data (a property value far outside the training range?)",
+            crate::doc::rich::code(t.user_names.get(r.user))
+        )));
+    }
     let summary = summarize(&rows, &stager, &resolved_rules, rules);
     Ok(Scores {
         rows,

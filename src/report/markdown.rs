@@ -9,6 +9,7 @@ use crate::doc::{self, Document};
 pub fn document(report: &Report) -> Document {
     let mut d = super::sections::data::header(report);
     d.extend(super::sections::data::document(&report.data));
+    d.extend(super::sections::data::warnings(report));
     for a in crate::analysis::ALL {
         d.extend(a.document(report).unwrap_or_default());
     }

@@ -13,7 +13,7 @@ use crate::summary::DataSummary;
 
 /// Bumped on any change to report.json's shape: major when a field is
 /// removed or changes meaning, minor when a field is added.
-pub const SCHEMA_VERSION: &str = "1.1.0";
+pub const SCHEMA_VERSION: &str = "1.2.0";
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
@@ -32,6 +32,32 @@ pub struct Report {
     pub segments: Option<crate::segments::SegmentsReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub propensity: Option<crate::propensity::PropensityReport>,
+    /// What the run noticed and went on past (an event configured but absent
+    /// today, an analysis skipped for too little data), in the order found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// The files written with this report (set when it is written).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunInfo>,
+}
+
+/// The set of files one run wrote (docs/outputs.md).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct RunInfo {
+    /// The first 16 hex digits of the SHA-256 of the report's content; the
+    /// same in report.md, so the two can be matched by eye.
+    pub id: String,
+    /// Every other file of the set, in the order written.
+    pub files: Vec<OutputFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct OutputFile {
+    /// Relative to the report's directory.
+    pub name: String,
+    pub bytes: u64,
+    /// Lowercase hex, as `sha256sum` prints it.
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]

@@ -61,6 +61,8 @@ pub enum On {
 
 /// At most this many k-means restarts: each is a full fit.
 pub const MAX_N_INIT: usize = 1000;
+/// The most segments one run fits.
+pub const MAX_K: usize = 100;
 /// At most this many units in the silhouette sample: its cost grows with
 /// the square of the sample.
 pub const MAX_SILHOUETTE_SAMPLE: usize = 100_000;
@@ -190,9 +192,14 @@ impl SegmentsOptions {
             ));
         }
         if let KChoice::Fixed(k) = self.k
-            && k < 2
+            && !(2..=MAX_K).contains(&k)
         {
-            return Err(ParamError::new("k", "must be at least 2"));
+            return Err(ParamError::new(
+                "k",
+                format!(
+                    "{k} is not between 2 and {MAX_K} (segments beyond that are too small to act on)"
+                ),
+            ));
         }
         if self.on == On::Abandoned {
             let Some(f) = &self.funnel else {

@@ -1,7 +1,6 @@
 //! The tables a segments run writes (through [`crate::output`]): the
 //! assignments and the scaled feature matrix; and the model as JSON.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;

@@ -97,7 +97,9 @@ fn missing_column_lists_what_was_found_and_the_flag() {
     jm().args(["inspect", "fixtures/bad_rows.csv", "--user-col", "uid"])
         .assert()
         .code(3)
-        .stderr(predicate::str::contains("required column 'uid' not found"))
+        .stderr(predicate::str::contains(
+            "required column 'uid' (mapped by --user-col) not found",
+        ))
         .stderr(predicate::str::contains(
             "user_id, session_id, event, timestamp, page, device",
         ))

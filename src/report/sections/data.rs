@@ -31,8 +31,15 @@ pub fn header(report: &Report) -> Document {
     vec![
         Block::title(1, "Journey report"),
         Block::text(format!(
-            "Made by {} {} (report schema {}).",
-            report.tool.name, report.tool.version, report.schema_version
+            "Made by {} {} (report schema {}){}.",
+            report.tool.name,
+            report.tool.version,
+            report.schema_version,
+            report
+                .run
+                .as_ref()
+                .map(|r| format!("; report id {}", r.id))
+                .unwrap_or_default()
         )),
         Block::title(2, "Input"),
         Block::Table(files),
@@ -158,6 +165,23 @@ pub fn document(d: &DataSummary) -> Document {
         ));
     }
     doc
+}
+
+/// What the run went on past, before the analyses' sections.
+pub fn warnings(report: &Report) -> Document {
+    if report.warnings.is_empty() {
+        return Vec::new();
+    }
+    vec![
+        Block::title(3, "Warnings"),
+        Block::Bullets(
+            report
+                .warnings
+                .iter()
+                .map(|w| crate::doc::rich::parse(w))
+                .collect(),
+        ),
+    ]
 }
 
 /// What `inspect` prints: the same facts, compact.
