@@ -57,6 +57,7 @@ fn funnel_and_paths(c: &mut Criterion) {
         conversion: Predicate::Event("purchase".into()),
         top: 10,
         stages: Vec::new(),
+        order: 1,
     };
     group.bench_function("paths", |b| {
         b.iter(|| paths::analyze(&ing.table, &s, &popts).expect("paths"))

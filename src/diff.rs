@@ -131,10 +131,85 @@ pub fn psi(old: &[f64], new: &[f64]) -> f64 {
         .sum()
 }
 
+/// The PSI of `new` against the reference `old`, both as counts per fine
+/// bin (index, count) of width `1 / n_bins`, over ten bins cut at the
+/// reference's deciles (as Evidently and NannyML bin). Equal-width bins
+/// put a model's scores, which often sit in one corner of [0, 1], into
+/// one or two bins, and one shifted bin then explodes the index.
+///
+/// Undefined (`Err` with the reason) when the reference is too narrow to
+/// cut into bins: all its scores within 0.01 of each other, as a model
+/// that found no signal scores everyone at the base rate. Then any shift,
+/// however meaningless, would read as a major one.
+pub fn quantile_psi(old: &[(u32, f64)], new: &[(u32, f64)], n_bins: u32) -> Result<f64, String> {
+    let total_old: f64 = old.iter().map(|b| b.1).sum();
+    let total_new: f64 = new.iter().map(|b| b.1).sum();
+    if total_old == 0.0 || total_new == 0.0 {
+        return Err("one of the reports scored no users".into());
+    }
+    let (lo, hi) = (
+        old.iter().filter(|b| b.1 > 0.0).map(|b| b.0).min(),
+        old.iter().filter(|b| b.1 > 0.0).map(|b| b.0).max(),
+    );
+    if let (Some(lo), Some(hi)) = (lo, hi)
+        && f64::from(hi + 1 - lo) <= 0.01 * f64::from(n_bins)
+    {
+        return Err(format!(
+            "the earlier scores all lie within {:.3} of each other (a model without signal scores everyone alike), so a shift between them says nothing",
+            f64::from(hi + 1 - lo) / f64::from(n_bins)
+        ));
+    }
+    let mut sorted = old.to_vec();
+    sorted.sort_by_key(|b| b.0);
+    // Upper edges (exclusive, in fine bins) at the reference's deciles.
+    let mut edges: Vec<u32> = Vec::new();
+    let mut acc = 0.0;
+    let mut next = 1;
+    for &(bin, n) in &sorted {
+        acc += n;
+        while next < 10 && acc >= total_old * f64::from(next) / 10.0 {
+            if edges.last() != Some(&(bin + 1)) {
+                edges.push(bin + 1);
+            }
+            next += 1;
+        }
+    }
+    edges.retain(|&e| e < n_bins);
+    edges.push(n_bins);
+    edges.dedup();
+    let count = |bins: &[(u32, f64)]| -> Vec<f64> {
+        let mut c = vec![0.0; edges.len()];
+        for &(bin, n) in bins {
+            let k = edges.partition_point(|&e| e <= bin).min(edges.len() - 1);
+            c[k] += n;
+        }
+        c
+    };
+    Ok(psi(&count(old), &count(new)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn quantile_psi_is_zero_on_the_same_scores_and_undefined_on_degenerate_ones() {
+        let spread: Vec<(u32, f64)> = (0..200).map(|b| (b, 1.0 + f64::from(b % 3))).collect();
+        assert!(quantile_psi(&spread, &spread, 1000).unwrap().abs() < 1e-12);
+        // Scores moved up by a tenth of their range: a small, finite PSI.
+        let moved: Vec<(u32, f64)> = spread.iter().map(|&(b, n)| (b + 20, n)).collect();
+        let p = quantile_psi(&spread, &moved, 1000).unwrap();
+        assert!(p > 0.01 && p < 1.0, "{p}");
+        // Everyone scored at the base rate, twice: undefined, not "major".
+        let flat_a = [(121, 500.0), (122, 300.0)];
+        let flat_b = [(118, 400.0), (119, 400.0)];
+        assert!(quantile_psi(&flat_a, &flat_b, 1000).is_err());
+        // A concentrated reference against a spread one: defined and large.
+        let wide_ref: Vec<(u32, f64)> = (100..300).map(|b| (b, 1.0)).collect();
+        let p = quantile_psi(&wide_ref, &[(900, 100.0)], 1000).unwrap();
+        assert!(p > 1.0, "{p}");
+    }
 
     #[test]
     fn psi_is_zero_for_the_same_distribution_and_grows_with_shift() {

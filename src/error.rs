@@ -43,6 +43,12 @@ pub enum DataError {
     Unreadable { file: String, message: String },
     #[error("{0}")]
     Input(String),
+    /// Too little data for one analysis (no positive labels, too few units
+    /// to segment). In a report the analysis is skipped with a warning, so
+    /// a quiet day does not fail the nightly job; on its own command it is
+    /// exit 3.
+    #[error("{0}")]
+    Insufficient(String),
 }
 
 /// An error from the command line that clap could not catch (a bad glob, a bad duration).

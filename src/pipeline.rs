@@ -79,6 +79,11 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions, progress: &Progress) -> Resul
 
 type Slot = OnceLock<Option<Box<dyn Any + Send + Sync>>>;
 
+/// An analysis could not run because one it needs failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} failed (see the error above)")]
+pub struct DependencyFailed(pub &'static str);
+
 /// What every analysis of one run shares: the data, the config, and the
 /// results computed once and asked for by several (each analysis's
 /// product, the users' event ranges, the stage mapping).
@@ -145,7 +150,7 @@ impl<'a> Context<'a> {
         stored
             .as_ref()
             .and_then(|b| b.downcast_ref::<A::Product>())
-            .ok_or_else(|| anyhow!("{} failed (see the error above)", A::KEY))
+            .ok_or_else(|| DependencyFailed(A::KEY).into())
     }
 
     /// Each user's event range in the table, in table order.
@@ -200,11 +205,42 @@ pub fn build(ctx: &Context) -> Result<Report> {
             });
         }
     });
+    // An analysis with too little data (or one that needs it) is left out
+    // with a warning; any other failure fails the run.
     {
         let mut errors = ctx.errors.lock().expect("no panic while holding the lock");
         errors.sort_by_key(|(i, _)| *i);
-        if !errors.is_empty() {
-            return Err(errors.remove(0).1);
+        let insufficient = |e: &anyhow::Error| {
+            matches!(
+                e.downcast_ref::<DataError>(),
+                Some(DataError::Insufficient(_))
+            )
+        };
+        let skipped: Vec<&'static str> = errors
+            .iter()
+            .filter(|(_, e)| insufficient(e))
+            .map(|(i, _)| ALL[*i].key())
+            .collect();
+        let mut failed = None;
+        for (i, e) in errors.drain(..) {
+            let a = &ALL[i];
+            if insufficient(&e) {
+                ctx.warn(format!("{} skipped: {e}", a.title()));
+            } else if let Some(DependencyFailed(dep)) = e.downcast_ref::<DependencyFailed>()
+                && skipped.contains(dep)
+            {
+                ctx.warn(format!(
+                    "{} skipped: it needs {dep}, which was skipped",
+                    a.title()
+                ));
+            } else {
+                failed.get_or_insert(e);
+                continue;
+            }
+            configured.retain(|&c| c != i);
+        }
+        if let Some(e) = failed {
+            return Err(e);
         }
     }
     ctx.progress.stage("data summary");

@@ -443,6 +443,9 @@ pub fn render(
             let _ = writeln!(out, "{key} = {}", quote(v));
         }
     }
+    if input.drop_duplicates == Some(true) {
+        let _ = writeln!(out, "drop_duplicates = true");
+    }
     if let Some(gap) = &input.session_gap {
         let _ = writeln!(out, "session_gap = {}", quote(&gap.to_string()));
     }

@@ -10,9 +10,14 @@ use crate::stats::Distribution;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RowAccounting {
+    /// read = used + rejected (+ duplicates when they were dropped).
     pub read: u64,
     pub used: u64,
     pub rejected: u64,
+    /// Exact copies of an earlier row (same user, event, time, session and
+    /// properties): among `used`, unless `--drop-duplicates` removed them.
+    pub duplicates: u64,
+    pub duplicates_dropped: bool,
     /// Nonzero counts, in the order the checks run.
     pub rejected_by_reason: Vec<ReasonCount>,
 }
@@ -101,6 +106,8 @@ pub fn summarize(ing: &Ingested, sessions: &Sessions, source: &SessionSource) ->
             read: ing.read,
             used: ing.used(),
             rejected: ing.rejected.total(),
+            duplicates: ing.duplicates,
+            duplicates_dropped: ing.duplicates_dropped,
             rejected_by_reason: ing
                 .rejected
                 .by_reason()

@@ -67,5 +67,19 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     for path in per_user {
         outln(&format!("per user: {}", path.display()))?;
     }
+    super::out(&crate::doc::text::render(&[crate::doc::Block::Lines(
+        pipeline::summary_lines(&report),
+    )]))?;
+    let (d, c) = (data.display(), summary.journey_config.display());
+    outln(&format!(
+        "\nOpen first: {} (the whole journey; report.json holds the same figures for scripts).\n\
+         Try next:\n  \
+         journeymap funnel {d} --config {c} --by device\n  \
+         journeymap paths {d} --target purchase\n  \
+         journeymap report {d} --config {c} --out {out} --check 'funnel.conversion >= 0.05'\n  \
+         journeymap init your-export.csv > journey.toml   # then: journeymap report your-export.csv --config journey.toml",
+        md.display(),
+        out = args.out.display()
+    ))?;
     Ok(())
 }

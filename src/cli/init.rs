@@ -26,7 +26,12 @@ pub fn run(args: &InitArgs) -> Result<()> {
     let cfg = crate::config::JourneyConfig::default();
     let paths = ingest::resolve_inputs(&args.input.files)?;
     let opts = args.input.options(&cfg)?;
-    let header = ingest::header(&paths[0], opts.ingest.delimiter)?;
+    // stdin can be read once only: its columns are not guessed.
+    let header = if paths[0].as_os_str() == ingest::STDIN {
+        Vec::new()
+    } else {
+        ingest::header(&paths[0], opts.ingest.delimiter)?
+    };
     let (user, event, time, session) = starter::guess_mapping(&header);
     let mut input = args.input.clone();
     let defaults = ingest::ColumnMapping::default();
@@ -73,6 +78,7 @@ pub fn run(args: &InitArgs) -> Result<()> {
         }),
         time_format: opts.ingest.time_format.clone(),
         session_gap: args.input.session_gap,
+        drop_duplicates: args.input.drop_duplicates.then_some(true),
     };
     super::out(&starter::render(t, &section, &vocabulary, &files))?;
     Ok(())

@@ -52,6 +52,10 @@ pub struct InputArgs {
     #[arg(long, value_name = "FILE", help_heading = "Reading")]
     pub rejects: Option<PathBuf>,
 
+    /// Remove rows that exactly repeat an earlier row (always counted in the summary)
+    #[arg(long, help_heading = "Reading")]
+    pub drop_duplicates: bool,
+
     /// Split sessions at inactivity gaps even when a session column exists
     #[arg(long, help_heading = "Sessions")]
     pub resessionize: bool,
@@ -124,6 +128,7 @@ impl InputArgs {
                 ignore_session_col: self.resessionize,
                 strict: self.strict,
                 keep_rejects: self.rejects.is_some(),
+                drop_duplicates: self.drop_duplicates || sec.drop_duplicates.unwrap_or(false),
                 threads: 0,
             },
             session_gap_ms: self

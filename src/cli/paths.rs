@@ -22,6 +22,7 @@ use crate::progress::Progress;
   journeymap paths 'exports/*.parquet' --target 'page_view[page=/thank-you]' --top 20
   journeymap paths events.csv --config journey.toml --states stage
   journeymap paths events.csv --target purchase --json > markov.json
+  journeymap paths events.csv --target purchase --order 2
 
 The conversion event comes from --target, else from [conversion] in --config.
 A session's path ends at its first conversion event; see docs/paths.md.")]
@@ -44,6 +45,10 @@ pub struct PathsArgs {
     /// How many paths to list for each ending (CONVERSION, EXIT) [default: 10]
     #[arg(long, value_name = "N", help_heading = "Model")]
     pub top: Option<usize>,
+
+    /// How many past states a state remembers (1 = first-order chain, up to 4); higher orders fit journeys whose next step depends on where the session came from [default: 1, or [markov] order]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4), help_heading = "Model")]
+    pub order: Option<u8>,
 
     /// Print the report as JSON on stdout instead of tables
     #[arg(long)]
@@ -83,6 +88,7 @@ pub fn run(args: &PathsArgs) -> Result<()> {
         conversion,
         top: args.top.or(section.top).unwrap_or(10),
         stages: journey.stages.clone(),
+        order: args.order.map(usize::from).or(section.order).unwrap_or(1),
     };
 
     let progress = Progress::new();

@@ -58,6 +58,15 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         .map(|c| checks::parse(c))
         .collect::<Result<_, _>>()?;
     let data = args.input.load(&config, &progress)?;
+    if args.config.is_none() {
+        for cfg in unused_configs(&args.input.files) {
+            eprintln!(
+                "note: {} sits beside the data but was not used; pass --config {} to run the analyses it names",
+                cfg.display(),
+                cfg.display()
+            );
+        }
+    }
     progress.stage("building the report");
     let ctx = Context::new(&data, &config, &progress);
     let report = pipeline::build(&ctx)?;
@@ -111,4 +120,27 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         .into());
     }
     Ok(())
+}
+
+/// `<name>.journey.toml` files beside the inputs (as `generate` and `demo`
+/// write them), which a run without --config would silently ignore.
+fn unused_configs(files: &[String]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for f in crate::ingest::resolve_inputs(files).unwrap_or_default() {
+        let Some(name) = f.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        let stem = [
+            ".csv.gz", ".tsv.gz", ".csv", ".tsv", ".txt", ".parquet", ".pq",
+        ]
+        .iter()
+        .find_map(|ext| name.strip_suffix(ext));
+        if let Some(stem) = stem {
+            let cfg = f.with_file_name(format!("{stem}.journey.toml"));
+            if cfg.is_file() && !out.contains(&cfg) {
+                out.push(cfg);
+            }
+        }
+    }
+    out
 }

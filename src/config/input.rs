@@ -31,4 +31,7 @@ pub struct InputSection {
     /// Inactivity that ends a session (`--session-gap`).
     #[serde(default)]
     pub session_gap: Option<Duration>,
+    /// Remove exact duplicate rows (`--drop-duplicates`).
+    #[serde(default)]
+    pub drop_duplicates: Option<bool>,
 }

@@ -44,6 +44,26 @@ pub(crate) fn read(
         file: display.to_string(),
         message,
     };
+    if path.as_os_str() == super::STDIN {
+        let mut v = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut v)
+            .map_err(|e| unreadable(format!("cannot read stdin ({e})")))?;
+        // `zcat`-less pipes: gzip on stdin is recognized by its magic bytes.
+        if v.starts_with(&[0x1f, 0x8b]) {
+            let mut plain = Vec::new();
+            flate2::read::MultiGzDecoder::new(&v[..])
+                .take(gzip_limit() + 1)
+                .read_to_end(&mut plain)
+                .map_err(|e| unreadable(format!("not a readable gzip stream ({e})")))?;
+            if plain.len() as u64 > gzip_limit() {
+                return Err(unreadable("the gzip stream expands past half of the free memory; decompress it to a file first".into()).into());
+            }
+            v = plain;
+        }
+        return parse(Buffer::Owned(v), display, opts, parser, registry);
+    }
     let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
     let buf = match format {
         Format::CsvGz => {
@@ -80,6 +100,20 @@ pub(crate) fn read(
                 Buffer::Owned(v)
             }
         },
+    };
+    parse(buf, display, opts, parser, registry)
+}
+
+fn parse(
+    buf: Buffer,
+    display: &str,
+    opts: &IngestOptions,
+    parser: &TimeParser,
+    registry: &mut PropRegistry,
+) -> Result<(Vec<Chunk>, Option<Layout>, Vec<String>)> {
+    let unreadable = |message: String| DataError::Unreadable {
+        file: display.to_string(),
+        message,
     };
     let _mapped = matches!(buf, Buffer::Mapped(_)).then(|| crate::guard::Mapped::new(display));
     // Spreadsheet exports often start with a UTF-8 byte order mark.

@@ -3,6 +3,7 @@
 
 mod chunk;
 mod csv_source;
+pub mod dedup;
 pub mod hint;
 mod interner;
 mod parquet_source;
@@ -53,6 +54,8 @@ pub struct IngestOptions {
     pub strict: bool,
     /// Keep each rejected row (for `--rejects`); counts are always kept.
     pub keep_rejects: bool,
+    /// Remove exact duplicate rows (they are counted either way).
+    pub drop_duplicates: bool,
     /// Worker threads for parsing; 0 means one per core.
     pub threads: usize,
 }
@@ -66,6 +69,7 @@ impl Default for IngestOptions {
             ignore_session_col: false,
             strict: false,
             keep_rejects: false,
+            drop_duplicates: false,
             threads: 0,
         }
     }
@@ -82,6 +86,9 @@ pub enum Format {
 impl Format {
     pub fn of(path: &Path) -> Result<Format> {
         let name = path.to_string_lossy().to_ascii_lowercase();
+        if name == STDIN {
+            return Ok(Format::Csv);
+        }
         if name.ends_with(".parquet") || name.ends_with(".pq") {
             Ok(Format::Parquet)
         } else if name.ends_with(".csv.gz") || name.ends_with(".tsv.gz") {
@@ -171,6 +178,10 @@ pub struct Ingested {
     pub notes: Vec<String>,
     /// The first rejected row of the input, even without `keep_rejects`.
     pub first_reject: Option<Reject>,
+    /// Exact copies of an earlier row (see [`dedup`]).
+    pub duplicates: u64,
+    /// Whether they were removed from the table.
+    pub duplicates_dropped: bool,
 }
 
 impl Ingested {
@@ -179,7 +190,33 @@ impl Ingested {
     }
 }
 
-/// Expands globs (`exports/*.parquet`) into a sorted, de-duplicated file list.
+/// The input name that reads CSV (plain or gzip) from stdin.
+pub const STDIN: &str = "-";
+
+/// The data files directly inside `dir` (not hidden, known extensions), sorted.
+fn data_files_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        UsageError(format!(
+            "{}: cannot list the directory ({e})",
+            dir.display()
+        ))
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .filter(|p| Format::of(p).is_ok())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Expands globs (`exports/*.parquet`) and directories into a sorted,
+/// de-duplicated file list.
 pub fn resolve_inputs(patterns: &[String]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for pat in patterns {
@@ -194,8 +231,21 @@ pub fn resolve_inputs(patterns: &[String]) -> Result<Vec<PathBuf>> {
             }
             matched.sort();
             out.extend(matched);
+        } else if pat == STDIN {
+            out.push(PathBuf::from(STDIN));
         } else {
             let p = PathBuf::from(pat);
+            if p.is_dir() {
+                let files = data_files_in(&p)?;
+                if files.is_empty() {
+                    return Err(UsageError(format!(
+                        "{pat}: the directory holds no .csv, .csv.gz, .tsv or .parquet file"
+                    ))
+                    .into());
+                }
+                out.extend(files);
+                continue;
+            }
             if !p.is_file() {
                 return Err(UsageError(format!("{pat}: no such file")).into());
             }
@@ -363,9 +413,13 @@ pub fn ingest(
     let mut notes = Vec::new();
     for path in paths {
         let format = Format::of(path)?;
-        let bytes = std::fs::metadata(path)
-            .with_context(|| format!("cannot read {}", path.display()))?
-            .len();
+        let bytes = if path.as_os_str() == STDIN {
+            0
+        } else {
+            std::fs::metadata(path)
+                .with_context(|| format!("cannot read {}", path.display()))?
+                .len()
+        };
         progress.stage(&format!("reading {}", path.display()));
         let display = path.display().to_string();
         let (file_chunks, layout, file_notes) = match format {
@@ -431,6 +485,12 @@ pub fn ingest(
     ingested.session_column = session_column;
     ingested.notes = notes;
     ingested.first_reject = first_reject;
+    let (dup, n) = dedup::mark(&ingested.table);
+    ingested.duplicates = n;
+    if opts.drop_duplicates && n > 0 {
+        dedup::drop_marked(&mut ingested.table, &dup);
+        ingested.duplicates_dropped = true;
+    }
     Ok(ingested)
 }
 
@@ -568,6 +628,8 @@ fn merge(chunks: Vec<Chunk>, registry: &PropRegistry, has_session: bool) -> Inge
         session_column: None,
         notes: Vec::new(),
         first_reject: None,
+        duplicates: 0,
+        duplicates_dropped: false,
     }
 }
 

@@ -66,7 +66,18 @@ pub struct MarkovSection {
     /// Paths listed for each ending (default 10).
     #[serde(default)]
     pub top: Option<usize>,
+    /// Memory of the chain: 1 (default) or 2..4, where a state is the last
+    /// `order` states of the path (ChannelAttribution's higher order).
+    #[serde(default)]
+    pub order: Option<usize>,
 }
+
+/// The longest history a higher-order state remembers.
+pub const MAX_ORDER: usize = 4;
+/// A state whose chain and observed conversion differ by at least this
+/// much (with at least [`GAP_MIN_SESSIONS`] sessions) is flagged.
+pub const GAP_FLAG: f64 = 0.05;
+pub const GAP_MIN_SESSIONS: u64 = 30;
 
 #[derive(Debug, Clone)]
 pub struct PathsOptions {
@@ -77,6 +88,8 @@ pub struct PathsOptions {
     pub top: usize,
     /// The stage mapping, used with `StateKind::Stage`.
     pub stages: Vec<StageConfig>,
+    /// 1..=[`MAX_ORDER`]: see [`MarkovSection::order`].
+    pub order: usize,
 }
 
 impl PathsOptions {
@@ -90,6 +103,7 @@ impl PathsOptions {
             conversion: c.conversion.as_ref()?.event.clone(),
             top: m.top.unwrap_or(10),
             stages: c.stages.clone(),
+            order: m.order.unwrap_or(1),
         })
     }
 }
@@ -97,6 +111,14 @@ impl PathsOptions {
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct MarkovReport {
     pub states_kind: StateKind,
+    /// The chain's memory: 1, or the length of history a state remembers.
+    pub order: usize,
+    /// Distinct histories (higher-order states) the chain was solved over;
+    /// the number of transient states for order 1.
+    pub chain_states: u64,
+    /// The order the removal effects were solved at: `order`, or 1 when a
+    /// higher-order chain has too many histories to re-solve per state.
+    pub removal_order: usize,
     /// The conversion predicate: `purchase` or `page_view[page=/checkout]`.
     pub conversion: String,
     /// Sessions counted: every session is one path from START.
@@ -123,8 +145,20 @@ pub struct StateStats {
     /// Times the chain entered the state (START: sessions; CONVERSION:
     /// converted sessions; EXIT: the others).
     pub visits: u64,
-    /// P(reaching CONVERSION | in this state), exact.
+    /// P(reaching CONVERSION | in this state) under the chain, exact. For a
+    /// higher order: the mean over the histories that end in this state,
+    /// weighted by the sessions that first reached the state through each.
     pub p_conversion: f64,
+    /// Sessions that visited the state before converting or leaving.
+    pub sessions: u64,
+    /// The share of those sessions that converted, as observed: what the
+    /// chain's p_conversion estimates. A first-order chain forgets how a
+    /// session got here, so the two can differ; null for CONVERSION, EXIT.
+    pub observed_conversion: Option<f64>,
+    /// |p_conversion − observed_conversion| ≥ 0.05 over ≥ 30 sessions: the
+    /// chain's figure for this state should not be trusted (try a higher
+    /// order).
+    pub gap: bool,
     /// 1 − P'(CONVERSION | START) / P(CONVERSION | START) when every
     /// transition into this state goes to EXIT instead; null for START,
     /// CONVERSION and EXIT.
@@ -132,6 +166,10 @@ pub struct StateStats {
     /// removal_effect / the sum of all states' removal effects.
     pub removal_share: Option<f64>,
 }
+
+/// A higher-order state: the last states of the path, oldest first,
+/// padded with `u32::MAX`.
+type History = [u32; MAX_ORDER];
 
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Transition {
@@ -222,6 +260,16 @@ struct Counted {
     converted: u64,
     skipped: u64,
     after_conversion: u64,
+    /// Per raw state code (START included): sessions that visited it, and
+    /// of those the ones that converted.
+    visited_sessions: Vec<u64>,
+    visited_converted: Vec<u64>,
+    /// For order > 1: transitions between histories (ids into `histories`;
+    /// START, CONVERSION and EXIT as raw codes `k..k+3` in the last slot).
+    history_edges: Vec<(u32, u32, u64)>,
+    histories: Vec<History>,
+    /// Per history: see [`HistoryCounter::first`].
+    history_first: Vec<u64>,
 }
 
 /// Builds the Markov journey map of the sessions.
@@ -230,6 +278,12 @@ pub fn analyze(
     sessions: &Sessions,
     opts: &PathsOptions,
 ) -> Result<MarkovReport, DataError> {
+    if !(1..=MAX_ORDER).contains(&opts.order) {
+        return Err(DataError::Input(format!(
+            "order {} is not between 1 and {MAX_ORDER}",
+            opts.order
+        )));
+    }
     let conversion = crate::predicate::resolve(&opts.conversion, table, "conversion event")?;
     let (map, names): (StateMap, Vec<String>) = match opts.states {
         StateKind::Event => (
@@ -246,9 +300,17 @@ pub fn analyze(
             n,
             counts: vec![0; n * n],
         };
-        count(table, sessions, &conversion, &map, k, dense)
+        count(table, sessions, &conversion, &map, k, opts.order, dense)
     } else {
-        count(table, sessions, &conversion, &map, k, Sparse::default())
+        count(
+            table,
+            sessions,
+            &conversion,
+            &map,
+            k,
+            opts.order,
+            Sparse::default(),
+        )
     };
 
     // Compact: START, the visited states by name, CONVERSION, EXIT.
@@ -303,7 +365,22 @@ pub fn analyze(
         }
     }
 
-    let total_re: f64 = chain.removal[1..n - 2].iter().sum();
+    // The chain's conversion probability per compact state: first order
+    // directly, higher order as a weighted mean over histories.
+    let (p_chain, chain_states, removal, removal_order) = if opts.order == 1 {
+        (chain.p.clone(), (n - 3) as u64, chain.removal.clone(), 1)
+    } else {
+        let h = higher_order_p(&counted, k, &pos, n)?;
+        match h.removal {
+            Some(r) => (h.p, h.states, r, opts.order),
+            None => (h.p, h.states, chain.removal.clone(), 1),
+        }
+    };
+    let mut raw_of = vec![0usize; n];
+    for (s, &p) in pos.iter().enumerate() {
+        raw_of[p] = s;
+    }
+    let total_re: f64 = removal[1..n - 2].iter().sum();
     let states = (0..n)
         .map(|j| {
             let visits = if j == 0 {
@@ -312,11 +389,24 @@ pub fn analyze(
                 (0..n).map(|i| counts[i * n + j]).sum()
             };
             let transient = j > 0 && j < n - 2;
-            let re = chain.removal[j];
+            let re = removal[j];
+            let (sessions, observed) = if j < n - 2 {
+                let raw = raw_of[j];
+                let v = counted.visited_sessions[raw];
+                let share = (v > 0).then(|| counted.visited_converted[raw] as f64 / v as f64);
+                (v, share)
+            } else {
+                (visits, None)
+            };
+            let p = round6(p_chain[j]);
             StateStats {
                 state: label[j].to_string(),
                 visits,
-                p_conversion: round6(chain.p[j]),
+                p_conversion: p,
+                sessions,
+                observed_conversion: observed.map(round6),
+                gap: observed
+                    .is_some_and(|o| sessions >= GAP_MIN_SESSIONS && (p - o).abs() >= GAP_FLAG),
                 removal_effect: transient.then(|| round6(re)),
                 removal_share: transient.then(|| {
                     if total_re > 0.0 {
@@ -340,6 +430,9 @@ pub fn analyze(
 
     Ok(MarkovReport {
         states_kind: opts.states,
+        order: opts.order,
+        chain_states,
+        removal_order,
         conversion: opts.conversion.label(),
         sessions: counted.sessions,
         converted_sessions: counted.converted,
@@ -377,6 +470,7 @@ fn count<C: Counter>(
     conversion: &Matcher,
     map: &StateMap,
     k: usize,
+    memory: usize,
     mut counter: C,
 ) -> Counted {
     let (start, conv, exit) = (k as u32, k as u32 + 1, k as u32 + 2);
@@ -407,7 +501,16 @@ fn count<C: Counter>(
         converted: 0,
         skipped: 0,
         after_conversion: 0,
+        visited_sessions: vec![0; k + 3],
+        visited_converted: vec![0; k + 3],
+        history_edges: Vec::new(),
+        histories: Vec::new(),
+        history_first: Vec::new(),
     };
+    // The last session (plus one) that visited each state, to count each
+    // session once per state.
+    let mut stamp = vec![0usize; k + 3];
+    let mut histories = (memory > 1).then(|| HistoryCounter::new(memory, k + 3));
     let mut path: Vec<u32> = Vec::with_capacity(64);
     for s in 0..ns {
         let range = offsets[s]..offsets[s + 1];
@@ -439,6 +542,16 @@ fn count<C: Counter>(
         if end == conv {
             out.converted += 1;
         }
+        for &state in std::iter::once(&start).chain(path.iter()) {
+            if stamp[state as usize] != s + 1 {
+                stamp[state as usize] = s + 1;
+                out.visited_sessions[state as usize] += 1;
+                out.visited_converted[state as usize] += u64::from(end == conv);
+            }
+        }
+        if let Some(h) = histories.as_mut() {
+            h.add(s, &path, end, start);
+        }
         path.push(end);
         match out.paths.get_mut(path.as_slice()) {
             Some(c) => *c += 1,
@@ -448,7 +561,187 @@ fn count<C: Counter>(
         }
     }
     out.edges = counter.edges();
+    if let Some(h) = histories {
+        out.history_edges = h.counts.edges();
+        out.histories = h.histories;
+        out.history_first = h.first;
+    }
     out
+}
+
+/// The chain over histories (order > 1), counted one session at a time.
+struct HistoryCounter {
+    order: usize,
+    ids: FxHashMap<History, u32>,
+    histories: Vec<History>,
+    counts: Sparse,
+    /// Per history: sessions whose first visit to the history's last state
+    /// came through this history. Under a correct chain a state's
+    /// first-visit-weighted p(conversion) equals the observed share of the
+    /// sessions that visited it (the strong Markov property), so these are
+    /// the weights that make the two comparable.
+    first: Vec<u64>,
+    /// Per raw state: the last session (plus one) that visited it.
+    seen: Vec<usize>,
+}
+
+impl HistoryCounter {
+    fn new(order: usize, raw_states: usize) -> HistoryCounter {
+        HistoryCounter {
+            order,
+            ids: FxHashMap::default(),
+            histories: Vec::new(),
+            counts: Sparse::default(),
+            first: Vec::new(),
+            seen: vec![0; raw_states],
+        }
+    }
+
+    fn id(&mut self, h: History) -> u32 {
+        if let Some(&id) = self.ids.get(&h) {
+            return id;
+        }
+        self.histories.push(h);
+        self.first.push(0);
+        let id = (self.histories.len() - 1) as u32;
+        self.ids.insert(h, id);
+        id
+    }
+
+    /// Adds session `session`'s transitions between histories: its
+    /// collapsed path (`path`, without the ending), then `end`. Self-loops
+    /// are first-order only: a repeated event leaves the history as it is.
+    fn add(&mut self, session: usize, path: &[u32], end: u32, start: u32) {
+        let mut h: History = [u32::MAX; MAX_ORDER];
+        h[MAX_ORDER - 1] = start;
+        let mut prev = self.id(h);
+        for &state in path {
+            h.copy_within(1.., 0);
+            h[MAX_ORDER - 1] = state;
+            // Only the last `order` states are remembered.
+            let mut key = h;
+            for slot in key.iter_mut().take(MAX_ORDER - self.order) {
+                *slot = u32::MAX;
+            }
+            let next = self.id(key);
+            self.counts.add(prev, next);
+            if self.seen[state as usize] != session + 1 {
+                self.seen[state as usize] = session + 1;
+                self.first[next as usize] += 1;
+            }
+            prev = next;
+        }
+        let mut done = [u32::MAX; MAX_ORDER];
+        done[MAX_ORDER - 1] = end;
+        let end_id = self.id(done);
+        self.counts.add(prev, end_id);
+    }
+}
+
+/// The conversion probability of each compact state under the chain over
+/// histories: the mean over the histories ending in it, weighted by the
+/// sessions that first reached the state through each.
+fn higher_order_p(
+    counted: &Counted,
+    k: usize,
+    pos: &[usize],
+    n: usize,
+) -> Result<HigherOrder, DataError> {
+    let hs = &counted.histories;
+    let (start, conv, exit) = (k as u32, k as u32 + 1, k as u32 + 2);
+    let is = |h: &History, raw: u32| {
+        h[MAX_ORDER - 1] == raw && h[..MAX_ORDER - 1].iter().all(|&x| x == u32::MAX)
+    };
+    // Chain layout: START history, the others, CONVERSION, EXIT.
+    let start_id = hs.iter().position(|h| is(h, start));
+    let conv_id = hs.iter().position(|h| is(h, conv));
+    let exit_id = hs.iter().position(|h| is(h, exit));
+    let others: Vec<usize> = (0..hs.len())
+        .filter(|&i| Some(i) != start_id && Some(i) != conv_id && Some(i) != exit_id)
+        .collect();
+    if others.len() > MAX_STATES {
+        return Err(DataError::Input(format!(
+            "{} distinct histories; a higher-order chain handles at most {MAX_STATES}: lower --order or use --states stage",
+            others.len()
+        )));
+    }
+    let m = others.len() + 3;
+    let mut at = vec![0usize; hs.len()];
+    for (p, &i) in others.iter().enumerate() {
+        at[i] = p + 1;
+    }
+    if let Some(i) = conv_id {
+        at[i] = m - 2;
+    }
+    if let Some(i) = exit_id {
+        at[i] = m - 1;
+    }
+    let mut counts = vec![0u64; m * m];
+    for &(f, t, c) in &counted.history_edges {
+        counts[at[f as usize] * m + at[t as usize]] += c;
+    }
+    let chain = absorb(&counts, m);
+    let mut sum = vec![0.0; n];
+    let mut weight = vec![0.0; n];
+    for (p, &i) in others.iter().enumerate() {
+        let last = hs[i][MAX_ORDER - 1] as usize;
+        let j = pos[last];
+        let v = counted.history_first[i] as f64;
+        sum[j] += chain.p[p + 1] * v;
+        weight[j] += v;
+    }
+    let mut out: Vec<f64> = (0..n)
+        .map(|j| {
+            if weight[j] > 0.0 {
+                sum[j] / weight[j]
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    out[0] = chain.p[0];
+    out[n - 2] = 1.0;
+    out[n - 1] = 0.0;
+
+    // Removing a state removes every history that ends in it: one solve per
+    // state, so only while that stays small (k·H³ flops).
+    let work = (n as f64) * (m as f64).powi(3);
+    let removal = (work <= REMOVAL_WORK && chain.p[0] > 0.0).then(|| {
+        let mut removal = vec![0.0; n];
+        for (j, slot) in removal.iter_mut().enumerate().take(n - 2).skip(1) {
+            let mut cut = counts.clone();
+            for (q, &i) in others.iter().enumerate() {
+                if pos[hs[i][MAX_ORDER - 1] as usize] != j {
+                    continue;
+                }
+                for r in 0..m {
+                    let c = std::mem::take(&mut cut[r * m + q + 1]);
+                    cut[r * m + m - 1] += c;
+                }
+            }
+            let p0 = absorb(&cut, m).p[0];
+            *slot = (1.0 - p0 / chain.p[0]).clamp(0.0, 1.0);
+        }
+        removal
+    });
+    Ok(HigherOrder {
+        p: out,
+        states: others.len() as u64,
+        removal,
+    })
+}
+
+/// Above this many flops a higher-order chain keeps first-order removal
+/// effects (about a second of solving).
+const REMOVAL_WORK: f64 = 2e9;
+
+struct HigherOrder {
+    /// Per compact state, as in the first-order layout.
+    p: Vec<f64>,
+    /// Distinct transient histories.
+    states: u64,
+    /// Per compact state; None when too costly to solve.
+    removal: Option<Vec<f64>>,
 }
 
 /// Rounds count / total to 6 decimals so that the row sums to exactly 1:

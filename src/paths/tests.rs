@@ -41,6 +41,7 @@ fn opts(conversion: &str) -> PathsOptions {
         conversion: Predicate::Event(conversion.into()),
         top: 10,
         stages: Vec::new(),
+        order: 1,
     }
 }
 
@@ -307,4 +308,123 @@ fn large_vocabularies_are_counted_sparsely() {
     assert_eq!(state(&m, "e0000").p_conversion, 1.0);
     assert_eq!(state(&m, "e0001").p_conversion, 0.0);
     assert_rows_sum_to_one(&m);
+}
+
+/// Where a session came from decides whether it converts: every session
+/// through a converts after c, none through b does. A first-order chain
+/// gives a, b and c the same 0.5, the observed shares are 1 and 0, and the
+/// gap is flagged; a second-order chain recovers the observed shares.
+fn memory_matters() -> (EventTable, Sessions) {
+    let mut paths: Vec<&[&str]> = Vec::new();
+    for _ in 0..40 {
+        paths.push(&["a", "c", "buy"]);
+        paths.push(&["b", "c"]);
+    }
+    sessions_of(&paths)
+}
+
+#[test]
+fn first_order_gaps_are_flagged_and_a_higher_order_closes_them() {
+    let (t, s) = memory_matters();
+    let m = analyze(&t, &s, &opts("buy")).unwrap();
+    let a = state(&m, "a");
+    assert_eq!((a.p_conversion, a.sessions), (0.5, 40));
+    assert_eq!(a.observed_conversion, Some(1.0));
+    assert!(a.gap && state(&m, "b").gap);
+    let c = state(&m, "c");
+    assert_eq!(
+        (c.p_conversion, c.observed_conversion, c.gap),
+        (0.5, Some(0.5), false)
+    );
+
+    let m2 = analyze(
+        &t,
+        &s,
+        &PathsOptions {
+            order: 2,
+            ..opts("buy")
+        },
+    )
+    .unwrap();
+    assert_eq!((m2.order, m2.chain_states), (2, 4));
+    for name in ["a", "b", "c"] {
+        let st = state(&m2, name);
+        assert_eq!(Some(st.p_conversion), st.observed_conversion, "{name}");
+        assert!(!st.gap, "{name}");
+    }
+    assert_eq!(state(&m2, "a").p_conversion, 1.0);
+    assert_eq!(state(&m2, "b").p_conversion, 0.0);
+    // Counts and transitions stay first-order; removal effects follow the
+    // histories: without b nothing is lost, without a or c everything.
+    assert_eq!(m2.transitions, m.transitions);
+    assert_eq!(m2.removal_order, 2);
+    assert_eq!(state(&m, "b").removal_effect, Some(0.5));
+    assert_eq!(state(&m2, "b").removal_effect, Some(0.0));
+    assert_eq!(state(&m2, "a").removal_effect, Some(1.0));
+    assert_eq!(state(&m2, "c").removal_effect, Some(1.0));
+    assert_eq!(state(&m2, START).p_conversion, 0.5);
+}
+
+/// On data where the last two states decide the outcome, the first-visit
+/// weighting makes each state's second-order p(conversion) the observed
+/// share exactly, whatever the mix of paths (a visit-weighted mean would
+/// not: a is visited through two histories in different proportions).
+#[test]
+fn second_order_p_matches_observed_on_second_order_data() {
+    let shapes: [&[&str]; 5] = [
+        &["a", "c", "buy"],
+        &["b", "c"],
+        &["a", "d", "c", "buy"],
+        &["b", "d"],
+        &["d", "a", "c", "buy"],
+    ];
+    let mut seed = 7u64;
+    for _ in 0..20 {
+        let mut paths: Vec<&[&str]> = Vec::new();
+        for shape in shapes {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            for _ in 0..1 + (seed >> 59) {
+                paths.push(shape);
+            }
+        }
+        let (t, s) = sessions_of(&paths);
+        let m = analyze(
+            &t,
+            &s,
+            &PathsOptions {
+                order: 2,
+                ..opts("buy")
+            },
+        )
+        .unwrap();
+        for st in &m.states {
+            if let Some(o) = st.observed_conversion {
+                assert!(
+                    (st.p_conversion - o).abs() < 1e-6,
+                    "{}: {} vs {o}",
+                    st.state,
+                    st.p_conversion
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn orders_outside_one_to_four_are_refused() {
+    let (t, s) = memory_matters();
+    for order in [0, MAX_ORDER + 1] {
+        let err = analyze(
+            &t,
+            &s,
+            &PathsOptions {
+                order,
+                ..opts("buy")
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("between 1 and 4"), "{err}");
+    }
 }

@@ -6,10 +6,11 @@ use serde_json::{Value, json};
 
 use super::config::PropensitySection;
 use super::output::ScoreRows;
+use super::report::FINE_BINS;
 use super::{PropensityReport, TrainOptions, Trained};
 use crate::analysis::{Alias, Analysis, DiffPart, UnitTable};
 use crate::config::JourneyConfig;
-use crate::diff::{Change, f, psi};
+use crate::diff::{Change, f, psi, quantile_psi};
 use crate::doc::{Block, Document, Line, line};
 use crate::pipeline::Context;
 use crate::report::Report;
@@ -94,14 +95,39 @@ impl Analysis for Propensity {
                 .map(|c| c["users"].as_f64())
                 .collect()
         };
+        let fine = |v: &Value| -> Option<Vec<(u32, f64)>> {
+            let bins = v
+                .pointer("/propensity/scoring/score_bins_fine")?
+                .as_array()?;
+            bins.iter()
+                .map(|b| Some((b["bin"].as_u64()? as u32, b["users"].as_f64()?)))
+                .collect::<Option<Vec<_>>>()
+                .filter(|b| !b.is_empty())
+        };
         let mut notes = Vec::new();
-        let score_psi = match (hist(old), hist(new)) {
-            (Some(a), Some(b)) if a.len() == b.len() && !a.is_empty() => Some(round6(psi(&a, &b))),
-            (Some(_), Some(_)) => {
-                notes.push("score histograms have different bins; PSI not computed".into());
-                None
-            }
-            _ => None,
+        let score_psi = match (fine(old), fine(new)) {
+            (Some(a), Some(b)) => match quantile_psi(&a, &b, FINE_BINS) {
+                Ok(p) => Some(round6(p)),
+                Err(why) => {
+                    notes.push(format!("score PSI undefined: {why}"));
+                    None
+                }
+            },
+            // Reports from before schema 1.2 carry only the ten equal bins.
+            _ => match (hist(old), hist(new)) {
+                (Some(a), Some(b)) if a.len() == b.len() && !a.is_empty() => {
+                    notes.push(
+                        "score PSI over ten equal-width bins (an earlier report has no finer bins)"
+                            .into(),
+                    );
+                    Some(round6(psi(&a, &b)))
+                }
+                (Some(_), Some(_)) => {
+                    notes.push("score histograms have different bins; PSI not computed".into());
+                    None
+                }
+                _ => None,
+            },
         };
         if auc.is_none() && score_psi.is_none() && notes.is_empty() {
             return None;

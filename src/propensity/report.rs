@@ -108,9 +108,23 @@ pub struct ScoreSummary {
     pub actions: Vec<Count>,
     pub actions_by_stage: Vec<StageAction>,
     pub rules: Vec<RuleRow>,
-    /// Scored users per score decile bin [0, 0.1), …, [0.9, 1]: what
-    /// `journeymap diff` compares (PSI) between two nights.
+    /// Scored users per score decile bin [0, 0.1), …, [0.9, 1].
     pub score_histogram: Vec<Count>,
+    /// Scored users per bin of width 1/[`FINE_BINS`] (non-empty bins only):
+    /// what `journeymap diff` places the reference's quantile bins on for
+    /// the PSI.
+    #[serde(default)]
+    pub score_bins_fine: Vec<FineBin>,
+}
+
+/// Bins of [0, 1] in [`ScoreSummary::score_bins_fine`].
+pub const FINE_BINS: u32 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FineBin {
+    /// Scores in [bin / 1000, (bin + 1) / 1000); the last bin holds 1.0.
+    pub bin: u32,
+    pub users: u64,
 }
 
 /// What "risk" means and how it is banded.

@@ -352,9 +352,11 @@ fn summarize(rows: &[ScoreRow], stager: &Stager, resolved: &Rules, rules: &[Rule
         }
     }
     let mut histogram = [0u64; 10];
+    let mut fine = vec![0u64; FINE_BINS as usize];
     for r in rows {
         if let Some(score) = r.score {
             histogram[((score * 10.0) as usize).min(9)] += 1;
+            fine[((score * f64::from(FINE_BINS)) as usize).min(FINE_BINS as usize - 1)] += 1;
         }
     }
     ScoreSummary {
@@ -364,6 +366,15 @@ fn summarize(rows: &[ScoreRow], stager: &Stager, resolved: &Rules, rules: &[Rule
             .map(|(i, &n)| Count {
                 name: format!("{:.1}-{:.1}", i as f64 / 10.0, (i + 1) as f64 / 10.0),
                 users: n,
+            })
+            .collect(),
+        score_bins_fine: fine
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(bin, &users)| FineBin {
+                bin: bin as u32,
+                users,
             })
             .collect(),
         users: rows.len() as u64,

@@ -267,7 +267,7 @@ fn labels(t: &EventTable, opts: &TrainOptions) -> Result<Labels, DataError> {
     };
     let negatives = out.y.len() - positives;
     if positives < 2 * FOLDS || negatives < 2 * FOLDS {
-        return Err(DataError::Input(format!(
+        return Err(DataError::Insufficient(format!(
             "too few labeled users to train: {} positive and {} negative (need at least {} of each); \
              {} users have no cutoff, {} did the target before the cutoff, {} are censored (label window past the end of the data){}",
             positives,

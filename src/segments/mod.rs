@@ -520,7 +520,7 @@ pub fn analyze_with(
             ),
             On::All => format!("{}s", unit_word(opts.unit)),
         };
-        return Err(DataError::Input(format!(
+        return Err(DataError::Insufficient(format!(
             "only {n} {what}: at least {min_units} are needed to segment"
         ))
         .into());

@@ -292,3 +292,47 @@ fn a_property_predicate_converts_only_on_matching_events() {
     assert!(state(&v, "product_view")["visits"].as_u64().unwrap() > 0);
     assert_rows_sum_to_one(&v);
 }
+
+/// fixtures/paths/memory.csv: 40 sessions a > c > buy and 40 sessions b > c.
+/// A first-order chain gives a and b the same 0.5; the report must say that
+/// the observed shares (1 and 0) disagree and point to --order 2, which
+/// gets them right.
+const MEMORY: &str = "fixtures/paths/memory.csv";
+
+#[test]
+fn a_first_order_gap_is_flagged_with_the_fix() {
+    jm().args(["paths", MEMORY, "--target", "buy"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "2 states where the chain's p(conversion) and the observed share differ by 0.05 or more (marked !): a, b.",
+        ))
+        .stdout(predicate::str::contains("try --order 2"))
+        .stdout(predicate::str::contains("1.0000 !"));
+}
+
+#[test]
+fn order_two_matches_what_was_observed() {
+    let v = json(&[MEMORY, "--target", "buy", "--order", "2"]);
+    assert_eq!(v["order"], 2);
+    assert_eq!(v["removal_order"], 2);
+    for (name, p, re) in [("a", 1.0, 1.0), ("b", 0.0, 0.0), ("c", 0.5, 1.0)] {
+        let s = state(&v, name);
+        assert_eq!(s["p_conversion"], p, "{name}");
+        assert_eq!(s["observed_conversion"], p, "{name}");
+        assert_eq!(s["gap"], false, "{name}");
+        assert_eq!(s["removal_effect"], re, "{name}");
+    }
+    jm().args(["paths", MEMORY, "--target", "buy", "--order", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("marked !").not());
+}
+
+#[test]
+fn an_order_above_four_is_a_usage_error() {
+    jm().args(["paths", MEMORY, "--target", "buy", "--order", "5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("5 is not in 1..=4"));
+}

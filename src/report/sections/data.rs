@@ -101,14 +101,25 @@ pub fn distributions(d: &DataSummary) -> Table {
 
 fn rows_line(d: &DataSummary) -> Line {
     let r = &d.rows;
-    line()
+    let l = line()
         .strong(thousands(r.read))
         .text(" rows read = ")
         .strong(thousands(r.used))
         .text(" used + ")
         .strong(thousands(r.rejected))
-        .text(" rejected.")
-        .done()
+        .text(" rejected");
+    match (r.duplicates, r.duplicates_dropped) {
+        (0, _) => l.text("."),
+        (n, true) => l
+            .text(" + ")
+            .strong(thousands(n))
+            .text(" exact duplicates dropped."),
+        (n, false) => l.text(format!(
+            ". {} of the used rows are exact copies of an earlier row (--drop-duplicates removes them).",
+            thousands(n)
+        )),
+    }
+    .done()
 }
 
 fn vocabulary(d: &DataSummary) -> Table {
@@ -190,10 +201,18 @@ pub fn inspect(d: &DataSummary) -> Document {
     let mut head = vec![
         line()
             .text(format!(
-                "rows: {} read = {} used + {} rejected",
+                "rows: {} read = {} used + {} rejected{}",
                 thousands(r.read),
                 thousands(r.used),
-                thousands(r.rejected)
+                thousands(r.rejected),
+                match (r.duplicates, r.duplicates_dropped) {
+                    (0, _) => String::new(),
+                    (n, true) => format!(" + {} exact duplicates dropped", thousands(n)),
+                    (n, false) => format!(
+                        " ({} exact duplicates among the used; --drop-duplicates removes them)",
+                        thousands(n)
+                    ),
+                }
             ))
             .done(),
     ];

@@ -60,6 +60,56 @@ pub fn summary_lines(m: &MarkovReport) -> Vec<Line> {
                 .done(),
         );
     }
+    if m.order > 1 {
+        lines.push(
+            line()
+                .text(format!(
+                    "Order {}: a state remembers the last {} states of its path ({} histories); a state's p(conversion) averages its histories by the sessions first reaching it through each; {}.",
+                    m.order,
+                    m.order,
+                    thousands(m.chain_states),
+                    if m.removal_order == m.order {
+                        "removing a state removes every history ending in it"
+                    } else {
+                        "removal effects are first-order (too many histories to re-solve per state)"
+                    }
+                ))
+                .done(),
+        );
+    }
+    let gaps: Vec<&str> = m
+        .states
+        .iter()
+        .filter(|s| s.gap)
+        .map(|s| s.state.as_str())
+        .collect();
+    if !gaps.is_empty() {
+        let mut l = line().text(format!(
+            "{} {} where the chain's p(conversion) and the observed share differ by {:.2} or more (marked !): ",
+            gaps.len(),
+            if gaps.len() == 1 { "state" } else { "states" },
+            crate::paths::GAP_FLAG
+        ));
+        for (i, g) in gaps.iter().take(5).enumerate() {
+            if i > 0 {
+                l = l.text(", ");
+            }
+            l = l.name(*g);
+        }
+        if gaps.len() > 5 {
+            l = l.text(format!(" and {} more", gaps.len() - 5));
+        }
+        let hint = if m.order < crate::paths::MAX_ORDER {
+            format!(
+                ". Where a session came from matters there; try --order {} (or [markov] order = {}).",
+                m.order + 1,
+                m.order + 1
+            )
+        } else {
+            ". Where a session came from matters there even at the highest order.".to_string()
+        };
+        lines.push(l.text(hint).done());
+    }
     if m.converted_sessions == 0 && m.sessions > 0 {
         lines.push(
             line()
@@ -83,14 +133,25 @@ pub fn states_table(m: &MarkovReport) -> Table {
         ("state", Align::Left),
         ("visits", Align::Right),
         ("p(conversion)", Align::Right),
+        ("sessions", Align::Right),
+        ("observed", Align::Right),
         ("removal effect", Align::Right),
         ("share", Align::Right),
     ]);
     for s in &m.states {
+        let observed = s.observed_conversion.map(|o| {
+            if s.gap {
+                Cell::text(format!("{o:.4} !"))
+            } else {
+                Cell::fixed(o, 4)
+            }
+        });
         t.row(vec![
             state(&s.state),
             Cell::count(s.visits),
             Cell::fixed(s.p_conversion, 4),
+            Cell::count(s.sessions),
+            Cell::opt(observed),
             Cell::opt(s.removal_effect.map(|v| Cell::fixed(v, 4))),
             Cell::opt(s.removal_share.map(Cell::pct)),
         ]);
@@ -179,7 +240,7 @@ pub fn document(m: &MarkovReport) -> Document {
         Block::title(3, "States"),
         Block::Table(states_table(m)),
         Block::text(
-            "p(conversion): the probability of converting from the state. Removal effect: the share of conversions lost if the state were removed (its visitors exit).",
+            "p(conversion): the probability of converting from the state, under the chain. Sessions, observed: the sessions that visited the state and the share of them that converted. Removal effect: the share of conversions lost if the state were removed (its visitors exit).",
         ),
         Block::title(3, "Top transitions"),
         Block::text(format!(
@@ -226,12 +287,13 @@ mod tests {
             conversion: Predicate::Event("buy".into()),
             top: 10,
             stages: Vec::new(),
+            order: 1,
         };
         let md = crate::doc::markdown::render(&document(&analyze(&t, &s, &opts).unwrap()));
         assert!(md.starts_with("## Journey map (Markov chain)\n"), "{md}");
         assert!(md.contains("2 sessions, 1 converted (50.0%)"), "{md}");
         assert!(
-            md.contains("| a          |      2 |        0.5000 |         1.0000 | 50.0% |"),
+            md.contains("| a          |      2 |        0.5000 |        2 |   0.5000 |         1.0000 | 50.0% |"),
             "{md}"
         );
         assert!(
