@@ -140,7 +140,7 @@ impl TrainOptions {
         {
             return Err(o.word(ParamError::new(
                 "l2",
-                format!("{a} is not a number between {MIN_L2} and 1e9"),
+                format!("{a:e} is not a number between 1e-6 and 1e9 (the L2 penalty keeps the fit bounded; leave it out to choose it by cross-validation)"),
             )));
         }
         let threshold = o.pick(

@@ -265,6 +265,14 @@ pub struct SegmentsReport {
 pub struct FunnelContext {
     pub steps: Vec<String>,
     pub from_step: usize,
+    /// The funnel's conversion window ("14d"); null when none applies (per
+    /// session: the session bounds it).
+    pub window: Option<String>,
+    /// Abandoning units (on = abandoned) that have an event matching the
+    /// last step all the same: outside the window or out of step order.
+    /// They count as abandoning, as in the funnel's dropped counts; the
+    /// report says how many.
+    pub converted_outside_window: u64,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -456,7 +464,7 @@ pub fn analyze_with(
     let start = Instant::now();
 
     // Funnel levels, aligned with the units.
-    let (levels, funnel_ctx) = match &opts.funnel {
+    let (levels, mut funnel_ctx) = match &opts.funnel {
         Some(f) => {
             let mut fo = f.clone();
             fo.per = match opts.unit {
@@ -489,6 +497,8 @@ pub fn analyze_with(
                 Some(FunnelContext {
                     steps: labels,
                     from_step: opts.from_step,
+                    window: r.report.window.clone(),
+                    converted_outside_window: 0,
                 }),
             )
         }
@@ -506,6 +516,18 @@ pub fn analyze_with(
         }
         _ => (0..units.len()).collect(),
     };
+    if let (Some(ctx), Some(f), On::Abandoned) = (funnel_ctx.as_mut(), &opts.funnel, opts.on)
+        && let Some(last) = f.steps.last()
+    {
+        let m = crate::predicate::resolve(last, t, "the funnel's last step")?;
+        ctx.converted_outside_window = selected
+            .iter()
+            .filter(|&&u| {
+                let ev = units.events(u);
+                (0..ev.len()).any(|i| m.matches(t, ev.get(i)))
+            })
+            .count() as u64;
+    }
     let n = selected.len();
     let min_units = match opts.k {
         KChoice::Auto => 3,

@@ -27,14 +27,36 @@ pub fn headline(r: &SegmentsReport) -> Line {
     };
     let mut l = line().text(format!("{} segments of ", r.k));
     l = match (&r.funnel, r.on) {
-        (Some(f), On::Abandoned) => l
-            .text(format!("abandoning {unit} (reached step {} ", f.from_step))
-            .name(
-                f.steps
-                    .get(f.from_step.saturating_sub(1))
-                    .map_or("", String::as_str),
-            )
-            .text(" without converting)"),
+        (Some(f), On::Abandoned) => {
+            let mut l = l
+                .text(format!("abandoning {unit} (reached step {} ", f.from_step))
+                .name(
+                    f.steps
+                        .get(f.from_step.saturating_sub(1))
+                        .map_or("", String::as_str),
+                )
+                .text(" but not ")
+                .name(f.steps.last().map_or("", String::as_str));
+            l = match &f.window {
+                Some(w) => l.text(format!(" within the {w} window")),
+                None => l.text(" in the same session"),
+            };
+            if f.converted_outside_window > 0 {
+                l = l
+                    .text(format!(
+                        "; {} of them have a ",
+                        thousands(f.converted_outside_window)
+                    ))
+                    .name(f.steps.last().map_or("", String::as_str))
+                    .text(" event all the same, outside the window or out of step order");
+            } else {
+                l = l
+                    .text("; none of them has a ")
+                    .name(f.steps.last().map_or("", String::as_str))
+                    .text(" event at all");
+            }
+            l.text(")")
+        }
         _ => l.text(format!("all {unit}")),
     };
     l.text(format!(
