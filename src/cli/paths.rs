@@ -12,7 +12,7 @@ use crate::paths::{self, PathsOptions, StateKind};
 use crate::predicate::Predicate;
 use crate::progress::Progress;
 
-/// The Markov journey map: a first-order Markov chain over each session's
+/// The Markov journey map: a Markov chain (first-order, or higher with --order) over each session's
 /// events (or journey stages) from START to CONVERSION or EXIT, with the
 /// transition probabilities, the exact probability of converting from each
 /// state, each state's removal effect, and the most common paths.

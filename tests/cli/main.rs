@@ -12,5 +12,6 @@ mod paths;
 mod prop_ingest;
 mod propensity;
 mod report;
+mod robust;
 mod segments;
 mod stages;
