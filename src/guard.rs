@@ -2,8 +2,11 @@
 //!
 //! The Parquet decoder panics on some damaged files (about 1 in 200 fuzzed
 //! ones), and a memory-mapped CSV file that another process truncates
-//! raises SIGBUS on the next page read. Both are facts about the input, so
-//! both end in exit 3 with the file's name, never in exit 101 or a signal.
+//! raises SIGBUS on the next page read. A damaged Parquet page can also
+//! claim billions of values, and the decoder's allocation then fails, which
+//! Rust answers with abort (SIGABRT), not a panic. All are facts about the
+//! input, so all end in exit 3 with the file's name, never in exit 101 or a
+//! signal.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
@@ -58,14 +61,48 @@ pub struct Mapped;
 
 impl Mapped {
     pub fn new(file: &str) -> Mapped {
-        sigbus::set_file(file);
+        sigbus::set(&sigbus::BUS, &bus_message(file));
         Mapped
     }
 }
 
 impl Drop for Mapped {
     fn drop(&mut self) {
-        sigbus::set_file("");
+        sigbus::set(&sigbus::BUS, &bus_message(""));
+    }
+}
+
+fn bus_message(file: &str) -> Vec<u8> {
+    if file.is_empty() {
+        b"error: the input changed while it was read (SIGBUS)\n".to_vec()
+    } else {
+        format!(
+            "error: {file}: the file was truncated or changed while it was read; read a copy that no other process writes\n"
+        )
+        .into_bytes()
+    }
+}
+
+/// Names the file a decoder reads, for the message when an allocation
+/// fails inside it (abort). Outside such a guard, abort keeps its default.
+pub struct Decoding;
+
+impl Decoding {
+    pub fn new(file: &str) -> Decoding {
+        sigbus::set(
+            &sigbus::ABRT,
+            format!(
+                "error: {file}: ran out of memory while decoding it: the file is damaged (a page claims more values than it holds), or it needs more memory than this machine has\n"
+            )
+            .as_bytes(),
+        );
+        Decoding
+    }
+}
+
+impl Drop for Decoding {
+    fn drop(&mut self) {
+        sigbus::set(&sigbus::ABRT, b"");
     }
 }
 
@@ -74,67 +111,85 @@ mod sigbus {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicPtr, Ordering};
 
-    /// The message the handler writes: built outside the handler (which
-    /// may only call async-signal-safe functions), swapped in atomically.
-    static MESSAGE: AtomicPtr<Vec<u8>> = AtomicPtr::new(std::ptr::null_mut());
-    /// Old messages, freed only at the next swap under this lock (the
-    /// handler may still be reading the one it loaded).
-    /// Boxed: the handler holds a pointer to the Vec itself, which must
-    /// not move when this list grows.
+    /// The message a handler writes: built outside the handler (which may
+    /// only call async-signal-safe functions), swapped in atomically; an
+    /// empty message means "not ours": the signal takes its default course.
+    pub struct Slot(AtomicPtr<Vec<u8>>);
+    pub static BUS: Slot = Slot(AtomicPtr::new(std::ptr::null_mut()));
+    pub static ABRT: Slot = Slot(AtomicPtr::new(std::ptr::null_mut()));
+    /// Old messages, freed only at a later swap under this lock (a handler
+    /// may still be reading the one it loaded).
+    /// Boxed: a handler holds a pointer to the Vec itself, which must not
+    /// move when this list grows.
     #[allow(clippy::vec_box)]
     static OLD: Mutex<Vec<Box<Vec<u8>>>> = Mutex::new(Vec::new());
 
-    pub fn set_file(file: &str) {
-        let text = if file.is_empty() {
-            b"error: the input changed while it was read (SIGBUS)\n".to_vec()
-        } else {
-            format!(
-                "error: {file}: the file was truncated or changed while it was read; read a copy that no other process writes\n"
-            )
-            .into_bytes()
-        };
-        let new = Box::into_raw(Box::new(text));
-        let old = MESSAGE.swap(new, Ordering::SeqCst);
+    pub fn set(slot: &Slot, text: &[u8]) {
+        let new = Box::into_raw(Box::new(text.to_vec()));
+        let old = slot.0.swap(new, Ordering::SeqCst);
         if !old.is_null()
             && let Ok(mut keep) = OLD.lock()
         {
             // SAFETY: `old` came from Box::into_raw above and is owned here now.
             keep.push(unsafe { Box::from_raw(old) });
             // Keep the last few: a handler that loaded one a moment ago finishes with it.
-            if keep.len() > 8 {
+            if keep.len() > 16 {
                 keep.remove(0);
             }
         }
     }
 
-    extern "C" fn on_sigbus(_: libc::c_int) {
-        let msg = MESSAGE.load(Ordering::SeqCst);
-        // SAFETY: write(2) and _exit(2) are async-signal-safe; `msg` points
-        // to a live Vec (old ones are kept, see OLD).
+    /// SAFETY: only async-signal-safe calls (write, signal, raise, _exit);
+    /// the message points to a live Vec (old ones are kept, see OLD).
+    unsafe fn report(slot: &Slot, sig: libc::c_int) {
+        let msg = slot.0.load(Ordering::SeqCst);
         unsafe {
-            if !msg.is_null() {
-                let m = &*msg;
-                libc::write(2, m.as_ptr().cast(), m.len());
+            if msg.is_null() || (*msg).is_empty() {
+                libc::signal(sig, libc::SIG_DFL);
+                libc::raise(sig);
+                return;
             }
+            let m = &*msg;
+            libc::write(2, m.as_ptr().cast(), m.len());
             libc::_exit(crate::error::EXIT_DATA);
         }
     }
 
+    extern "C" fn on_sigbus(_: libc::c_int) {
+        // SAFETY: see `report`.
+        unsafe { report(&BUS, libc::SIGBUS) }
+    }
+
+    extern "C" fn on_sigabrt(_: libc::c_int) {
+        // SAFETY: see `report`.
+        unsafe { report(&ABRT, libc::SIGABRT) }
+    }
+
     pub fn install() {
-        set_file("");
-        // SAFETY: installs a handler that only writes and exits.
+        set(&BUS, &super::bus_message(""));
+        set(&ABRT, b"");
+        // SAFETY: installs handlers that only write and exit, or restore
+        // the default and re-raise.
         unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_sigbus as *const () as usize;
-            libc::sigemptyset(&mut sa.sa_mask);
-            libc::sigaction(libc::SIGBUS, &sa, std::ptr::null_mut());
+            for (sig, f) in [
+                (libc::SIGBUS, on_sigbus as *const () as usize),
+                (libc::SIGABRT, on_sigabrt as *const () as usize),
+            ] {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = f;
+                libc::sigemptyset(&mut sa.sa_mask);
+                libc::sigaction(sig, &sa, std::ptr::null_mut());
+            }
         }
     }
 }
 
 #[cfg(not(unix))]
 mod sigbus {
-    pub fn set_file(_: &str) {}
+    pub struct Slot;
+    pub static BUS: Slot = Slot;
+    pub static ABRT: Slot = Slot;
+    pub fn set(_: &Slot, _: &[u8]) {}
     pub fn install() {}
 }
 

@@ -28,6 +28,7 @@ pub(crate) fn read(
     parser: &TimeParser,
     registry: &mut PropRegistry,
 ) -> Result<(Vec<Chunk>, Layout, Vec<String>)> {
+    let _named = crate::guard::Decoding::new(display);
     crate::guard::decoding(|| read_batched(path, display, opts, parser, registry, BATCH_ROWS))
         .map_err(|panic| DataError::Unreadable {
             file: display.to_string(),

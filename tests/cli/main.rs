@@ -7,10 +7,12 @@ mod common;
 
 mod formats;
 mod funnel;
+mod fuzz;
 mod ingest;
 mod paths;
 mod prop_ingest;
 mod propensity;
+mod readme;
 mod report;
 mod robust;
 mod segments;

@@ -232,6 +232,27 @@ fn damaged_parquet_files_are_a_data_error_with_the_file_name() {
     );
 }
 
+/// Found by the fuzz target: a flipped bit makes a page claim 2^61 values;
+/// the decoder's allocation fails, which Rust answers with abort.
+#[test]
+fn a_parquet_page_claiming_billions_of_values_is_a_data_error_not_an_abort() {
+    let out = jm()
+        .args(["inspect", "fixtures/parquet/damaged_alloc.parquet"])
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{:?}: {err}", out.status);
+    // Which column's decoder fails first depends on the threads: the
+    // allocation, or another page's bad header.
+    assert!(err.contains("damaged_alloc.parquet: "), "{err}");
+    assert!(
+        err.contains("ran out of memory while decoding it")
+            || err.contains("not a readable Parquet file"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_csv_truncated_while_it_is_read_fails_with_a_message_not_a_signal() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,0 +1,312 @@
+//! Fuzz targets for every parser of outside bytes: CSV, Parquet and
+//! journey.toml. Each starts from a seed corpus (files under fixtures/ that
+//! real writers made) and mutates it; the property is only that nothing
+//! panics: every input is read, or refused with an error.
+//!
+//! CI runs a few dozen cases per target. To run longer:
+//!   JOURNEYMAP_FUZZ_CASES=20000 cargo test --release --test cli fuzz::
+//! A failure is saved under proptest-regressions/ and replayed first on the
+//! next run; commit that file with the fix.
+
+use std::path::{Path, PathBuf};
+
+use journeymap::config;
+use journeymap::ingest::{self, IngestOptions};
+use journeymap::pipeline::{self, Context, LoadOptions};
+use journeymap::progress::Progress;
+use proptest::prelude::*;
+
+fn cases(default: u32) -> ProptestConfig {
+    let n = std::env::var("JOURNEYMAP_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    ProptestConfig {
+        cases: n,
+        // Shrinking replays a panic many times; the first case is enough.
+        max_shrink_iters: 64,
+        ..ProptestConfig::default()
+    }
+}
+
+/// One byte-level mutation: AFL's usual moves.
+#[derive(Debug, Clone)]
+enum Mutation {
+    Flip { at: usize, bit: u8 },
+    Set { at: usize, byte: u8 },
+    Cut { at: usize },
+    Delete { at: usize, len: usize },
+    Insert { at: usize, bytes: Vec<u8> },
+    Copy { from: usize, to: usize, len: usize },
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let at = any::<usize>();
+    prop_oneof![
+        3 => (at, 0u8..8).prop_map(|(at, bit)| Mutation::Flip { at, bit }),
+        2 => (at, prop_oneof![Just(0u8), Just(0xff), Just(b','), Just(b'"'), Just(b'\n'), Just(b'\r'), any::<u8>()])
+            .prop_map(|(at, byte)| Mutation::Set { at, byte }),
+        1 => at.prop_map(|at| Mutation::Cut { at }),
+        1 => (at, 1usize..64).prop_map(|(at, len)| Mutation::Delete { at, len }),
+        1 => (at, proptest::collection::vec(any::<u8>(), 1..16))
+            .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
+        1 => (at, at, 1usize..256).prop_map(|(from, to, len)| Mutation::Copy { from, to, len }),
+    ]
+}
+
+fn apply(mut b: Vec<u8>, muts: &[Mutation]) -> Vec<u8> {
+    for m in muts {
+        if b.is_empty() {
+            break;
+        }
+        let n = b.len();
+        match m {
+            Mutation::Flip { at, bit } => b[at % n] ^= 1 << bit,
+            Mutation::Set { at, byte } => b[at % n] = *byte,
+            Mutation::Cut { at } => b.truncate(at % n),
+            Mutation::Delete { at, len } => {
+                let s = at % n;
+                b.drain(s..(s + len).min(n));
+            }
+            Mutation::Insert { at, bytes } => {
+                let s = at % (n + 1);
+                b.splice(s..s, bytes.iter().copied());
+            }
+            Mutation::Copy { from, to, len } => {
+                let s = from % n;
+                let chunk: Vec<u8> = b[s..(s + len).min(n)].to_vec();
+                let t = to % n;
+                b.splice(t..t, chunk);
+            }
+        }
+    }
+    b
+}
+
+fn corpus(ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::from("fixtures")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(ext) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    assert!(!out.is_empty(), "no *{ext} seeds under fixtures/");
+    out
+}
+
+/// Reads `bytes` as a file named `name`; Ok or Err, never a panic (a panic
+/// fails the property).
+fn ingest_bytes(dir: &Path, name: &str, bytes: &[u8]) {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let opts = IngestOptions {
+        threads: 2,
+        keep_rejects: true,
+        ..IngestOptions::default()
+    };
+    let _ = ingest::ingest(&[path], &opts, &Progress::silent());
+}
+
+/// The seeds' bytes, small ones only (a fuzz case should take milliseconds).
+fn seeds(ext: &str, max: usize) -> Vec<Vec<u8>> {
+    corpus(ext)
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .map(|mut b| {
+            b.truncate(max);
+            b
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(cases(48))]
+
+    #[test]
+    fn csv_bytes_never_panic(
+        seed in any::<prop::sample::Index>(),
+        muts in proptest::collection::vec(mutation(), 1..12),
+        gzip in any::<bool>(),
+    ) {
+        let seeds = seeds(".csv", 20_000);
+        let bytes = apply(seeds[seed.index(seeds.len())].clone(), &muts);
+        let dir = tempfile::tempdir().unwrap();
+        if gzip {
+            use std::io::Write;
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(&bytes).unwrap();
+            // Damage the compressed stream too.
+            let packed = apply(e.finish().unwrap(), &muts[..1]);
+            ingest_bytes(dir.path(), "fuzz.csv.gz", &packed);
+        } else {
+            ingest_bytes(dir.path(), "fuzz.csv", &bytes);
+        }
+    }
+
+    /// In a process of its own: a page that claims billions of values
+    /// makes the decoder's allocation fail, which aborts rather than
+    /// panics; the binary turns that into exit 3 (src/guard.rs).
+    #[test]
+    fn parquet_bytes_end_in_exit_0_or_3(
+        seed in any::<prop::sample::Index>(),
+        muts in proptest::collection::vec(mutation(), 1..6),
+    ) {
+        let seeds = seeds(".parquet", usize::MAX);
+        let bytes = apply(seeds[seed.index(seeds.len())].clone(), &muts);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fuzz.parquet");
+        std::fs::write(&path, &bytes).unwrap();
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("journeymap"))
+            .arg("inspect")
+            .arg(&path)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        prop_assert!(matches!(out.status.code(), Some(0 | 3)), "{:?}: {err}", out.status);
+        prop_assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// Values a config key may meet: valid, odd, and wrong.
+fn value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("\"purchase\"".to_string()),
+        Just("\"page_view[page=/]\"".to_string()),
+        Just("\"a[\"".to_string()),
+        Just("\"[x=]\"".to_string()),
+        Just("\"\"".to_string()),
+        Just("\"14d\"".to_string()),
+        Just("\"-1d\"".to_string()),
+        Just("\"999999999999d\"".to_string()),
+        Just("\"auto\"".to_string()),
+        Just("0".to_string()),
+        Just("-5".to_string()),
+        Just("1e308".to_string()),
+        Just("nan".to_string()),
+        Just("9223372036854775807".to_string()),
+        Just("true".to_string()),
+        Just("[]".to_string()),
+        Just("[\"product_view\", \"add_to_cart\", \"purchase\"]".to_string()),
+        Just("[\"purchase\"]".to_string()),
+        Just("[{ event = \"page_view\", page = \"/\" }, \"search\"]".to_string()),
+        Just("{ event = \"x\" }".to_string()),
+        "[ -~]{0,12}".prop_map(|s| format!("{s:?}")),
+    ]
+}
+
+const SECTIONS: [(&str, &[&str]); 8] = [
+    (
+        "[input]",
+        &[
+            "user_col",
+            "event_col",
+            "time_col",
+            "session_col",
+            "delimiter",
+            "time_format",
+            "session_gap",
+            "drop_duplicates",
+        ],
+    ),
+    ("[conversion]", &["event"]),
+    (
+        "[funnel]",
+        &["steps", "window", "mode", "per", "exclude", "by"],
+    ),
+    ("[markov]", &["states", "top", "order"]),
+    (
+        "[segments]",
+        &["k", "on", "unit", "from_step", "seed", "n_init"],
+    ),
+    (
+        "[propensity]",
+        &[
+            "target",
+            "observe",
+            "horizon",
+            "properties",
+            "milestones",
+            "l2",
+            "churn",
+            "inactive",
+        ],
+    ),
+    ("[[stages]]", &["name", "events"]),
+    (
+        "[[interventions]]",
+        &["stage", "min_risk", "missing", "action"],
+    ),
+];
+
+fn section() -> impl Strategy<Value = String> {
+    (
+        0..SECTIONS.len(),
+        proptest::collection::vec((any::<prop::sample::Index>(), value()), 0..5),
+    )
+        .prop_map(|(i, kvs)| {
+            let (head, keys) = SECTIONS[i];
+            let mut s = format!("{head}\n");
+            for (k, v) in kvs {
+                s.push_str(&format!("{} = {v}\n", keys[k.index(keys.len())]));
+            }
+            s
+        })
+}
+
+fn shop() -> &'static pipeline::Data {
+    static DATA: std::sync::OnceLock<pipeline::Data> = std::sync::OnceLock::new();
+    DATA.get_or_init(|| {
+        let opts = LoadOptions {
+            ingest: IngestOptions::default(),
+            session_gap_ms: 30 * 60 * 1000,
+            rejects: None,
+        };
+        pipeline::load(
+            &[PathBuf::from("fixtures/shop_small.csv")],
+            &opts,
+            &Progress::silent(),
+        )
+        .expect("fixture loads")
+    })
+}
+
+/// Parses the text and, when it is a config, builds the whole report from
+/// it on the small shop: validation and every analysis meet the values.
+fn config_text(text: &str) {
+    if let Ok(cfg) = config::parse(text) {
+        let progress = Progress::silent();
+        let ctx = Context::new(shop(), &cfg, &progress);
+        let _ = pipeline::build(&ctx);
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(48))]
+
+    #[test]
+    fn journey_toml_from_sections_never_panics(
+        checks in proptest::option::of(value()),
+        sections in proptest::collection::vec(section(), 0..6),
+    ) {
+        let top = checks.map_or(String::new(), |v| format!("checks = [{v}]\n"));
+        config_text(&(top + &sections.concat()));
+    }
+
+    #[test]
+    fn journey_toml_bytes_never_panic(
+        seed in any::<prop::sample::Index>(),
+        muts in proptest::collection::vec(mutation(), 1..8),
+    ) {
+        let seeds = seeds(".toml", usize::MAX);
+        let bytes = apply(seeds[seed.index(seeds.len())].clone(), &muts);
+        config_text(&String::from_utf8_lossy(&bytes));
+    }
+}
