@@ -81,7 +81,7 @@ pub fn run(args: &DiffArgs) -> Result<()> {
             }
             None => {
                 return Err(CheckFailed(
-                    "--fail-on-drift: the reports carry no score histogram to compare".into(),
+                    "--fail-on-drift: no score PSI to compare (the reports carry no scores, or PSI is undefined: see the diff's notes)".into(),
                 )
                 .into());
             }

@@ -394,7 +394,7 @@ fn diff_shows_changes_and_fails_on_drift_only_when_asked() {
         .arg("0.1")
         .assert()
         .code(4)
-        .stderr(predicate::str::contains("no score histogram"));
+        .stderr(predicate::str::contains("no score PSI to compare"));
     jm().arg("diff")
         .arg(&a)
         .arg("Cargo.toml")
