@@ -298,12 +298,14 @@ pub fn guess_conversion(t: &EventTable) -> Option<String> {
     best(&last, t).map(|e| t.event_names.get(e).to_string())
 }
 
-/// Suggests a funnel: start from the event most users do first, then
-/// repeatedly add the event that most of the users still in the funnel do
-/// (for the first time) after the last step, until 4 steps or until fewer
-/// than 5% of users would remain; the conversion event, when there is one,
-/// is kept out of that search and becomes the last step.
-pub fn suggest_funnel(t: &EventTable, conversion: Option<&str>) -> Vec<String> {
+/// Suggests a funnel: start from the event most users do first. With a
+/// conversion event and enough converters, the steps between are the ones
+/// converters take ([`converters_path`]). Otherwise repeatedly add the
+/// event that most of the users still in the funnel do (for the first
+/// time) after the last step, until 4 steps or until fewer than 5% of users
+/// would remain. The conversion event, when there is one, is kept out of
+/// that search and becomes the last step.
+pub fn suggest_funnel(t: &EventTable, conversion: Option<&str>) -> Suggested {
     let ranges = t.user_ranges();
     let n_users = ranges.len().max(1);
     // Each user's events by first occurrence, in order.
@@ -330,9 +332,27 @@ pub fn suggest_funnel(t: &EventTable, conversion: Option<&str>) -> Vec<String> {
     if let Some(c) = conv {
         first_counts.remove(&c);
     }
-    let Some(start) = best(&first_counts, t) else {
-        return conversion.map(|c| vec![c.to_string()]).unwrap_or_default();
+    let names = |steps: Vec<u32>| -> Vec<String> {
+        steps
+            .into_iter()
+            .map(|e| t.event_names.get(e).to_string())
+            .collect()
     };
+    let Some(start) = best(&first_counts, t) else {
+        return Suggested {
+            steps: conversion.map(|c| vec![c.to_string()]).unwrap_or_default(),
+            from_converters: false,
+        };
+    };
+    if let Some(c) = conv
+        && let Some(mut steps) = converters_path(&firsts, start, c)
+    {
+        steps.push(c);
+        return Suggested {
+            steps: names(steps),
+            from_converters: true,
+        };
+    }
     let mut steps = vec![start];
     // For each user still in, the position of their last step's first occurrence.
     let mut active: Vec<(usize, usize)> = firsts
@@ -366,10 +386,60 @@ pub fn suggest_funnel(t: &EventTable, conversion: Option<&str>) -> Vec<String> {
             .collect();
     }
     steps.extend(conv);
-    steps
-        .into_iter()
-        .map(|e| t.event_names.get(e).to_string())
-        .collect()
+    Suggested {
+        steps: names(steps),
+        from_converters: false,
+    }
+}
+
+/// A suggested funnel and how it was found (the comment init writes).
+#[derive(Debug, PartialEq)]
+pub struct Suggested {
+    pub steps: Vec<String>,
+    /// From the steps converters take; else the most common next events.
+    pub from_converters: bool,
+}
+
+/// The steps converting users take: after `start`, the three events that
+/// at least half the converters do before converting and that they do
+/// latest (by the mean rank of the first occurrence among their events
+/// before converting), in that order. Late, common steps are the bottom of
+/// the funnel (cart, checkout, payment); browsing that everyone does early
+/// (search, filters) stays out. None with fewer than 10 converters or no
+/// such event: the caller falls back to the most common next events.
+fn converters_path(firsts: &[Vec<(u32, usize)>], start: u32, conv: u32) -> Option<Vec<u32>> {
+    // Per event, over converters: users who did it before converting, and
+    // the sum of its rank among their events before converting (0..1).
+    let mut before: FxHashMap<u32, (usize, f64)> = FxHashMap::default();
+    let mut converters = 0usize;
+    for f in firsts {
+        let Some(at) = f.iter().position(|&(e, _)| e == conv) else {
+            continue;
+        };
+        converters += 1;
+        for (rank, &(e, _)) in f[..at].iter().enumerate() {
+            let slot = before.entry(e).or_default();
+            slot.0 += 1;
+            slot.1 += rank as f64 / at as f64;
+        }
+    }
+    if converters < 10 {
+        return None;
+    }
+    let mut cands: Vec<(u32, f64)> = before
+        .iter()
+        .filter(|&(&e, &(n, _))| e != start && n * 2 >= converters)
+        .map(|(&e, &(n, rank_sum))| (e, rank_sum / n as f64))
+        .collect();
+    if cands.is_empty() {
+        return None;
+    }
+    cands.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    cands.truncate(3);
+    cands.reverse();
+    let mut steps = vec![start];
+    steps.extend(cands.iter().map(|c| c.0));
+    Some(steps)
 }
 
 fn best(counts: &FxHashMap<u32, usize>, t: &EventTable) -> Option<u32> {
@@ -454,17 +524,22 @@ pub fn render(
         let _ = writeln!(out, "#   {:<28} {n}", quote(e));
     }
     let guessed = guess_conversion(t);
-    let steps = suggest_funnel(t, guessed.as_deref());
+    let Suggested {
+        steps,
+        from_converters,
+    } = suggest_funnel(t, guessed.as_deref());
     let conversion = guessed.or_else(|| (steps.len() >= 2).then(|| steps[steps.len() - 1].clone()));
     if let Some(c) = &conversion {
         let _ = writeln!(out, "\n# The event that counts as converting (guessed).");
         let _ = writeln!(out, "[conversion]\nevent = {}", quote(c));
     }
     if steps.len() >= 2 {
-        let _ = writeln!(
-            out,
-            "\n# Suggested from the most common order in which users first do each event."
-        );
+        let how = if from_converters {
+            "the most common first event, then the last steps\n# that most converting users take before converting, in their order"
+        } else {
+            "the most common first event, then the event most\n# users still in the funnel do next, step by step"
+        };
+        let _ = writeln!(out, "\n# Suggested from the data: {how}.");
         let _ = writeln!(out, "[funnel]");
         let list: Vec<String> = steps.iter().map(|s| quote(s)).collect();
         let _ = writeln!(out, "steps = [{}]", list.join(", "));
@@ -574,5 +649,33 @@ mod tests {
             let v: toml::Table = toml::from_str(&doc).unwrap_or_else(|e| panic!("{name:?}: {e}"));
             assert_eq!(v["k"].as_str(), Some(name));
         }
+    }
+
+    /// Everyone browses (search) before anything; only converters go
+    /// through cart and payment, late. The greedy "most common next event"
+    /// would pick search; the converters' path picks cart and payment.
+    #[test]
+    fn the_funnel_follows_what_converters_do_last() {
+        let mut t = EventTable::default();
+        let mut ts = 0;
+        for u in 0..40 {
+            let mut path = vec!["home", "search", "search_results", "product"];
+            if u % 2 == 0 {
+                path.extend(["cart", "payment", "purchase"]);
+            }
+            for e in path {
+                t.user.push(t.user_names.intern(&format!("u{u:02}")));
+                t.event.push(t.event_names.intern(e));
+                t.ts.push(ts);
+                ts += 1000;
+            }
+        }
+        let s = suggest_funnel(&t, Some("purchase"));
+        assert!(s.from_converters);
+        assert_eq!(s.steps, ["home", "product", "cart", "payment", "purchase"]);
+        // Too few converters for that: the greedy walk.
+        let s = suggest_funnel(&t, Some("nothing"));
+        assert!(!s.from_converters);
+        assert_eq!(s.steps[0], "home");
     }
 }
