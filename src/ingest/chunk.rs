@@ -88,11 +88,8 @@ pub(crate) fn validate<'a>(
             ));
         }
         TimeCell::Text(s) => parser.parse(s).map_err(|e| ts_reject(e, &names.time, s))?,
-        TimeCell::EpochInt(v) => timestamp::check_range(Parsed {
-            ms: timestamp::epoch_int_to_ms(v),
-            naive: false,
-        })
-        .map_err(|e| ts_reject(e, &names.time, &v.to_string()))?,
+        TimeCell::EpochInt(v) => timestamp::check_range(timestamp::int_time(v))
+            .map_err(|e| ts_reject(e, &names.time, &v.to_string()))?,
         TimeCell::EpochFloat(v) if !v.is_finite() => {
             return Err(reject(
                 RejectReason::BadTimestamp,

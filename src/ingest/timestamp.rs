@@ -141,6 +141,45 @@ pub fn epoch_to_ms(v: f64) -> i64 {
     ms.floor() as i64
 }
 
+/// A compact date written as an integer: `YYYYMMDD` (8 digits, year
+/// 1900..=2100, a real calendar day) or `YYYYMMDDHHMMSS` (14 digits), as
+/// warehouses and older exports write them (CDNOW: `19970101`). Read as
+/// epoch seconds, 19970101 would be 1970-08-20, a silent wrong answer; the
+/// only epochs this shadows are 8-digit seconds (April 1970 to March 1973)
+/// and 14-digit milliseconds, which would be past 2100 anyway.
+pub fn compact_date_ms(v: i64) -> Option<i64> {
+    let (date, hms) = match v {
+        19_000_101..=21_001_231 => (v, 0),
+        19_000_101_000_000..=21_001_231_235_959 => (v / 1_000_000, v % 1_000_000),
+        _ => return None,
+    };
+    let (y, m, d) = (date / 10_000, date / 100 % 100, date % 100);
+    let (hh, mm, ss) = (hms / 10_000, hms / 100 % 100, hms % 100);
+    let days_in = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if d < 1 || d > days_in || hh > 23 || mm > 59 || ss > 59 {
+        return None;
+    }
+    Some((days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss) * 1000)
+}
+
+/// An integer time: a compact date ([`compact_date_ms`], naive) or an
+/// epoch by magnitude.
+pub fn int_time(v: i64) -> Parsed {
+    match compact_date_ms(v) {
+        Some(ms) => Parsed { ms, naive: true },
+        None => Parsed {
+            ms: epoch_int_to_ms(v),
+            naive: false,
+        },
+    }
+}
+
 /// Integer form of [`epoch_to_ms`], exact for integer inputs.
 pub fn epoch_int_to_ms(v: i64) -> i64 {
     let a = v.unsigned_abs();
@@ -171,10 +210,7 @@ fn parse_epoch(s: &str) -> Result<Parsed, TsError> {
     let digits = b.strip_prefix(b"-").unwrap_or(b);
     if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
         let v: i64 = s.parse().map_err(|_| TsError::OutOfRange)?;
-        return Ok(Parsed {
-            ms: epoch_int_to_ms(v),
-            naive: false,
-        });
+        return Ok(int_time(v));
     }
     // Fractional epoch seconds ("1700000000.25"); refuse "inf", "nan", exponents.
     if digits.iter().all(|c| c.is_ascii_digit() || *c == b'.') && digits.contains(&b'.') {
@@ -336,6 +372,22 @@ mod tests {
         assert_eq!(p("1700000000123").unwrap().ms, 1_700_000_000_123);
         assert_eq!(p("1700000000123456").unwrap().ms, 1_700_000_000_123);
         assert_eq!(p("1700000000.5").unwrap().ms, 1_700_000_000_500);
+    }
+
+    #[test]
+    fn compact_dates_are_dates_not_1970_epochs() {
+        let day = |s: &str| format_ms(p(s).unwrap().ms);
+        assert_eq!(day("19970101"), "1997-01-01T00:00:00.000Z");
+        assert_eq!(day("20240229"), "2024-02-29T00:00:00.000Z");
+        assert!(p("19970101").unwrap().naive);
+        assert_eq!(day("20240102030405"), "2024-01-02T03:04:05.000Z");
+        // Not a calendar day: an epoch as before (seconds, then out of range
+        // for 14 digits as milliseconds).
+        assert_eq!(p("20230229").unwrap().ms, 20_230_229_000);
+        assert_eq!(p("19971301").unwrap().ms, 19_971_301_000);
+        assert!(p("20240102036005").is_err());
+        // Other 8-digit numbers stay epoch seconds.
+        assert_eq!(p("99999999").unwrap().ms, 99_999_999_000);
     }
 
     #[test]

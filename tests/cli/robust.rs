@@ -819,3 +819,19 @@ fn init_guesses_the_conversion_from_the_data_and_matches_stage_words_whole() {
         assert!(steps.len() >= 2, "{init}");
     }
 }
+
+/// lifetimes' CDNOW transactions, as pandas writes them: the date is the
+/// integer 19970101. Read as epoch seconds it was 1970-08-20 with exit 0.
+#[test]
+fn integer_dates_from_a_warehouse_export_are_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("cdnow.csv");
+    std::fs::write(
+        &csv,
+        "customer_id,date,number_of_cds,dollar_value,event\n1,19970101,1,11.77,purchase\n2,19970112,1,12.0,purchase\n2,19980630,5,77.0,purchase\n",
+    )
+    .unwrap();
+    let v = inspect_json(&[s(&csv), "--user-col", "customer_id", "--time-col", "date"]);
+    assert_eq!(v["time_range"]["first"], "1997-01-01T00:00:00.000Z");
+    assert_eq!(v["time_range"]["last"], "1998-06-30T00:00:00.000Z");
+}
