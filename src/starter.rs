@@ -21,6 +21,8 @@ pub const USER_NAMES: &[&str] = &[
     "visitor_id",
     "client_id",
     "person_id",
+    "customer",
+    "id",
 ];
 pub const EVENT_NAMES: &[&str] = &[
     "event",
@@ -51,10 +53,22 @@ pub fn guess_mapping(
     Option<String>,
     Option<String>,
 ) {
+    // "Created At", "createdAt" and "created-at" all read as created_at.
+    let norm: Vec<String> = header.iter().map(|h| words(h).join("_")).collect();
     let find = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| header.iter().find(|h| h.eq_ignore_ascii_case(n)).cloned())
+        names.iter().find_map(|n| {
+            header
+                .iter()
+                .find(|h| h.eq_ignore_ascii_case(n))
+                .or_else(|| {
+                    header
+                        .iter()
+                        .zip(&norm)
+                        .find(|(_, m)| m == n)
+                        .map(|(h, _)| h)
+                })
+                .cloned()
+        })
     };
     (
         find(USER_NAMES),
@@ -606,6 +620,23 @@ mod tests {
             (u.as_deref(), e.as_deref(), t.as_deref(), s),
             (Some("UID"), Some("Action"), Some("created_at"), None)
         );
+        // Spelled as people and tools spell them.
+        let h: Vec<String> = ["userId", "eventName", "Created At", "Session-ID"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let (u, e, t, s) = guess_mapping(&h);
+        assert_eq!(
+            (u.as_deref(), e.as_deref(), t.as_deref(), s.as_deref()),
+            (
+                Some("userId"),
+                Some("eventName"),
+                Some("Created At"),
+                Some("Session-ID")
+            )
+        );
+        let h: Vec<String> = ["date", "id"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(guess_mapping(&h).0.as_deref(), Some("id"));
     }
 
     #[test]

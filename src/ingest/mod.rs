@@ -373,20 +373,61 @@ fn missing_columns(
         Some((d, name)) => {
             format!("the header is one column with {name} in it: pass --delimiter '{d}'")
         }
-        None => format!(
-            "pass {} NAME to map one of these columns (or set it in journey.toml's [input])",
-            missing
+        None => {
+            let (user, event, time, _) = crate::starter::guess_mapping(header);
+            let guessed: Vec<String> = missing
                 .iter()
-                .map(|(_, f)| *f)
-                .collect::<Vec<_>>()
-                .join(" NAME, ")
-        ),
+                .filter_map(|(_, f)| {
+                    let g = match *f {
+                        "--user-col" => user.as_ref(),
+                        "--event-col" => event.as_ref(),
+                        "--time-col" => time.as_ref(),
+                        _ => None,
+                    }?;
+                    Some(format!("{f} {}", shell_word(g)))
+                })
+                .collect();
+            let mut hint = format!(
+                "pass {} NAME to map one of these columns (or set it in journey.toml's [input])",
+                missing
+                    .iter()
+                    .map(|(_, f)| *f)
+                    .collect::<Vec<_>>()
+                    .join(" NAME, ")
+            );
+            if !guessed.is_empty() {
+                hint.push_str(&format!(
+                    "; from the header, {} {} right (`journeymap init` writes the mapping into a config)",
+                    guessed.join(" "),
+                    if guessed.len() == 1 { "looks" } else { "look" }
+                ));
+            }
+            if missing.iter().any(|(_, f)| *f == "--event-col") && event.is_none() {
+                hint.push_str(
+                    "; a table without an event column (transactions) needs one: add a column that names each row's event",
+                );
+            }
+            hint
+        }
     };
     DataError::MissingColumns {
         file: file.to_string(),
         missing: missing_text,
         found: header.join(", "),
         hint,
+    }
+}
+
+/// A column name as a shell word: quoted when it holds anything but
+/// letters, digits, `_`, `-` and `.`.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }
 
