@@ -62,8 +62,12 @@ impl Analysis for Segments {
     }
 
     fn headline(s: &SegmentsReport) -> Line {
+        let unit = match s.unit {
+            super::Unit::User => "users",
+            super::Unit::Session => "sessions",
+        };
         let mut l = line().text(format!(
-            "segments: {} of {} units: ",
+            "segments: {} of {} {unit}: ",
             s.units, s.units_in_data
         ));
         for (i, g) in s.segments.iter().enumerate() {
