@@ -56,3 +56,20 @@ pub fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
         })
         .collect()
 }
+
+/// stdout of a successful run.
+pub fn stdout_of(args: &[&str]) -> Vec<u8> {
+    jm().args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone()
+}
+
+/// The JSON a successful run prints with `--json` appended.
+pub fn json_of(args: &[&str]) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    serde_json::from_slice(&stdout_of(&all)).expect("stdout is only JSON")
+}

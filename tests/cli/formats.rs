@@ -5,15 +5,7 @@ use std::path::Path;
 use crate::common::jm;
 
 fn inspect_json(file: &Path) -> String {
-    let out = jm()
-        .arg("inspect")
-        .arg(file)
-        .arg("--json")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = crate::common::stdout_of(&["inspect", file.to_str().unwrap(), "--json"]);
     String::from_utf8(out).unwrap()
 }
 

@@ -10,15 +10,7 @@ use serde_json::Value;
 use crate::common::jm;
 
 fn json(args: &[&str]) -> Value {
-    let out = jm()
-        .args(args)
-        .arg("--json")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    serde_json::from_slice(&out).unwrap()
+    crate::common::json_of(args)
 }
 
 fn reached(v: &Value) -> Vec<u64> {

@@ -13,16 +13,9 @@ use crate::common::jm;
 const TOY: &str = "fixtures/paths/toy.csv";
 
 fn json(args: &[&str]) -> Value {
-    let out = jm()
-        .arg("paths")
-        .args(args)
-        .arg("--json")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    serde_json::from_slice(&out).expect("stdout is only JSON")
+    let mut all = vec!["paths"];
+    all.extend_from_slice(args);
+    crate::common::json_of(&all)
 }
 
 fn state<'a>(v: &'a Value, name: &str) -> &'a Value {

@@ -33,16 +33,9 @@ fn run_clean(args: &[&str]) -> (i32, String) {
 }
 
 fn inspect_json(args: &[&str]) -> Value {
-    let out = jm()
-        .arg("inspect")
-        .args(args)
-        .arg("--json")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    serde_json::from_slice(&out).unwrap()
+    let mut all = vec!["inspect"];
+    all.extend_from_slice(args);
+    crate::common::json_of(&all)
 }
 
 fn header() -> String {
