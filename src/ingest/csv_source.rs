@@ -52,39 +52,13 @@ pub(crate) fn read(
             .map_err(|e| unreadable(format!("cannot read stdin ({e})")))?;
         // `zcat`-less pipes: gzip on stdin is recognized by its magic bytes.
         if v.starts_with(&[0x1f, 0x8b]) {
-            let mut plain = Vec::new();
-            flate2::read::MultiGzDecoder::new(&v[..])
-                .take(gzip_limit() + 1)
-                .read_to_end(&mut plain)
-                .map_err(|e| unreadable(format!("not a readable gzip stream ({e})")))?;
-            if plain.len() as u64 > gzip_limit() {
-                return Err(unreadable("the gzip stream expands past half of the free memory; decompress it to a file first".into()).into());
-            }
-            v = plain;
+            v = gunzip(&v[..]).map_err(unreadable)?;
         }
         return parse(Buffer::Owned(v), display, opts, parser, registry);
     }
     let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
     let buf = match format {
-        Format::CsvGz => {
-            // The whole text is held in memory, so a file that expands
-            // past what memory holds (a gzip bomb, or just a huge export)
-            // stops here with advice instead of being killed for memory.
-            let limit = gzip_limit();
-            let mut v = Vec::new();
-            flate2::read::MultiGzDecoder::new(file)
-                .take(limit + 1)
-                .read_to_end(&mut v)
-                .map_err(|e| unreadable(format!("not a readable gzip file ({e})")))?;
-            if v.len() as u64 > limit {
-                return Err(unreadable(format!(
-                    "expands to more than {:.1} GiB, over half of the free memory (or JOURNEYMAP_GZIP_LIMIT); decompress it first (gunzip -k) and read the .csv, which is mapped rather than held in memory",
-                    limit as f64 / f64::from(1u32 << 30)
-                ))
-                .into());
-            }
-            Buffer::Owned(v)
-        }
+        Format::CsvGz => Buffer::Owned(gunzip(file).map_err(unreadable)?),
         // Mapping avoids copying a multi-GB export into memory first.
         // SAFETY: the map is read-only and dropped before we return. If
         // another process truncates the file meanwhile, reading a page past
@@ -102,6 +76,25 @@ pub(crate) fn read(
         },
     };
     parse(buf, display, opts, parser, registry)
+}
+
+/// The whole decompressed text, held in memory; so a stream that expands
+/// past what memory holds (a gzip bomb, or just a huge export) stops here
+/// with advice instead of being killed for memory.
+fn gunzip(r: impl Read) -> Result<Vec<u8>, String> {
+    let limit = gzip_limit();
+    let mut v = Vec::new();
+    flate2::read::MultiGzDecoder::new(r)
+        .take(limit + 1)
+        .read_to_end(&mut v)
+        .map_err(|e| format!("not readable gzip ({e})"))?;
+    if v.len() as u64 > limit {
+        return Err(format!(
+            "expands to more than {:.1} GiB, over half of the free memory (or JOURNEYMAP_GZIP_LIMIT); decompress it first (gunzip -k) and read the .csv, which is mapped rather than held in memory",
+            limit as f64 / f64::from(1u32 << 30)
+        ));
+    }
+    Ok(v)
 }
 
 fn parse(
