@@ -623,18 +623,17 @@ fn merge(chunks: Vec<Chunk>, registry: &PropRegistry, has_session: bool) -> Inge
     } else {
         order_by_user_then_time(&user, &ts, users.len())
     };
-    let gather = |v: Vec<u32>| -> Vec<u32> {
-        if identity {
-            v
-        } else {
-            perm.iter().map(|&i| v[i as usize]).collect()
-        }
-    };
-    let ts = if identity {
-        ts
-    } else {
-        perm.iter().map(|&i| ts[i as usize]).collect()
-    };
+    // Each gather is a random read of the whole column: split over the
+    // cores (rayon keeps the order).
+    fn gather_with<T: Copy + Send + Sync>(perm: &[u32], v: Vec<T>) -> Vec<T> {
+        use rayon::prelude::*;
+        perm.par_iter()
+            .with_min_len(1 << 16)
+            .map(|&i| v[i as usize])
+            .collect()
+    }
+    let gather = |v: Vec<u32>| -> Vec<u32> { if identity { v } else { gather_with(&perm, v) } };
+    let ts = if identity { ts } else { gather_with(&perm, ts) };
     let table = EventTable {
         user: gather(user),
         event: gather(event),
