@@ -191,6 +191,21 @@ impl<'a> Context<'a> {
 pub fn build(ctx: &Context) -> Result<Report> {
     let data = ctx.data;
     let t = ctx.table();
+    if t.is_empty() {
+        ctx.warn(format!(
+            "no events: the {} read held no rows{}; every figure in this report is empty",
+            if ctx.files().len() == 1 {
+                "file"
+            } else {
+                "files"
+            },
+            if data.ingested.rejected.total() > 0 {
+                " that could be used"
+            } else {
+                ""
+            }
+        ));
+    }
     for w in ctx.config.validate(t)? {
         ctx.warn(w);
     }

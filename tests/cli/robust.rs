@@ -53,6 +53,13 @@ fn gz(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// Writes `text` to `dir/name` and returns the path.
+fn file(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -78,6 +85,15 @@ fn a_glob_over_days_with_an_empty_and_a_header_only_day_reads_the_rest() {
     // A header-only file alone is zero rows, not a crash.
     let (code, _) = run_clean(&["inspect", s(&dir.path().join("day4.csv.gz"))]);
     assert_eq!(code, 0);
+    // A report over nothing but empty days says so instead of printing
+    // empty tables.
+    let out = dir.path().join("out");
+    let (code, err) = run_clean(&["report", s(&dir.path().join("day2.csv")), "--out", s(&out)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning: no events"), "{err}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("no events: the file read held no rows"), "{md}");
+    assert!(!md.contains("Event vocabulary"), "{md}");
 }
 
 #[test]
@@ -104,8 +120,11 @@ fn files_whose_columns_differ_are_unioned_and_a_missing_required_column_names_th
         .map(|p| p.as_str().unwrap())
         .collect();
     assert_eq!(props, ["page", "device"]);
-    let c = dir.path().join("c.csv");
-    std::fs::write(&c, "user_id,timestamp\nu3,2026-01-01T00:02:00Z\n").unwrap();
+    let c = file(
+        dir.path(),
+        "c.csv",
+        "user_id,timestamp\nu3,2026-01-01T00:02:00Z\n",
+    );
     let (code, err) = run_clean(&["inspect", s(&a), s(&c)]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("c.csv") && err.contains("event"), "{err}");
@@ -492,8 +511,7 @@ fn names_from_the_data_cannot_inject_markup_or_config() {
     let init = String::from_utf8(init).unwrap();
     let parsed: toml::Table = toml::from_str(&init).unwrap_or_else(|e| panic!("{e}\n{init}"));
     assert!(!parsed.contains_key("interventions"), "{init}");
-    let config = dir.path().join("nasty.journey.toml");
-    std::fs::write(&config, &init).unwrap();
+    let config = file(dir.path(), "nasty.journey.toml", &init);
 
     let out = dir.path().join("out");
     jm().args(["report", s(&data), "--config", s(&config), "--out", s(&out)])
@@ -643,12 +661,11 @@ fn a_symlinked_output_is_written_through_and_inputs_are_never_overwritten() {
 #[test]
 fn a_dash_streams_to_stdout_and_reads_from_stdin() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join("bad.csv");
-    std::fs::write(
-        &bad,
+    let bad = file(
+        dir.path(),
+        "bad.csv",
         "user_id,event,timestamp\nu1,a,2026-01-01T00:00:00Z\nu2,b,not a time\n",
-    )
-    .unwrap();
+    );
     jm().args(["inspect", s(&bad), "--rejects", "-"])
         .assert()
         .success()
@@ -665,8 +682,7 @@ fn a_dash_streams_to_stdout_and_reads_from_stdin() {
     let v: Value = serde_json::from_slice(&stdin).unwrap();
     assert_eq!(v["rows"]["read"], 1163);
     // Gzip on stdin is recognized by its magic bytes.
-    let packed = dir.path().join("shop.csv.gz");
-    std::fs::write(&packed, gz(&std::fs::read(SHOP).unwrap())).unwrap();
+    let packed = file(dir.path(), "shop.csv.gz", gz(&std::fs::read(SHOP).unwrap()));
     let v: Value = serde_json::from_slice(
         &jm()
             .args(["inspect", "-", "--json"])
@@ -694,8 +710,7 @@ fn a_quiet_day_without_conversions_still_reports_with_warnings() {
         .filter(|l| !l.contains(",purchase,"))
         .map(|l| format!("{l}\n"))
         .collect();
-    let csv = dir.path().join("quiet.csv");
-    std::fs::write(&csv, quiet).unwrap();
+    let csv = file(dir.path(), "quiet.csv", quiet);
     let out = dir.path().join("out");
     let (code, err) = run_clean(&[
         "report",
@@ -737,8 +752,7 @@ fn diff_refuses_what_is_not_a_report_and_the_first_night_has_a_flag() {
         .assert()
         .success();
     let report = out.join("report.json");
-    let other = dir.path().join("other.json");
-    std::fs::write(&other, "{\"hello\": 1}").unwrap();
+    let other = file(dir.path(), "other.json", "{\"hello\": 1}");
     let (code, err) = run_clean(&["diff", s(&other), s(&report)]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("other.json"), "{err}");
@@ -818,12 +832,11 @@ fn init_guesses_the_conversion_from_the_data_and_matches_stage_words_whole() {
 #[test]
 fn integer_dates_from_a_warehouse_export_are_dates() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("cdnow.csv");
-    std::fs::write(
-        &csv,
+    let csv = file(
+        dir.path(),
+        "cdnow.csv",
         "customer_id,date,number_of_cds,dollar_value,event\n1,19970101,1,11.77,purchase\n2,19970112,1,12.0,purchase\n2,19980630,5,77.0,purchase\n",
-    )
-    .unwrap();
+    );
     let v = inspect_json(&[s(&csv), "--user-col", "customer_id", "--time-col", "date"]);
     assert_eq!(v["time_range"]["first"], "1997-01-01T00:00:00.000Z");
     assert_eq!(v["time_range"]["last"], "1998-06-30T00:00:00.000Z");

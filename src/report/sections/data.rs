@@ -166,9 +166,12 @@ pub fn document(d: &DataSummary) -> Document {
         );
     }
     doc.push(Block::Lines(lines));
-    doc.push(Block::Table(distributions(d)));
-    doc.push(Block::title(3, "Event vocabulary"));
-    doc.push(Block::Table(vocabulary(d)));
+    // No events: no statistics to tabulate (the warnings say why).
+    if d.users > 0 {
+        doc.push(Block::Table(distributions(d)));
+        doc.push(Block::title(3, "Event vocabulary"));
+        doc.push(Block::Table(vocabulary(d)));
+    }
     if !d.notes.is_empty() {
         doc.push(Block::title(3, "Notes"));
         doc.push(Block::Bullets(
@@ -245,11 +248,11 @@ pub fn inspect(d: &DataSummary) -> Document {
                 .done(),
         );
     }
-    let mut doc = vec![
-        Block::Lines(head),
-        Block::Table(distributions(d)),
-        Block::Table(vocabulary(d)),
-    ];
+    let mut doc = vec![Block::Lines(head)];
+    if d.users > 0 {
+        doc.push(Block::Table(distributions(d)));
+        doc.push(Block::Table(vocabulary(d)));
+    }
     let mut tail = Vec::new();
     if !d.properties.is_empty() {
         tail.push(
