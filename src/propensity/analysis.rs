@@ -113,7 +113,7 @@ impl Analysis for Propensity {
                     None
                 }
             },
-            // Reports from before schema 1.2 carry only the ten equal bins.
+            // Reports from before schema 1.3 carry only the ten equal bins.
             _ => match (hist(old), hist(new)) {
                 (Some(a), Some(b)) if a.len() == b.len() && !a.is_empty() => {
                     notes.push(
