@@ -128,11 +128,14 @@ fn read_batched(
 }
 
 /// Whether the Parquet decoder can build a column of this type (polars is
-/// built with datetime and decimal types only; see Cargo.toml).
+/// built with datetime and decimal types only; see Cargo.toml). Small
+/// integers and half floats need polars' dtype-i8/i16/u8/u16 features, not
+/// built in: pandas' downcast flags (int8) failed whole files before.
 fn readable(dt: &ArrowDataType) -> bool {
     use ArrowDataType as A;
     match dt {
         A::Struct(_) | A::Map(..) | A::Union(_) | A::Extension(_) | A::Unknown => false,
+        A::Int8 | A::Int16 | A::UInt8 | A::UInt16 | A::Float16 => false,
         A::Decimal256(..) => false,
         A::Decimal(p, _) | A::Decimal32(p, _) | A::Decimal64(p, _) => *p <= 38,
         A::Dictionary(_, inner, _) => readable(inner),

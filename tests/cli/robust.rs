@@ -187,6 +187,43 @@ fn parquet_decimal_list_and_struct_columns_from_pyarrow() {
     assert_eq!(f["step_stats"][1]["reached"], 1, "{f}");
 }
 
+#[test]
+fn parquet_small_int_and_half_float_columns_are_skipped_not_fatal() {
+    // Written by pyarrow: flag int8, qty int16, level uint8, port uint16,
+    // ratio float16 (pandas' downcasts), n int32. The decoder lacks the
+    // small types; they used to fail the whole file.
+    let file = "fixtures/parquet/small_ints.parquet";
+    let out = jm().args(["inspect", file]).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for (col, ty) in [
+        ("flag", "int8"),
+        ("qty", "int16"),
+        ("level", "uint8"),
+        ("port", "uint16"),
+        ("ratio", "float16"),
+    ] {
+        assert!(
+            text.contains(&format!(
+                "skipped property {col} (type {ty} is not supported)"
+            )),
+            "{text}"
+        );
+    }
+    let v = inspect_json(&[file]);
+    assert_eq!(v["properties"], serde_json::json!(["device", "n"]));
+    assert_eq!(v["rows"]["used"], 3, "{v}");
+    // Mapped to a role, the column is an error that says what to do.
+    let out = jm()
+        .args(["inspect", file, "--user-col", "qty"])
+        .assert()
+        .code(3);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("'qty' has the Parquet type int16") && err.contains("cast it when exporting"),
+        "{err}"
+    );
+}
+
 /// A tiny seeded generator, so the damaged files are the same every run.
 struct Lcg(u64);
 impl Lcg {
