@@ -135,7 +135,7 @@ pub fn summarize(ing: &Ingested, sessions: &Sessions, source: &SessionSource) ->
                 .collect(),
         ),
         naive_timestamps: ing.naive_timestamps,
-        properties: t.props.iter().map(|p| p.name.clone()).collect(),
+        properties: ing.property_names.clone(),
         event_vocabulary: vocabulary,
         notes,
     }

@@ -130,6 +130,7 @@ impl InputArgs {
                 keep_rejects: self.rejects.is_some(),
                 drop_duplicates: self.drop_duplicates || sec.drop_duplicates.unwrap_or(false),
                 threads: 0,
+                properties: None,
             },
             session_gap_ms: self
                 .session_gap
@@ -141,7 +142,26 @@ impl InputArgs {
 
     /// Reads the files with these flags over `cfg`'s `[input]`.
     pub fn load(&self, cfg: &JourneyConfig, progress: &Progress) -> Result<Data> {
-        let opts = self.options(cfg)?;
+        self.load_with(self.options(cfg)?, progress)
+    }
+
+    /// Reads the files for `report`: only the property columns `cfg` uses,
+    /// unless `all_columns`. Under --drop-duplicates every column is read,
+    /// since a copy is a row equal in all of them.
+    pub fn load_for_report(
+        &self,
+        cfg: &JourneyConfig,
+        all_columns: bool,
+        progress: &Progress,
+    ) -> Result<Data> {
+        let mut opts = self.options(cfg)?;
+        if !all_columns && !opts.ingest.drop_duplicates {
+            opts.ingest.properties = Some(cfg.properties_read());
+        }
+        self.load_with(opts, progress)
+    }
+
+    fn load_with(&self, opts: LoadOptions, progress: &Progress) -> Result<Data> {
         let paths = ingest::resolve_inputs(&self.files)?;
         crate::atomic::protect(&paths);
         pipeline::load(&paths, &opts, progress)

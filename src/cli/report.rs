@@ -40,6 +40,10 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR", default_value = "journeymap-report")]
     pub out: PathBuf,
 
+    /// Read every property column, not only those the config's analyses use (slower on wide exports; the duplicate count then compares every column)
+    #[arg(long)]
+    pub read_all_columns: bool,
+
     #[command(flatten)]
     pub csv: CsvArgs,
 }
@@ -57,7 +61,9 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         .chain(&args.checks)
         .map(|c| checks::parse(c))
         .collect::<Result<_, _>>()?;
-    let data = args.input.load(&config, &progress)?;
+    let data = args
+        .input
+        .load_for_report(&config, args.read_all_columns, &progress)?;
     if args.config.is_none() {
         for cfg in unused_configs(&args.input.files) {
             eprintln!(

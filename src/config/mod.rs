@@ -29,6 +29,7 @@
 
 mod input;
 pub mod layer;
+mod reads;
 mod source;
 
 use std::path::Path;

@@ -58,6 +58,25 @@ pub struct IngestOptions {
     pub drop_duplicates: bool,
     /// Worker threads for parsing; 0 means one per core.
     pub threads: usize,
+    /// The property columns to read; `None` reads every one. The others are
+    /// skipped in the CSV parser and projected away in the Parquet reader,
+    /// but still listed among the file's properties.
+    pub properties: Option<PropertySelection>,
+}
+
+/// Which property columns a run reads: those named, and with `unnamed`
+/// every column that is not named like an identifier (the automatic
+/// features may use any of those; docs/features.md).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PropertySelection {
+    pub named: std::collections::BTreeSet<String>,
+    pub unnamed: bool,
+}
+
+impl PropertySelection {
+    pub fn reads(&self, column: &str) -> bool {
+        self.named.contains(column) || self.unnamed && !crate::features::auto::id_like(column)
+    }
 }
 
 impl Default for IngestOptions {
@@ -71,7 +90,15 @@ impl Default for IngestOptions {
             keep_rejects: false,
             drop_duplicates: false,
             threads: 0,
+            properties: None,
         }
+    }
+}
+
+impl IngestOptions {
+    /// Whether the property column `name` is read.
+    pub fn reads(&self, name: &str) -> bool {
+        self.properties.as_ref().is_none_or(|s| s.reads(name))
     }
 }
 
@@ -182,6 +209,9 @@ pub struct Ingested {
     pub duplicates: u64,
     /// Whether they were removed from the table.
     pub duplicates_dropped: bool,
+    /// Every property column of the input, read or not, in order of first
+    /// appearance (`table.props` holds the ones read).
+    pub property_names: Vec<String>,
 }
 
 impl Ingested {
@@ -273,10 +303,12 @@ pub(crate) struct Layout {
     pub n_cols: usize,
 }
 
-/// Global property names, shared by all files in order of first appearance.
+/// Global property names, shared by all files in order of first appearance:
+/// `names` of the columns read, `all` of every property column.
 #[derive(Debug, Default)]
 pub(crate) struct PropRegistry {
     pub names: Vec<String>,
+    pub all: Vec<String>,
 }
 
 impl PropRegistry {
@@ -327,7 +359,12 @@ pub(crate) fn resolve_layout<'a>(
         let ignored_session = opts.ignore_session_col
             && Some(h.as_str()) == m.session.as_deref().or(Some(DEFAULT_SESSION_COL));
         if !mapped && !ignored_session && seen.insert(h.clone()) {
-            props.push((i, registry.index(h)));
+            if !registry.all.contains(h) {
+                registry.all.push(h.clone());
+            }
+            if opts.reads(h) {
+                props.push((i, registry.index(h)));
+            }
         }
     }
     Ok(Layout {
@@ -670,6 +707,7 @@ fn merge(chunks: Vec<Chunk>, registry: &PropRegistry, has_session: bool) -> Inge
         first_reject: None,
         duplicates: 0,
         duplicates_dropped: false,
+        property_names: registry.all.clone(),
     }
 }
 

@@ -86,8 +86,27 @@ fn read_batched(
             type_name(&f.dtype)
         ));
     }
-    let projection = (keep.len() < header.len() + notes.len()).then_some(keep);
     let mut layout = resolve_layout(display, &header, opts, registry)?;
+    // Decode only the mapped columns and the properties read.
+    let mut used: Vec<usize> = [layout.user, layout.event, layout.time]
+        .into_iter()
+        .chain(layout.session)
+        .chain(layout.props.iter().map(|&(c, _)| c))
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    let at = |c: usize| used.binary_search(&c).unwrap_or(0);
+    layout.user = at(layout.user);
+    layout.event = at(layout.event);
+    layout.time = at(layout.time);
+    layout.session = layout.session.map(at);
+    for p in &mut layout.props {
+        p.0 = at(p.0);
+    }
+    layout.n_cols = used.len();
+    let width = header.len() + notes.len();
+    let header: Vec<String> = used.iter().map(|&c| header[c].clone()).collect();
+    let projection = (used.len() < width).then(|| used.iter().map(|&c| keep[c]).collect());
 
     // Read a few row groups at a time: the decoded columns of the whole file
     // next to the event table would be the run's peak memory.

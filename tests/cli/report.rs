@@ -517,3 +517,95 @@ fn a_row_shuffled_export_gives_the_same_report() {
     };
     assert_eq!(md(&a), md(&b), "report.md differs after shuffling");
 }
+
+/// `report` reads only the property columns its config uses (the feature
+/// roles, predicates, `[propensity] properties`, `[funnel] by`, and with
+/// automatic features every column not named like an id). Reading every
+/// column must give the same bytes, in CSV and in Parquet.
+#[test]
+fn reading_only_the_columns_the_config_uses_changes_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    // A CSV export with three columns no analysis names: a campaign (the
+    // automatic features use it), a request id and a free-text referrer.
+    let csv = crate::common::generate(&dir.path().join("shop.csv"), "retail", 500, 12);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut wide = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let extra = if i == 0 {
+            "utm_campaign,request_id,referrer".to_string()
+        } else {
+            format!(
+                "camp{},r{:08x},https://ref.example/{}",
+                i % 5,
+                i * 7919,
+                i % 37
+            )
+        };
+        wide.push_str(&format!("{line},{extra}\n"));
+    }
+    let wide_csv = dir.path().join("wide.csv");
+    std::fs::write(&wide_csv, wide).unwrap();
+    let auto = dir.path().join("shop.journey.toml");
+    let named = dir.path().join("named.toml");
+    std::fs::write(
+        &named,
+        r#"
+[features]
+auto = false
+[conversion]
+event = "purchase"
+[funnel]
+steps = ["product", { event = "add_to_cart", utm_campaign = "camp1" }, "purchase"]
+by = "device"
+[segments]
+k = 3
+on = "all"
+[propensity]
+target = "purchase"
+observe = "1d"
+properties = ["channel"]
+[[stages]]
+name = "Awareness"
+events = ["home", "search", "category"]
+[[stages]]
+name = "Purchase"
+events = [{ event = "checkout", utm_campaign = "camp2" }, "add_to_cart", "purchase"]
+"#,
+    )
+    .unwrap();
+    let parquet = Path::new("fixtures/parquet/wide_small.parquet");
+    let runs = [
+        (wide_csv.as_path(), &auto),
+        (wide_csv.as_path(), &named),
+        (parquet, &auto),
+        (parquet, &named),
+    ];
+    for (i, (input, config)) in runs.iter().enumerate() {
+        let out = |tag: &str| dir.path().join(format!("{i}{tag}"));
+        for (tag, all) in [("a", false), ("b", true)] {
+            let mut c = jm();
+            c.arg("report")
+                .arg(input)
+                .arg("--config")
+                .arg(config)
+                .arg("--out")
+                .arg(out(tag));
+            if all {
+                c.arg("--read-all-columns");
+            }
+            c.assert().success();
+        }
+        for f in ["report.json", "report.md", "scores.csv", "segments.csv"] {
+            let a = std::fs::read_to_string(out("a").join(f)).unwrap();
+            let b = std::fs::read_to_string(out("b").join(f)).unwrap();
+            let first = a.lines().zip(b.lines()).position(|(x, y)| x != y);
+            assert!(
+                a == b,
+                "{f} of {} with {} differs at line {first:?}: {:?}",
+                input.display(),
+                config.display(),
+                first.map(|i| (a.lines().nth(i), b.lines().nth(i)))
+            );
+        }
+    }
+}
