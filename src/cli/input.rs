@@ -131,6 +131,7 @@ impl InputArgs {
                 drop_duplicates: self.drop_duplicates || sec.drop_duplicates.unwrap_or(false),
                 threads: 0,
                 properties: None,
+                hash_unread: false,
             },
             session_gap_ms: self
                 .session_gap
@@ -157,6 +158,19 @@ impl InputArgs {
         let mut opts = self.options(cfg)?;
         if !all_columns && !opts.ingest.drop_duplicates {
             opts.ingest.properties = Some(cfg.properties_read());
+        }
+        self.load_with(opts, progress)
+    }
+
+    /// Reads the files for `inspect`, which shows no property values: they
+    /// are hashed per row for the duplicate count, never interned (a
+    /// request-id column costs no dictionary). Under --drop-duplicates every
+    /// column is read.
+    pub fn load_for_inspect(&self, progress: &Progress) -> Result<Data> {
+        let mut opts = self.options(&JourneyConfig::default())?;
+        if !opts.ingest.drop_duplicates {
+            opts.ingest.properties = Some(ingest::PropertySelection::default());
+            opts.ingest.hash_unread = true;
         }
         self.load_with(opts, progress)
     }

@@ -27,7 +27,7 @@ pub struct InspectArgs {
 
 pub fn run(args: &InspectArgs) -> Result<()> {
     let progress = Progress::new();
-    let loaded = args.input.load(&Default::default(), &progress)?;
+    let loaded = args.input.load_for_inspect(&progress)?;
     progress.stage("summarizing");
     let data = summary::summarize(&loaded.ingested, &loaded.sessions, &loaded.source);
     progress.stage("done");

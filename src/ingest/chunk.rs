@@ -134,6 +134,33 @@ fn ts_reject(e: TsError, column: &str, value: &str) -> Rejection {
     }
 }
 
+/// A hash of the cells of the property columns that are not read, given as
+/// (the column's index among all property names, cell). A missing or empty
+/// cell adds nothing, and cells combine by addition, so a file that lacks a
+/// column, or orders its columns otherwise, hashes a row as the full read
+/// would compare it. Duplicates compare this instead of the values
+/// (docs/ingest.md).
+pub(crate) fn rest_hash<'a>(cells: impl Iterator<Item = (usize, Option<&'a str>)>) -> u64 {
+    use std::hash::Hasher;
+    let mut sum = 0u64;
+    for (name, c) in cells {
+        if let Some(v) = present(c) {
+            let mut h = rustc_hash::FxHasher::default();
+            h.write_usize(name);
+            h.write(v.as_bytes());
+            sum = sum.wrapping_add(mix(h.finish()));
+        }
+    }
+    sum
+}
+
+/// splitmix64's finalizer: Fx output is too regular to add up safely.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// The source column names of the mapped roles, for messages.
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnNames {
@@ -153,6 +180,9 @@ pub(crate) struct Chunk {
     pub ts: Vec<i64>,
     pub session: Vec<u32>,
     pub prop_codes: Vec<Vec<u32>>,
+    /// Per row, a hash of the property cells not read (see [`rest_hash`]);
+    /// empty unless the run compares them that way.
+    pub rest: Vec<u64>,
     pub read: u64,
     pub naive: u64,
     pub rejected: RejectCounts,
@@ -176,6 +206,7 @@ impl Chunk {
             ts: Vec::with_capacity(capacity),
             session: Vec::new(),
             prop_codes: (0..n_props).map(|_| Vec::with_capacity(capacity)).collect(),
+            rest: Vec::new(),
             read: 0,
             naive: 0,
             rejected: RejectCounts::default(),

@@ -385,6 +385,13 @@ fn parse_chunk(all: &[u8], from: usize, to: usize, ctx: &ChunkContext) -> Piece 
                     .iter()
                     .map(|&(col, p)| (p, rec.range(col).and_then(|r| whole.get(r))));
                 chunk.push(valid, props);
+                if !layout.hashed.is_empty() {
+                    let cells = layout
+                        .hashed
+                        .iter()
+                        .map(|&(col, name)| (name, rec.range(col).and_then(|r| whole.get(r))));
+                    chunk.rest.push(super::chunk::rest_hash(cells));
+                }
             }
             Err(r) => {
                 if !chunk.reject(r, opts.keep_rejects, opts.strict, locate) {

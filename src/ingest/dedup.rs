@@ -7,7 +7,9 @@ use super::EventTable;
 /// Marks every row that repeats an earlier row (`true`); the first copy
 /// stays unmarked. The table is ordered by (user, timestamp), so copies
 /// lie in the same run of equal (user, timestamp).
-pub fn mark(t: &EventTable) -> (Vec<bool>, u64) {
+/// `unread`: per row, the hash of the property columns not read (empty when
+/// every column was read); rows with different hashes differ.
+pub fn mark(t: &EventTable, unread: &[u64]) -> (Vec<bool>, u64) {
     let n = t.len();
     let mut dup = vec![false; n];
     let mut count = 0;
@@ -15,6 +17,7 @@ pub fn mark(t: &EventTable) -> (Vec<bool>, u64) {
         t.event[a] == t.event[b]
             && (t.session.is_empty() || t.session[a] == t.session[b])
             && t.props.iter().all(|p| p.codes[a] == p.codes[b])
+            && (unread.is_empty() || unread[a] == unread[b])
     };
     // Long runs (a day-granular export puts a user's whole day on one
     // timestamp) are hashed, so a run costs O(len), not O(len²).
@@ -28,6 +31,9 @@ pub fn mark(t: &EventTable) -> (Vec<bool>, u64) {
         }
         for p in &t.props {
             p.codes[i].hash(&mut h);
+        }
+        if !unread.is_empty() {
+            unread[i].hash(&mut h);
         }
         h.finish()
     };
@@ -120,7 +126,7 @@ mod tests {
             (1, 1, 6),
         ];
         let t = table(&rows);
-        let (dup, n) = mark(&t);
+        let (dup, n) = mark(&t, &[]);
         let want: Vec<bool> = (0..rows.len())
             .map(|i| rows[..i].contains(&rows[i]))
             .collect();
@@ -143,7 +149,7 @@ mod tests {
         }
         rows.sort_by_key(|r| (r.0, r.2));
         let t = table(&rows);
-        let (dup, n) = mark(&t);
+        let (dup, n) = mark(&t, &[]);
         let want: Vec<bool> = (0..rows.len())
             .map(|i| rows[..i].contains(&rows[i]))
             .collect();

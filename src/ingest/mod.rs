@@ -62,6 +62,9 @@ pub struct IngestOptions {
     /// skipped in the CSV parser and projected away in the Parquet reader,
     /// but still listed among the file's properties.
     pub properties: Option<PropertySelection>,
+    /// Keep a per-row hash of the property columns not read, so duplicates
+    /// still compare every column (`inspect` reads no property values).
+    pub hash_unread: bool,
 }
 
 /// Which property columns a run reads: those named, and with `unnamed`
@@ -91,6 +94,7 @@ impl Default for IngestOptions {
             drop_duplicates: false,
             threads: 0,
             properties: None,
+            hash_unread: false,
         }
     }
 }
@@ -212,6 +216,10 @@ pub struct Ingested {
     /// Every property column of the input, read or not, in order of first
     /// appearance (`table.props` holds the ones read).
     pub property_names: Vec<String>,
+    /// Per event of `table`, a hash of the property cells not read, when
+    /// `IngestOptions::hash_unread` kept them (else empty); duplicates
+    /// compare it.
+    pub unread_hashes: Vec<u64>,
 }
 
 impl Ingested {
@@ -299,6 +307,10 @@ pub(crate) struct Layout {
     pub session: Option<usize>,
     /// (column index, global property index)
     pub props: Vec<(usize, usize)>,
+    /// The property columns not read whose cells are hashed per row
+    /// (`IngestOptions::hash_unread`): (column index, index in
+    /// `PropRegistry::all`).
+    pub hashed: Vec<(usize, usize)>,
     pub names: ColumnNames,
     pub n_cols: usize,
 }
@@ -353,17 +365,24 @@ pub(crate) fn resolve_layout<'a>(
         return Err(missing_columns(file, header, &missing, opts.delimiter));
     }
     let mut props = Vec::new();
+    let mut hashed = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (i, h) in header.iter().enumerate() {
         let mapped = i == user || i == event || i == time || Some(i) == session;
         let ignored_session = opts.ignore_session_col
             && Some(h.as_str()) == m.session.as_deref().or(Some(DEFAULT_SESSION_COL));
         if !mapped && !ignored_session && seen.insert(h.clone()) {
-            if !registry.all.contains(h) {
-                registry.all.push(h.clone());
-            }
+            let name = match registry.all.iter().position(|a| a == h) {
+                Some(at) => at,
+                None => {
+                    registry.all.push(h.clone());
+                    registry.all.len() - 1
+                }
+            };
             if opts.reads(h) {
                 props.push((i, registry.index(h)));
+            } else if opts.hash_unread {
+                hashed.push((i, name));
             }
         }
     }
@@ -373,6 +392,7 @@ pub(crate) fn resolve_layout<'a>(
         time,
         session,
         props,
+        hashed,
         names: ColumnNames {
             user: header[user].clone(),
             event: header[event].clone(),
@@ -563,12 +583,13 @@ pub fn ingest(
     ingested.session_column = session_column;
     ingested.notes = notes;
     ingested.first_reject = first_reject;
-    let (dup, n) = dedup::mark(&ingested.table);
+    let (dup, n) = dedup::mark(&ingested.table, &ingested.unread_hashes);
     ingested.duplicates = n;
     if opts.drop_duplicates && n > 0 {
         dedup::drop_marked(&mut ingested.table, &dup);
         ingested.duplicates_dropped = true;
     }
+    ingested.unread_hashes = Vec::new();
     Ok(ingested)
 }
 
@@ -576,6 +597,20 @@ pub fn ingest(
 /// events per user by (timestamp, input order).
 fn merge(chunks: Vec<Chunk>, registry: &PropRegistry, has_session: bool) -> Ingested {
     let total: usize = chunks.iter().map(|c| c.user.len()).sum();
+    // Row hashes of the unread properties, when kept: a chunk without
+    // them (a file whose columns are all read) hashes every row to 0.
+    let hashes = chunks.iter().any(|c| !c.rest.is_empty());
+    let mut row_hashes: Vec<u64> = Vec::new();
+    if hashes {
+        row_hashes.reserve(total);
+        for c in &chunks {
+            if c.rest.is_empty() {
+                row_hashes.resize(row_hashes.len() + c.user.len(), 0);
+            } else {
+                row_hashes.extend_from_slice(&c.rest);
+            }
+        }
+    }
     let mut chunks = chunks.into_iter();
     // The first chunk's codes become the global ones, so its columns are
     // moved, not copied; later chunks are remapped onto them.
@@ -671,6 +706,11 @@ fn merge(chunks: Vec<Chunk>, registry: &PropRegistry, has_session: bool) -> Inge
     }
     let gather = |v: Vec<u32>| -> Vec<u32> { if identity { v } else { gather_with(&perm, v) } };
     let ts = if identity { ts } else { gather_with(&perm, ts) };
+    let row_hashes = if identity || row_hashes.is_empty() {
+        row_hashes
+    } else {
+        gather_with(&perm, row_hashes)
+    };
     let table = EventTable {
         user: gather(user),
         event: gather(event),
@@ -708,6 +748,7 @@ fn merge(chunks: Vec<Chunk>, registry: &PropRegistry, has_session: bool) -> Inge
         duplicates: 0,
         duplicates_dropped: false,
         property_names: registry.all.clone(),
+        unread_hashes: row_hashes,
     }
 }
 

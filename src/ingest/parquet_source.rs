@@ -92,6 +92,7 @@ fn read_batched(
         .into_iter()
         .chain(layout.session)
         .chain(layout.props.iter().map(|&(c, _)| c))
+        .chain(layout.hashed.iter().map(|&(c, _)| c))
         .collect();
     used.sort_unstable();
     used.dedup();
@@ -100,7 +101,7 @@ fn read_batched(
     layout.event = at(layout.event);
     layout.time = at(layout.time);
     layout.session = layout.session.map(at);
-    for p in &mut layout.props {
+    for p in layout.props.iter_mut().chain(layout.hashed.iter_mut()) {
         p.0 = at(p.0);
     }
     layout.n_cols = used.len();
@@ -226,23 +227,33 @@ fn parse_frame(
     )
     .map_err(unreadable)?;
     let mut props = Vec::new();
+    let mut hashed = Vec::new();
     match notes {
-        Some(notes) => layout.props.retain(|&(col, p)| match string_col(col) {
-            Ok(ca) => {
-                props.push((p, ca));
-                true
-            }
-            Err(msg) => {
-                notes.push(format!(
-                    "{}: skipped property {msg}",
-                    crate::doc::rich::code(display)
-                ));
-                false
-            }
-        }),
+        Some(notes) => {
+            let mut keep = |col: usize, p: usize, into: &mut Vec<(usize, StringChunked)>| {
+                match string_col(col) {
+                    Ok(ca) => {
+                        into.push((p, ca));
+                        true
+                    }
+                    Err(msg) => {
+                        notes.push(format!(
+                            "{}: skipped property {msg}",
+                            crate::doc::rich::code(display)
+                        ));
+                        false
+                    }
+                }
+            };
+            layout.props.retain(|&(col, p)| keep(col, p, &mut props));
+            layout.hashed.retain(|&(col, p)| keep(col, p, &mut hashed));
+        }
         None => {
             for &(col, p) in &layout.props {
                 props.push((p, string_col(col).map_err(unreadable)?));
+            }
+            for &(col, p) in &layout.hashed {
+                hashed.push((p, string_col(col).map_err(unreadable)?));
             }
         }
     }
@@ -260,7 +271,8 @@ fn parse_frame(
             .step_by(per)
             .map(|from| {
                 let len = per.min(n - from);
-                let (user, event, session, time, props) = (&user, &event, &session, &time, &props);
+                let (user, event, session, time) = (&user, &event, &session, &time);
+                let (props, hashed) = (&props, &hashed);
                 s.spawn(move || {
                     parse_rows(
                         from,
@@ -276,6 +288,7 @@ fn parse_frame(
                         session.as_ref(),
                         time,
                         props,
+                        hashed,
                     )
                 })
             })
@@ -358,6 +371,7 @@ fn parse_rows(
     session: Option<&StringChunked>,
     time: &TimeCol,
     props: &[(usize, StringChunked)],
+    hashed: &[(usize, StringChunked)],
 ) -> Chunk {
     let mut chunk = Chunk::new(n_props, len);
     let off = from as i64;
@@ -389,6 +403,14 @@ fn parse_rows(
         .map(|(p, ca)| (*p, ca.slice(off, len)))
         .collect();
     let mut prop_iters: Vec<_> = prop_slices.iter().map(|(p, ca)| (*p, ca.iter())).collect();
+    let hashed_slices: Vec<(usize, StringChunked)> = hashed
+        .iter()
+        .map(|(p, ca)| (*p, ca.slice(off, len)))
+        .collect();
+    let mut hashed_iters: Vec<_> = hashed_slices
+        .iter()
+        .map(|(p, ca)| (*p, ca.iter()))
+        .collect();
     for (i, ((u, e), t)) in user.iter().zip(event.iter()).zip(times).enumerate() {
         chunk.read += 1;
         let row = Row {
@@ -398,14 +420,25 @@ fn parse_rows(
             session: sessions.as_mut().map(|it| it.next().flatten()),
         };
         match validate(&row, parser, &layout.names) {
-            Ok(valid) => chunk.push(
-                valid,
-                prop_iters
-                    .iter_mut()
-                    .map(|(p, it)| (*p, it.next().flatten())),
-            ),
+            Ok(valid) => {
+                chunk.push(
+                    valid,
+                    prop_iters
+                        .iter_mut()
+                        .map(|(p, it)| (*p, it.next().flatten())),
+                );
+                if !hashed_iters.is_empty() {
+                    let cells = hashed_iters
+                        .iter_mut()
+                        .map(|(p, it)| (*p, it.next().flatten()));
+                    chunk.rest.push(super::chunk::rest_hash(cells));
+                }
+            }
             Err(r) => {
                 for (_, it) in prop_iters.iter_mut() {
+                    it.next();
+                }
+                for (_, it) in hashed_iters.iter_mut() {
                     it.next();
                 }
                 // Parquet has no text line; the mapped user and event identify the row.

@@ -817,6 +817,41 @@ fn exact_duplicate_rows_are_counted_and_dropped_only_when_asked() {
     assert_eq!(v["rows"]["used"], 1163);
 }
 
+/// `inspect` hashes property cells instead of reading their values; the
+/// duplicate count must be the one a full read gives: a copy that differs
+/// in any property is no copy, a missing cell equals an empty one, and a
+/// second file that lacks a column (null there) or orders its columns
+/// otherwise matches rows of the first.
+#[test]
+fn duplicates_compare_every_property_without_reading_their_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = file(
+        dir.path(),
+        "a.csv",
+        "user_id,event,timestamp,plan,note\n\
+         u1,view,2026-01-01T00:00:00Z,pro,x\n\
+         u1,view,2026-01-01T00:00:00Z,pro,x\n\
+         u1,view,2026-01-01T00:00:00Z,pro,y\n\
+         u1,view,2026-01-01T00:00:00Z,free,x\n\
+         u2,view,2026-01-01T00:00:00Z,pro,\n\
+         u2,view,2026-01-01T00:00:00Z, pro ,\n\
+         u3,view,2026-01-01T00:00:00Z,,x\n",
+    );
+    let b = file(
+        dir.path(),
+        "b.csv",
+        "note,timestamp,event,user_id\n\
+         x,2026-01-01T00:00:00Z,view,u3\n\
+         x,2026-01-01T00:00:00Z,view,u1\n",
+    );
+    // Copies: u1's second row, u2's second (trimmed, the note empty in
+    // both), b's u3 (no plan column = missing). b's u1 lacks the plan pro.
+    let v = inspect_json(&[s(&a), s(&b)]);
+    assert_eq!(v["rows"]["duplicates"], 3, "{v}");
+    let v = inspect_json(&[s(&a), s(&b), "--drop-duplicates"]);
+    assert_eq!(v["rows"]["used"], 6, "{v}");
+}
+
 #[test]
 fn init_guesses_the_conversion_from_the_data_and_matches_stage_words_whole() {
     let dir = tempfile::tempdir().unwrap();
