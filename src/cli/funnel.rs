@@ -117,7 +117,10 @@ pub fn run(args: &FunnelArgs) -> Result<()> {
     };
     let opts = options(args, &cfg)?;
     let progress = Progress::new();
-    let loaded = args.input.load(&cfg, &progress)?;
+    let selection = cfg
+        .properties_read()
+        .without_features(opts.steps.iter().chain(&opts.exclude), opts.by.as_ref());
+    let loaded = args.input.load_selected(&cfg, Some(selection), &progress)?;
     progress.stage("scanning the funnel");
     let t = &loaded.ingested.table;
     let mut warnings = cfg.validate(t)?;

@@ -155,9 +155,21 @@ impl InputArgs {
         all_columns: bool,
         progress: &Progress,
     ) -> Result<Data> {
+        let selection = (!all_columns).then(|| cfg.properties_read());
+        self.load_selected(cfg, selection, progress)
+    }
+
+    /// Reads the files with only the `selection` of property columns (all
+    /// under --drop-duplicates, whose copies are equal in every column).
+    pub fn load_selected(
+        &self,
+        cfg: &JourneyConfig,
+        selection: Option<ingest::PropertySelection>,
+        progress: &Progress,
+    ) -> Result<Data> {
         let mut opts = self.options(cfg)?;
-        if !all_columns && !opts.ingest.drop_duplicates {
-            opts.ingest.properties = Some(cfg.properties_read());
+        if !opts.ingest.drop_duplicates {
+            opts.ingest.properties = selection;
         }
         self.load_with(opts, progress)
     }

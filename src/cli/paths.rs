@@ -92,7 +92,12 @@ pub fn run(args: &PathsArgs) -> Result<()> {
     };
 
     let progress = Progress::new();
-    let loaded = args.input.load(&journey, &progress)?;
+    let selection = journey
+        .properties_read()
+        .without_features([&opts.conversion], None);
+    let loaded = args
+        .input
+        .load_selected(&journey, Some(selection), &progress)?;
     progress.stage("building the journey map");
     let report = paths::analyze(&loaded.ingested.table, &loaded.sessions, &opts)?;
     progress.stage("done");

@@ -33,11 +33,7 @@ impl JourneyConfig {
             predicates.extend(&p.milestone);
             named.extend(p.properties.iter().cloned());
         }
-        for p in predicates {
-            if let Predicate::Where(m) = p {
-                named.extend(m.keys().filter(|k| k.as_str() != "event").cloned());
-            }
-        }
+        named.extend(predicate_properties(predicates));
         if let Some(by) = self.funnel.as_ref().and_then(|f| f.by.as_ref()) {
             named.insert(by.clone());
         }
@@ -46,6 +42,36 @@ impl JourneyConfig {
             // The automatic features may use any column not named like an id.
             unnamed: self.auto_features(),
         }
+    }
+}
+
+/// The property columns that predicates name.
+pub fn predicate_properties<'a>(
+    predicates: impl IntoIterator<Item = &'a Predicate>,
+) -> impl Iterator<Item = String> {
+    predicates.into_iter().flat_map(|p| match p {
+        Predicate::Where(m) => m
+            .keys()
+            .filter(|k| k.as_str() != "event")
+            .cloned()
+            .collect::<Vec<_>>(),
+        Predicate::Event(_) => Vec::new(),
+    })
+}
+
+impl PropertySelection {
+    /// This selection for a command without model features (`funnel`,
+    /// `paths`): the named columns and those `extra` predicates and
+    /// breakdowns name.
+    pub fn without_features<'a>(
+        mut self,
+        predicates: impl IntoIterator<Item = &'a Predicate>,
+        by: Option<&String>,
+    ) -> Self {
+        self.unnamed = false;
+        self.named.extend(predicate_properties(predicates));
+        self.named.extend(by.cloned());
+        self
     }
 }
 

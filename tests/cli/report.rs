@@ -574,6 +574,34 @@ events = [{ event = "checkout", utm_campaign = "camp2" }, "add_to_cart", "purcha
     )
     .unwrap();
     let parquet = Path::new("fixtures/parquet/wide_small.parquet");
+    // `funnel` and `paths` read the columns their steps, breakdown and
+    // config name; --drop-duplicates reads all (the data has no copies).
+    for input in [wide_csv.as_path(), parquet] {
+        for args in [
+            vec![
+                "funnel",
+                "--steps",
+                "home,product,add_to_cart[utm_campaign=camp1],purchase",
+                "--by",
+                "price",
+            ],
+            vec!["paths", "--target", "purchase[channel=email]", "--config"],
+        ] {
+            let run = |all: bool| {
+                let mut c = jm();
+                c.arg(args[0]).arg(input).args(&args[1..]);
+                if args[0] == "paths" {
+                    c.arg(&named);
+                }
+                if all {
+                    c.arg("--drop-duplicates");
+                }
+                c.arg("--json");
+                String::from_utf8(c.assert().success().get_output().stdout.clone()).unwrap()
+            };
+            assert_eq!(run(false), run(true), "{} on {}", args[0], input.display());
+        }
+    }
     let runs = [
         (wide_csv.as_path(), &auto),
         (wide_csv.as_path(), &named),
