@@ -201,7 +201,12 @@ fn train(args: &TrainArgs) -> Result<()> {
         }
     }
     let progress = Progress::new();
-    let loaded = args.input.load(&cfg, &progress)?;
+    let mut selection = cfg.properties_read();
+    selection.unnamed = opts.auto_features;
+    selection.named.extend(crate::config::predicate_properties(
+        overrides.target.iter().chain(&overrides.milestone),
+    ));
+    let loaded = args.input.load_selected(&cfg, Some(selection), &progress)?;
     let t = &loaded.ingested.table;
     let trained = propensity::train(
         t,

@@ -186,7 +186,14 @@ pub fn run(args: &SegmentsArgs) -> Result<()> {
     if let Some(source) = &source {
         progress.stage(&format!("funnel from {source}"));
     }
-    let loaded = args.input.load(&cfg, &progress)?;
+    let mut selection = cfg.properties_read();
+    selection.unnamed = opts.auto_features;
+    if let Some(f) = &opts.funnel {
+        selection.named.extend(crate::config::predicate_properties(
+            f.steps.iter().chain(&f.exclude),
+        ));
+    }
+    let loaded = args.input.load_selected(&cfg, Some(selection), &progress)?;
     progress.stage("segmenting");
     let t = &loaded.ingested.table;
     let result = segments::analyze(t, &loaded.sessions, &opts)?;

@@ -30,6 +30,7 @@
 mod input;
 pub mod layer;
 mod reads;
+pub use reads::predicate_properties;
 mod source;
 
 use std::path::Path;

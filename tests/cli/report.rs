@@ -574,32 +574,66 @@ events = [{ event = "checkout", utm_campaign = "camp2" }, "add_to_cart", "purcha
     )
     .unwrap();
     let parquet = Path::new("fixtures/parquet/wide_small.parquet");
-    // `funnel` and `paths` read the columns their steps, breakdown and
-    // config name; --drop-duplicates reads all (the data has no copies).
-    for input in [wide_csv.as_path(), parquet] {
-        for args in [
+    // `funnel`, `paths`, `segments` and `propensity train` read the columns
+    // their flags and config name; --drop-duplicates reads all (the data
+    // has no copies).
+    let commands: [(&[&str], Vec<&str>); 4] = [
+        (
+            &["funnel"],
             vec![
-                "funnel",
                 "--steps",
                 "home,product,add_to_cart[utm_campaign=camp1],purchase",
                 "--by",
                 "price",
+                "--json",
             ],
-            vec!["paths", "--target", "purchase[channel=email]", "--config"],
-        ] {
+        ),
+        (
+            &["paths"],
+            vec!["--target", "purchase[channel=email]", "--json"],
+        ),
+        (
+            &["segments"],
+            vec![
+                "--steps",
+                "home,product[utm_campaign=camp2],purchase",
+                "--on",
+                "all",
+                "--k",
+                "3",
+                "--json",
+            ],
+        ),
+        (
+            &["propensity", "train"],
+            vec![
+                "--target",
+                "purchase[utm_campaign=camp1]",
+                "--observe",
+                "1d",
+            ],
+        ),
+    ];
+    for input in [wide_csv.as_path(), parquet] {
+        for (cmd, args) in &commands {
             let run = |all: bool| {
                 let mut c = jm();
-                c.arg(args[0]).arg(input).args(&args[1..]);
-                if args[0] == "paths" {
-                    c.arg(&named);
+                c.args(*cmd).arg(input).args(args);
+                let model = dir.path().join("model.json");
+                if cmd[0] == "paths" {
+                    c.arg("--config").arg(&named);
+                }
+                if cmd[0] == "propensity" {
+                    c.arg("--model-out").arg(&model);
                 }
                 if all {
                     c.arg("--drop-duplicates");
                 }
-                c.arg("--json");
-                String::from_utf8(c.assert().success().get_output().stdout.clone()).unwrap()
+                let out = c.assert().success().get_output().stdout.clone();
+                let model = std::fs::read_to_string(&model).unwrap_or_default();
+                String::from_utf8(out).unwrap() + &model
             };
-            assert_eq!(run(false), run(true), "{} on {}", args[0], input.display());
+            assert_eq!(run(false), run(true), "{} on {}", cmd[0], input.display());
         }
     }
     let runs = [
