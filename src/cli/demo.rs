@@ -47,7 +47,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         files: vec![data.to_string_lossy().into_owned()],
         ..InputArgs::default()
     };
-    let loaded = input.load_for_report(&config, false, &progress)?;
+    let loaded = input.load_selected(&config, Some(config.properties_read()), &progress)?;
     progress.stage("running the analyses in the journey config");
     let ctx = Context::new(&loaded, &config, &progress);
     let report = pipeline::build(&ctx)?;

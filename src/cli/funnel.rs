@@ -117,9 +117,11 @@ pub fn run(args: &FunnelArgs) -> Result<()> {
     };
     let opts = options(args, &cfg)?;
     let progress = Progress::new();
-    let selection = cfg
-        .properties_read()
-        .without_features(opts.steps.iter().chain(&opts.exclude), opts.by.as_ref());
+    let selection = cfg.properties_read().with(
+        opts.steps.iter().chain(&opts.exclude),
+        opts.by.as_ref(),
+        false,
+    );
     let loaded = args.input.load_selected(&cfg, Some(selection), &progress)?;
     progress.stage("scanning the funnel");
     let t = &loaded.ingested.table;

@@ -146,19 +146,6 @@ impl InputArgs {
         self.load_with(self.options(cfg)?, progress)
     }
 
-    /// Reads the files for `report`: only the property columns `cfg` uses,
-    /// unless `all_columns`. Under --drop-duplicates every column is read,
-    /// since a copy is a row equal in all of them.
-    pub fn load_for_report(
-        &self,
-        cfg: &JourneyConfig,
-        all_columns: bool,
-        progress: &Progress,
-    ) -> Result<Data> {
-        let selection = (!all_columns).then(|| cfg.properties_read());
-        self.load_selected(cfg, selection, progress)
-    }
-
     /// Reads the files with only the `selection` of property columns (all
     /// under --drop-duplicates, whose copies are equal in every column).
     pub fn load_selected(

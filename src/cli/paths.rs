@@ -94,7 +94,7 @@ pub fn run(args: &PathsArgs) -> Result<()> {
     let progress = Progress::new();
     let selection = journey
         .properties_read()
-        .without_features([&opts.conversion], None);
+        .with([&opts.conversion], None, false);
     let loaded = args
         .input
         .load_selected(&journey, Some(selection), &progress)?;

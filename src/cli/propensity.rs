@@ -201,11 +201,8 @@ fn train(args: &TrainArgs) -> Result<()> {
         }
     }
     let progress = Progress::new();
-    let mut selection = cfg.properties_read();
-    selection.unnamed = opts.auto_features;
-    selection.named.extend(crate::config::predicate_properties(
-        overrides.target.iter().chain(&overrides.milestone),
-    ));
+    let named = overrides.target.iter().chain(&overrides.milestone);
+    let selection = cfg.properties_read().with(named, None, opts.auto_features);
     let loaded = args.input.load_selected(&cfg, Some(selection), &progress)?;
     let t = &loaded.ingested.table;
     let trained = propensity::train(

@@ -61,9 +61,9 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         .chain(&args.checks)
         .map(|c| checks::parse(c))
         .collect::<Result<_, _>>()?;
-    let data = args
-        .input
-        .load_for_report(&config, args.read_all_columns, &progress)?;
+    // Only the property columns the config's analyses use (docs/ingest.md).
+    let selection = (!args.read_all_columns).then(|| config.properties_read());
+    let data = args.input.load_selected(&config, selection, &progress)?;
     if args.config.is_none() {
         for cfg in unused_configs(&args.input.files) {
             eprintln!(

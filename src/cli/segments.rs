@@ -186,13 +186,11 @@ pub fn run(args: &SegmentsArgs) -> Result<()> {
     if let Some(source) = &source {
         progress.stage(&format!("funnel from {source}"));
     }
-    let mut selection = cfg.properties_read();
-    selection.unnamed = opts.auto_features;
-    if let Some(f) = &opts.funnel {
-        selection.named.extend(crate::config::predicate_properties(
-            f.steps.iter().chain(&f.exclude),
-        ));
-    }
+    let steps = opts
+        .funnel
+        .iter()
+        .flat_map(|f| f.steps.iter().chain(&f.exclude));
+    let selection = cfg.properties_read().with(steps, None, opts.auto_features);
     let loaded = args.input.load_selected(&cfg, Some(selection), &progress)?;
     progress.stage("segmenting");
     let t = &loaded.ingested.table;

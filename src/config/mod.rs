@@ -30,7 +30,6 @@
 mod input;
 pub mod layer;
 mod reads;
-pub use reads::predicate_properties;
 mod source;
 
 use std::path::Path;

@@ -3,8 +3,9 @@
 //! uses four should cost what a 4-column one does).
 //!
 //! Keep this in step with the analyses: a property an analysis looks up that
-//! is missing here reads as absent. `tests/cli/report.rs` runs the report
-//! with and without the selection on every fixture and compares the bytes.
+//! is missing here reads as absent. `tests/cli/report.rs` runs report, funnel,
+//! paths, segments and propensity train with and without the selection on a
+//! wide CSV and Parquet export and compares the bytes.
 
 use std::collections::BTreeSet;
 
@@ -46,7 +47,7 @@ impl JourneyConfig {
 }
 
 /// The property columns that predicates name.
-pub fn predicate_properties<'a>(
+fn predicate_properties<'a>(
     predicates: impl IntoIterator<Item = &'a Predicate>,
 ) -> impl Iterator<Item = String> {
     predicates.into_iter().flat_map(|p| match p {
@@ -60,15 +61,17 @@ pub fn predicate_properties<'a>(
 }
 
 impl PropertySelection {
-    /// This selection for a command without model features (`funnel`,
-    /// `paths`): the named columns and those `extra` predicates and
-    /// breakdowns name.
-    pub fn without_features<'a>(
+    /// This selection widened for one command: the columns its flags'
+    /// `predicates` and `by` breakdown name; `unnamed` says whether its
+    /// automatic features may use any other column (never for `funnel` and
+    /// `paths`, which have no model).
+    pub fn with<'a>(
         mut self,
         predicates: impl IntoIterator<Item = &'a Predicate>,
         by: Option<&String>,
+        unnamed: bool,
     ) -> Self {
-        self.unnamed = false;
+        self.unnamed = unnamed;
         self.named.extend(predicate_properties(predicates));
         self.named.extend(by.cloned());
         self
