@@ -12,6 +12,7 @@ pub mod diff;
 pub mod doc;
 pub mod duration;
 pub mod error;
+pub mod experiment;
 pub mod features;
 pub mod funnel;
 pub mod generate;

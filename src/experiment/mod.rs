@@ -1,0 +1,16 @@
+//! Experiment analysis: did the intervention work? Per-arm sufficient
+//! statistics ([`suff`]) feed closed-form engines — Welch's t with the
+//! delta method and CUPED ([`freq`]), always-valid confidence sequences
+//! ([`freq::sequential`]), a Gaussian Bayesian posterior ([`bayes`]) —
+//! plus the sample-ratio check ([`srm`]), multiple-comparison corrections
+//! ([`adjust`]) and planning ([`power`]). Semantics: docs/experiments.md.
+
+pub mod adjust;
+pub mod bayes;
+pub mod freq;
+pub mod power;
+pub mod srm;
+pub mod suff;
+
+#[cfg(test)]
+mod tests;
