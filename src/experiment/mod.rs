@@ -13,4 +13,6 @@ pub mod srm;
 pub mod suff;
 
 #[cfg(test)]
+mod calibration;
+#[cfg(test)]
 mod tests;
