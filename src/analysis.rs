@@ -162,6 +162,7 @@ pub static ALL: &[&dyn Registered] = &[
     &Reg::<crate::paths::analysis::Markov>::NEW,
     &Reg::<crate::segments::analysis::Segments>::NEW,
     &Reg::<crate::propensity::analysis::Propensity>::NEW,
+    &Reg::<crate::experiment::analysis::Experiment>::NEW,
 ];
 
 /// The report sections' keys, for checks that name a missing one.

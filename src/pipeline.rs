@@ -270,6 +270,7 @@ pub fn build(ctx: &Context) -> Result<Report> {
         markov: None,
         segments: None,
         propensity: None,
+        experiment: None,
         warnings: ctx.warnings(),
         run: None,
     };

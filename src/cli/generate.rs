@@ -14,6 +14,7 @@ use crate::generate::{self, GenerateOptions, Scenario};
 #[command(after_help = "Examples:
   journeymap generate --scenario ecommerce --users 10000 --seed 7 --out shop.csv
   journeymap generate --scenario saas --users 280000 --out big.parquet   # ~10M events
+  journeymap generate --scenario saas --experiment --out exp.parquet     # + exp.assignments.csv, exp.experiment-truth.json
   # the truth file lands beside the output: shop.truth.csv")]
 pub struct GenerateArgs {
     /// Which business to simulate
@@ -31,15 +32,29 @@ pub struct GenerateArgs {
     /// Output file: .csv, .csv.gz or .parquet
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+
+    /// Plant a randomized experiment (saas): control / reminder / intervention,
+    /// with the assignments file and the planted effects beside the output
+    #[arg(long)]
+    pub experiment: bool,
+
+    /// With --experiment: randomize 36:32:32 instead of 1:1:1 (a planted sample-ratio mismatch)
+    #[arg(long, requires = "experiment")]
+    pub experiment_srm: bool,
 }
 
 pub fn run(args: &GenerateArgs) -> Result<()> {
-    let summary = generate::generate(&GenerateOptions {
-        scenario: args.scenario,
-        users: args.users,
-        seed: args.seed,
-        out: args.out.clone(),
-    })?;
+    let summary = generate::generate_with(
+        &GenerateOptions {
+            scenario: args.scenario,
+            users: args.users,
+            seed: args.seed,
+            out: args.out.clone(),
+        },
+        args.experiment.then_some(generate::ExperimentPlan {
+            srm: args.experiment_srm,
+        }),
+    )?;
     super::outln(&format!(
         "wrote {} events for {} users to {} ({} converted: {})",
         summary.events,
@@ -49,5 +64,12 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         summary.converted_users
     ))?;
     super::outln(&format!("truth: {}", summary.truth.display()))?;
+    if args.experiment {
+        super::outln(&format!(
+            "experiment: {} (assignments), {} (planted effects)",
+            generate::assignments_path(&args.out).display(),
+            generate::experiment_truth_path(&args.out).display()
+        ))?;
+    }
     Ok(())
 }

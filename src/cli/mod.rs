@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod diff;
+pub mod experiment;
 pub mod funnel;
 pub mod generate;
 pub mod init;
@@ -60,6 +61,7 @@ pub enum Command {
     Paths(paths::PathsArgs),
     Segments(segments::SegmentsArgs),
     Propensity(propensity::PropensityArgs),
+    Experiment(experiment::ExperimentArgs),
     Report(report::ReportArgs),
     Init(init::InitArgs),
     Diff(diff::DiffArgs),
@@ -76,6 +78,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Paths(a) => paths::run(a),
         Command::Segments(a) => segments::run(a),
         Command::Propensity(a) => propensity::run(a),
+        Command::Experiment(a) => experiment::run(a),
         Command::Report(a) => report::run(a),
         Command::Init(a) => init::run(a),
         Command::Diff(a) => diff::run(a),

@@ -94,9 +94,13 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     if gates.is_empty() {
         return Ok(());
     }
-    let results = checks::evaluate(&serde_json::to_value(&report)?, &gates);
+    gate(&checks::evaluate(&serde_json::to_value(&report)?, &gates))
+}
+
+/// Prints each check's result; an error (exit 4) when any failed.
+pub fn gate(results: &[checks::CheckResult]) -> Result<()> {
     let mut failed = Vec::new();
-    for r in &results {
+    for r in results {
         let actual = r.actual.map_or("missing".to_string(), |a| format!("{a}"));
         outln(&format!(
             "{} {}: actual {actual}, expected {}",

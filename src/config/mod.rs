@@ -82,6 +82,9 @@ pub struct JourneyConfig {
     /// `[[interventions]]`: rules that name an action per scored user.
     #[serde(default)]
     pub interventions: Vec<crate::propensity::config::Rule>,
+    /// `[experiment]`: the A/B/n analysis (docs/experiments.md).
+    #[serde(default)]
+    pub experiment: Option<crate::experiment::config::ExperimentSection>,
     /// CI gates, e.g. `"funnel.step[3].conversion >= 0.2"` (docs/checks.md).
     #[serde(default)]
     pub checks: Vec<String>,
@@ -131,6 +134,22 @@ impl JourneyConfig {
                     format!("stages[{k}].events[{i}]"),
                     format!("stage {:?}", st.name),
                     p,
+                ));
+            }
+        }
+        if let Some(e) = &self.experiment {
+            if let Some(x) = &e.exposure {
+                out.push((
+                    "experiment.exposure".into(),
+                    "[experiment] exposure".into(),
+                    x,
+                ));
+            }
+            for (i, m) in e.metrics.iter().enumerate() {
+                out.push((
+                    format!("experiment.metrics[{i}].event"),
+                    format!("[experiment] metric {:?}", m.name),
+                    &m.event,
                 ));
             }
         }

@@ -6,8 +6,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::normal_quantile;
-
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
 )]
@@ -56,18 +54,40 @@ pub fn adjust(p: &[f64], c: Correction) -> Vec<f64> {
     }
 }
 
-/// The interval at level α that matches an adjusted p-value; `None` when
-/// it is unbounded (p_adj = 1, or an effect of exactly 0).
-pub fn adjusted_interval(effect: f64, p_adj: f64, alpha: f64) -> Option<(f64, f64)> {
-    if effect == 0.0 || p_adj >= 0.999_999 {
-        return None;
+/// Each member's adjusted p-value and the factor `p_adj / p` (at least
+/// 1). An engine that recomputes its interval at level `α / factor`
+/// prints an interval that excludes 0 exactly when `p_adj < α`: for the
+/// t, normal and Bayesian engines because their p-value is the tail of the
+/// same distribution, for the confidence sequence because it is the
+/// inversion of the same e-value. (GrowthBook instead rebuilds a normal
+/// interval from the adjusted p, which collapses to a point when p
+/// underflows to 0.) When p is 0 the factor is the step's own multiplier.
+pub fn adjust_with_factors(p: &[f64], c: Correction) -> Vec<(f64, f64)> {
+    let m = p.len() as f64;
+    let adjusted = adjust(p, c);
+    let mut rank: Vec<usize> = (0..p.len()).collect();
+    rank.sort_by(|&a, &b| p[a].total_cmp(&p[b]).then(a.cmp(&b)));
+    let mut pos = vec![0usize; p.len()];
+    for (r, &i) in rank.iter().enumerate() {
+        pos[i] = r;
     }
-    let z_adj = normal_quantile(1.0 - p_adj / 2.0);
-    if !z_adj.is_finite() {
-        return Some((effect, effect));
-    }
-    let width = normal_quantile(1.0 - alpha / 2.0) * (effect / z_adj).abs();
-    Some((effect - width, effect + width))
+    p.iter()
+        .zip(&adjusted)
+        .enumerate()
+        .map(|(i, (&raw, &adj))| {
+            let own = match c {
+                Correction::Holm => m - pos[i] as f64,
+                Correction::BenjaminiHochberg => m / (pos[i] + 1) as f64,
+                Correction::None => 1.0,
+            };
+            let factor = if raw > 0.0 {
+                (adj / raw).max(1.0)
+            } else {
+                own.max(1.0)
+            };
+            (adj, factor)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -90,17 +110,14 @@ mod tests {
     }
 
     #[test]
-    fn adjusted_interval_excludes_zero_iff_significant() {
-        for &(e, p) in &[
-            (0.3, 0.01),
-            (0.3, 0.049),
-            (0.3, 0.051),
-            (-0.2, 0.2),
-            (-0.2, 0.001),
-        ] {
-            let (lo, hi) = adjusted_interval(e, p, 0.05).unwrap();
-            assert_eq!(lo > 0.0 || hi < 0.0, p < 0.05, "{e} {p}");
+    fn factors_scale_alpha_to_the_adjusted_p() {
+        let p = [0.01, 0.04, 0.03, 0.0];
+        for (k, &(adj, factor)) in adjust_with_factors(&p, Correction::Holm).iter().enumerate() {
+            if p[k] > 0.0 {
+                assert!((p[k] * factor - adj).abs() < 1e-12);
+            }
+            // Significant at α/factor exactly when adjusted p < α.
+            assert_eq!(p[k] < 0.05 / factor, adj < 0.05, "{k}");
         }
-        assert_eq!(adjusted_interval(0.3, 1.0, 0.05), None);
     }
 }

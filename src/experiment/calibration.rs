@@ -113,7 +113,11 @@ fn sequential_intervals_survive_daily_peeking() {
         seq_ok += usize::from(seq_all);
         fixed_ok += usize::from(fixed_all);
     }
-    eprintln!("peeking: sequential {:.4}, fixed {:.4}", share(seq_ok), share(fixed_ok));
+    eprintln!(
+        "peeking: sequential {:.4}, fixed {:.4}",
+        share(seq_ok),
+        share(fixed_ok)
+    );
     assert!(
         share(seq_ok) >= 0.935,
         "sequential coverage under peeking {}",

@@ -131,11 +131,26 @@ pub fn sequential(
     alpha: f64,
     n_star: f64,
 ) -> Result<Estimate, NoEstimate> {
+    sequential_at(a, b, scale, alpha, alpha, n_star)
+}
+
+/// [`sequential`] with ρ tuned at `alpha` and the interval drawn at
+/// `level` (a corrected level, [`super::adjust::adjust_with_factors`]): the
+/// p-value stays the one of the ρ-tuned e-value, so the interval excludes
+/// 0 exactly when p < level.
+pub fn sequential_at(
+    a: &Arm,
+    b: &Arm,
+    scale: Scale,
+    alpha: f64,
+    level: f64,
+    n_star: f64,
+) -> Result<Estimate, NoEstimate> {
     let (effect, var) = effect_and_variance(a, b, scale)?;
     let n = a.n + b.n;
     let s2 = var * n;
     let r = rho(alpha, n_star);
-    let half = sequential_halfwidth(s2, n, r, alpha);
+    let half = sequential_halfwidth(s2, n, r, level);
     // S = (Δ̂ − 0)² n / SE², the squared sum statistic over σ².
     let stat = effect * effect / var * n;
     let tr = n * r * r + 1.0;

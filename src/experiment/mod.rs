@@ -6,8 +6,14 @@
 //! ([`adjust`]) and planning ([`power`]). Semantics: docs/experiments.md.
 
 pub mod adjust;
+pub mod analysis;
+pub mod analyze;
+pub mod assign;
 pub mod bayes;
+pub mod config;
 pub mod freq;
+pub mod metrics;
+pub mod plan;
 pub mod power;
 pub mod srm;
 pub mod suff;

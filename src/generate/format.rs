@@ -9,7 +9,7 @@ pub(super) fn as_str(b: &[u8]) -> &str {
     std::str::from_utf8(b).expect("ascii")
 }
 
-pub(super) fn csv_row(buf: &mut Vec<u8>, idx: u64, user: &UserTruth, ev: &Event) {
+pub(super) fn csv_row(buf: &mut Vec<u8>, idx: u64, user: &UserTruth, ev: &Event, amount: bool) {
     push_user_id(buf, idx);
     buf.push(b',');
     push_user_id(buf, idx);
@@ -27,6 +27,12 @@ pub(super) fn csv_row(buf: &mut Vec<u8>, idx: u64, user: &UserTruth, ev: &Event)
     buf.extend_from_slice(user.device.as_str().as_bytes());
     buf.push(b',');
     buf.extend_from_slice(user.channel.as_str().as_bytes());
+    if amount {
+        buf.push(b',');
+        if let Some(a) = ev.amount {
+            push_uint(buf, u64::from(a), 1);
+        }
+    }
     buf.push(b'\n');
 }
 

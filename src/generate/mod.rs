@@ -7,6 +7,7 @@
 //! features can be tested against what was actually planted.
 
 mod ecommerce;
+mod experiment;
 mod format;
 pub mod journey;
 pub mod retail;
@@ -59,6 +60,44 @@ pub struct GenerateSummary {
 /// `.csv`, `.csv.gz` or `.parquet`) plus the truth CSV at [`truth_path`] and
 /// the scenario's journey.toml at [`journey::journey_path`].
 pub fn generate(opts: &GenerateOptions) -> anyhow::Result<GenerateSummary> {
+    generate_with(opts, None)
+}
+
+/// A planted experiment on top of a scenario (saas only; see [`experiment`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExperimentPlan {
+    /// Randomize 36:32:32 instead of 1:1:1 (a deliberate sample-ratio mismatch).
+    pub srm: bool,
+}
+
+/// `data/events.parquet` → `data/events.assignments.csv`.
+pub fn assignments_path(out: &Path) -> PathBuf {
+    sibling(out, "assignments.csv")
+}
+
+/// `data/events.parquet` → `data/events.experiment-truth.json`.
+pub fn experiment_truth_path(out: &Path) -> PathBuf {
+    sibling(out, "experiment-truth.json")
+}
+
+fn sibling(out: &Path, suffix: &str) -> PathBuf {
+    let t = truth_path(out);
+    let name = t.file_name().unwrap_or_default().to_string_lossy();
+    let stem = name.strip_suffix("truth.csv").unwrap_or(&name);
+    t.with_file_name(format!("{stem}{suffix}"))
+}
+
+/// [`generate`], with a planted experiment when `experiment` is set.
+pub fn generate_with(
+    opts: &GenerateOptions,
+    experiment: Option<ExperimentPlan>,
+) -> anyhow::Result<GenerateSummary> {
+    if experiment.is_some() && opts.scenario != Scenario::Saas {
+        return Err(crate::error::UsageError(
+            "--experiment plants its test on the saas scenario: add --scenario saas".into(),
+        )
+        .into());
+    }
     let format = write::Format::from_path(&opts.out)?;
     let truth = truth_path(&opts.out);
     if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -69,8 +108,10 @@ pub fn generate(opts: &GenerateOptions) -> anyhow::Result<GenerateSummary> {
         Scenario::Saas => saas::user,
         Scenario::Retail => return generate_retail(opts, format, &truth),
     };
-    let mut sink = write::EventSink::create(&opts.out, format)?;
+    let mut sink = write::EventSink::create(&opts.out, format, experiment.is_some())?;
     let mut truth_sink = write::TruthSink::create(&truth)?;
+    let mut assignments = Vec::new();
+    let mut exp_truth = experiment::Truth::new(experiment.is_some_and(|e| e.srm));
 
     let mut events: Vec<Event> = Vec::with_capacity(1024);
     let mut total_events = 0u64;
@@ -79,6 +120,13 @@ pub fn generate(opts: &GenerateOptions) -> anyhow::Result<GenerateSummary> {
         events.clear();
         let mut rng = Rng::for_stream(opts.seed, idx);
         let user = user_of(&mut rng, &mut events);
+        if let Some(plan) = experiment {
+            // Its own stream: the journey is the same with or without the test.
+            let mut erng = Rng::for_stream(opts.seed ^ 0x6578_7065_7269_6d65, idx);
+            let p = experiment::plant(&mut erng, &user, &mut events, plan.srm);
+            assignments.push((idx, p.arm, p.t0));
+            exp_truth.add(&p);
+        }
         debug_assert!(events.windows(2).all(|w| w[0].ts <= w[1].ts));
         sink.write_user(idx, &user, &events)?;
         truth_sink.write_user(idx, &user)?;
@@ -89,7 +137,18 @@ pub fn generate(opts: &GenerateOptions) -> anyhow::Result<GenerateSummary> {
     sink.finish()?;
     truth_sink.finish()?;
     let journey_config = journey::journey_path(&opts.out);
-    let config = journey::journey_toml(opts.scenario);
+    let mut config = journey::journey_toml(opts.scenario).to_string();
+    if experiment.is_some() {
+        let assign = assignments_path(&opts.out);
+        write::assignments(&assign, &assignments)?;
+        exp_truth.finish();
+        crate::atomic::write_bytes(
+            &experiment_truth_path(&opts.out),
+            (serde_json::to_string_pretty(&exp_truth)? + "\n").as_bytes(),
+        )?;
+        let name = assign.file_name().unwrap_or_default().to_string_lossy();
+        config += &experiment::JOURNEY_SECTION.replace("ASSIGNMENTS", &name);
+    }
     crate::atomic::write_bytes(&journey_config, config.as_bytes())?;
 
     Ok(GenerateSummary {
@@ -239,6 +298,8 @@ pub(crate) struct Event {
     pub name: &'static str,
     pub page: Page,
     pub item: Item,
+    /// The `amount` column (written only for `--experiment`).
+    pub amount: Option<u32>,
 }
 
 /// Per-user ground truth and the user-level columns shared by all their rows.
@@ -301,6 +362,7 @@ impl<'a> Journey<'a> {
             name,
             page,
             item,
+            amount: None,
         });
     }
 

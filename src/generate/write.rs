@@ -44,6 +44,8 @@ impl Format {
 }
 
 const HEADER: &str = "user_id,session_id,event,timestamp,page,product_id,device,channel\n";
+const HEADER_AMOUNT: &str =
+    "user_id,session_id,event,timestamp,page,product_id,device,channel,amount\n";
 /// Matches polars' default row-group size, bounding memory to one row group.
 const PARQUET_BATCH_ROWS: usize = 512 * 512;
 const CSV_FLUSH_BYTES: usize = 1 << 20;
@@ -109,10 +111,12 @@ struct Columns {
     product_id: StringChunkedBuilder,
     device: StringChunkedBuilder,
     channel: StringChunkedBuilder,
+    /// `Some` when the file has an `amount` column.
+    amount: Option<Vec<Option<f64>>>,
 }
 
 impl Columns {
-    fn new() -> Self {
+    fn new(amount: bool) -> Self {
         let b = |n: &str| StringChunkedBuilder::new(n.into(), PARQUET_BATCH_ROWS + 1024);
         Columns {
             rows: 0,
@@ -124,26 +128,31 @@ impl Columns {
             product_id: b("product_id"),
             device: b("device"),
             channel: b("channel"),
+            amount: amount.then(|| Vec::with_capacity(PARQUET_BATCH_ROWS + 1024)),
         }
     }
 
     fn take_frame(&mut self) -> PolarsResult<DataFrame> {
-        let cols = std::mem::replace(self, Columns::new());
+        let with_amount = self.amount.is_some();
+        let cols = std::mem::replace(self, Columns::new(with_amount));
         let ts = Int64Chunked::from_vec("timestamp".into(), cols.ts)
             .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC));
-        DataFrame::new(
-            cols.rows,
-            vec![
-                cols.user_id.finish().into_column(),
-                cols.session_id.finish().into_column(),
-                cols.event.finish().into_column(),
-                ts.into_column(),
-                cols.page.finish().into_column(),
-                cols.product_id.finish().into_column(),
-                cols.device.finish().into_column(),
-                cols.channel.finish().into_column(),
-            ],
-        )
+        let mut columns = vec![
+            cols.user_id.finish().into_column(),
+            cols.session_id.finish().into_column(),
+            cols.event.finish().into_column(),
+            ts.into_column(),
+            cols.page.finish().into_column(),
+            cols.product_id.finish().into_column(),
+            cols.device.finish().into_column(),
+            cols.channel.finish().into_column(),
+        ];
+        if let Some(a) = cols.amount {
+            columns.push(
+                Float64Chunked::from_iter_options("amount".into(), a.into_iter()).into_column(),
+            );
+        }
+        DataFrame::new(cols.rows, columns)
     }
 }
 
@@ -157,10 +166,12 @@ pub(crate) struct EventSink {
     out: Out,
     buf: Vec<u8>,
     scratch: Vec<u8>,
+    amount: bool,
 }
 
 impl EventSink {
-    pub(crate) fn create(dest: &Path, format: Format) -> anyhow::Result<EventSink> {
+    /// `amount`: add the `amount` column (`generate --experiment`).
+    pub(crate) fn create(dest: &Path, format: Format, amount: bool) -> anyhow::Result<EventSink> {
         let (guard, file) = TempFile::create(dest)?;
         let mut buf = Vec::with_capacity(CSV_FLUSH_BYTES + 64 * 1024);
         let out = match format {
@@ -173,17 +184,18 @@ impl EventSink {
             Format::Parquet => Out::Parquet(Box::new(ParquetOut {
                 writer: None,
                 file: Some(file),
-                cols: Columns::new(),
+                cols: Columns::new(amount),
             })),
         };
         if matches!(out, Out::Csv(_)) {
-            buf.extend_from_slice(HEADER.as_bytes());
+            buf.extend_from_slice(if amount { HEADER_AMOUNT } else { HEADER }.as_bytes());
         }
         Ok(EventSink {
             guard,
             out,
             buf,
             scratch: Vec::with_capacity(64),
+            amount,
         })
     }
 
@@ -196,7 +208,7 @@ impl EventSink {
         match &mut self.out {
             Out::Csv(out) => {
                 for ev in events {
-                    csv_row(&mut self.buf, idx, user, ev);
+                    csv_row(&mut self.buf, idx, user, ev, self.amount);
                 }
                 if self.buf.len() >= CSV_FLUSH_BYTES {
                     out.write_all(&self.buf)?;
@@ -226,6 +238,9 @@ impl EventSink {
                     }
                     c.device.append_value(user.device.as_str());
                     c.channel.append_value(user.channel.as_str());
+                    if let Some(a) = &mut c.amount {
+                        a.push(ev.amount.map(f64::from));
+                    }
                 }
                 c.rows += events.len();
                 if c.rows >= PARQUET_BATCH_ROWS {
@@ -333,6 +348,21 @@ impl TruthSink {
         drop(self.w.into_inner().map_err(|e| e.into_error())?);
         self.guard.commit()
     }
+}
+
+/// The assignments CSV of `generate --experiment`: user_id,arm,assigned_at.
+pub(crate) fn assignments(path: &Path, rows: &[(u64, usize, i64)]) -> anyhow::Result<()> {
+    let mut buf = Vec::with_capacity(rows.len() * 48 + 32);
+    buf.extend_from_slice(b"user_id,arm,assigned_at\n");
+    for &(idx, arm, t0) in rows {
+        push_user_id(&mut buf, idx);
+        buf.push(b',');
+        buf.extend_from_slice(super::experiment::ARMS[arm].as_bytes());
+        buf.push(b',');
+        super::format::push_timestamp(&mut buf, t0);
+        buf.push(b'\n');
+    }
+    crate::atomic::write_bytes(path, &buf)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::summary::DataSummary;
 
 /// Bumped on any change to report.json's shape: major when a field is
 /// removed or changes meaning, minor when a field is added.
-pub const SCHEMA_VERSION: &str = "1.3.0";
+pub const SCHEMA_VERSION: &str = "1.4.0";
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
@@ -32,6 +32,8 @@ pub struct Report {
     pub segments: Option<crate::segments::SegmentsReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub propensity: Option<crate::propensity::PropensityReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<crate::experiment::analyze::ExperimentReport>,
     /// What the run noticed and went on past (an event configured but absent
     /// today, an analysis skipped for too little data), in the order found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

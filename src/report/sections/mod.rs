@@ -3,6 +3,7 @@
 
 pub mod data;
 pub mod diff;
+pub mod experiment;
 pub mod funnel;
 pub mod markov;
 pub mod propensity;

@@ -1,0 +1,148 @@
+//! `[experiment]` in journey.toml (flags of `journeymap experiment
+//! analyze` override it):
+//!
+//! ```toml
+//! [experiment]
+//! assignments = "assign.csv"        # user_id,arm,assigned_at; or:
+//! # exposure = "experiment_viewed"  # the first such event assigns the user
+//! # arm_property = "variant"        # ... to the arm in this property
+//! control = "control"
+//! arms = [
+//!   { name = "control", weight = 1 },
+//!   { name = "reminder", weight = 1 },
+//!   { name = "intervention", weight = 1 },
+//! ]
+//! compare = [["intervention", "reminder"]]   # besides each arm vs control
+//! window = "14d"           # metrics count events this long after exposure
+//! lookback = "14d"         # CUPED covariate: the same metric this long before
+//! engine = "frequentist"   # or "sequential", "bayesian"
+//! correction = "holm"      # or "benjamini_hochberg", "none"
+//!
+//! [[experiment.metrics]]
+//! name = "purchase"
+//! kind = "conversion"      # did the user do `event` in the window (0/1)
+//! event = "purchase"
+//! [[experiment.metrics]]
+//! name = "revenue"
+//! kind = "sum"             # Σ property over the matching events
+//! event = "purchase"
+//! property = "price"
+//! [[experiment.metrics]]
+//! name = "support_tickets"
+//! kind = "count"           # number of matching events
+//! event = "contact_support"
+//! guardrail = true
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use super::adjust::Correction;
+use crate::duration::Duration;
+use crate::predicate::Predicate;
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentSection {
+    /// A CSV of user_id,arm,assigned_at (a header row names the columns).
+    #[serde(default)]
+    pub assignments: Option<String>,
+    /// The exposure event: its first occurrence per user assigns the user.
+    #[serde(default)]
+    pub exposure: Option<Predicate>,
+    /// The exposure event's property that holds the arm.
+    #[serde(default)]
+    pub arm_property: Option<String>,
+    /// The baseline arm (default: the first of `arms`).
+    #[serde(default)]
+    pub control: Option<String>,
+    #[serde(default)]
+    pub arms: Vec<ArmConfig>,
+    /// Extra comparisons, `[treatment, baseline]`.
+    #[serde(default)]
+    pub compare: Vec<[String; 2]>,
+    #[serde(default)]
+    pub metrics: Vec<MetricConfig>,
+    /// Metrics count events within this long after exposure (default 14d).
+    #[serde(default)]
+    pub window: Option<Duration>,
+    /// CUPED's pre-exposure window (default 14d; "0d" turns CUPED off).
+    #[serde(default)]
+    pub lookback: Option<Duration>,
+    #[serde(default)]
+    pub engine: Option<Engine>,
+    #[serde(default)]
+    pub correction: Option<Correction>,
+    /// 1 − confidence (default 0.05).
+    #[serde(default)]
+    pub alpha: Option<f64>,
+    /// The sequential engine's N*: total users of two arms where its
+    /// interval is tightest (default 5000).
+    #[serde(default)]
+    pub sequential_tuning: Option<f64>,
+    /// A proper normal prior on the relative lift for the Bayesian engine
+    /// (sd; mean 0). Unset: flat prior.
+    #[serde(default)]
+    pub prior_sd: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArmConfig {
+    pub name: String,
+    /// Planned share (any positive scale; default 1).
+    #[serde(default)]
+    pub weight: Option<f64>,
+}
+
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Deserialize,
+    Serialize,
+    schemars::JsonSchema,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// Fixed-horizon Welch t, CUPED when there is pre-exposure history.
+    #[default]
+    Frequentist,
+    /// Always-valid confidence sequences (safe to peek daily).
+    Sequential,
+    /// Gaussian posterior: chance to win, expected loss, credible interval.
+    Bayesian,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricKind {
+    /// 1 when the user does the event in the window, else 0.
+    Conversion,
+    /// How many times the user does the event in the window.
+    Count,
+    /// The sum of a numeric property over those events.
+    Sum,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricConfig {
+    /// A name for checks and tables: letters, digits and `_`.
+    pub name: String,
+    pub kind: MetricKind,
+    pub event: Predicate,
+    /// For `sum`: the numeric property.
+    #[serde(default)]
+    pub property: Option<String>,
+    /// A guardrail: reported, not part of the corrected family, and a
+    /// significant harm fails the verdict.
+    #[serde(default)]
+    pub guardrail: bool,
+    /// Lower is better (support tickets): harm and wins flip.
+    #[serde(default)]
+    pub inverse: bool,
+}

@@ -1,0 +1,227 @@
+//! The experiment section: assignment accounting and SRM first, then per
+//! metric a table of arms and one of comparisons with lift, interval,
+//! p-value or chance to win, and the verdict. Every number shown is a
+//! field of [`ExperimentReport`].
+
+use crate::doc::fmt::{pct, thousands};
+use crate::doc::{Align, Block, Cell, Document, Table, line};
+use crate::doc::{Line, LineBuilder};
+use crate::experiment::analyze::{
+    Comparison, ExperimentReport, MetricResult, Piece, comparison_pieces, overall_pieces,
+};
+use crate::experiment::config::Engine;
+
+fn json_word<T: serde::Serialize>(x: &T) -> String {
+    serde_json::to_value(x)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn lift(x: f64) -> String {
+    format!("{:+.2} %", x * 100.0)
+}
+
+fn interval(c: &Comparison) -> Cell {
+    match &c.lift {
+        Some(l) => Cell::text(format!("{} to {}", lift(l.ci_low), lift(l.ci_high))),
+        None => Cell::text("–"),
+    }
+}
+
+fn spans(pieces: &[Piece]) -> Line {
+    let mut l: LineBuilder = line();
+    for p in pieces {
+        l = match p {
+            Piece::Text(t) => l.text(t),
+            Piece::Name(n) => l.name(n),
+        };
+    }
+    l.done()
+}
+
+fn arms_table(m: &MetricResult) -> Table {
+    let mut t = Table::new(&[
+        ("arm", Align::Left),
+        ("users", Align::Right),
+        ("mean", Align::Right),
+        ("sd", Align::Right),
+        ("pre-exposure mean", Align::Right),
+    ]);
+    for a in &m.arms {
+        t.row(vec![
+            Cell::name(&a.arm),
+            Cell::count(a.users),
+            Cell::fixed(a.mean, 4),
+            Cell::fixed(a.sd, 4),
+            Cell::fixed(a.pre_mean, 4),
+        ]);
+    }
+    t
+}
+
+fn comparisons_table(s: &ExperimentReport, m: &MetricResult) -> Table {
+    let bayes = s.engine == Engine::Bayesian;
+    let mut cols = vec![
+        ("treatment", Align::Left),
+        ("baseline", Align::Left),
+        ("lift", Align::Right),
+        ("interval", Align::Right),
+    ];
+    cols.push(if bayes {
+        ("chance to win", Align::Right)
+    } else {
+        ("p", Align::Right)
+    });
+    cols.extend([
+        ("p adjusted", Align::Right),
+        ("without CUPED", Align::Right),
+        ("variance cut", Align::Right),
+        ("result", Align::Left),
+    ]);
+    let mut t = Table::new(&cols);
+    for c in &m.comparisons {
+        let l = c.lift.as_ref();
+        t.row(vec![
+            Cell::name(&c.treatment),
+            Cell::name(&c.baseline),
+            l.map_or(Cell::text("–"), |l| {
+                Cell::num(l.estimate, lift(l.estimate))
+            }),
+            interval(c),
+            if bayes {
+                Cell::opt(c.bayes.as_ref().map(|b| Cell::pct(b.chance_to_win)))
+            } else {
+                Cell::opt(l.map(|l| Cell::fixed(l.p, 4)))
+            },
+            Cell::opt(l.and_then(|l| l.p_adjusted).map(|p| Cell::fixed(p, 4))),
+            Cell::opt(
+                c.unadjusted
+                    .as_ref()
+                    .map(|u| Cell::num(u.estimate, lift(u.estimate))),
+            ),
+            Cell::opt(c.variance_reduction.map(Cell::pct)),
+            Cell::text(match c.direction.as_str() {
+                "better" => "better",
+                "worse" => "worse",
+                _ if c.lift.is_none() => "no estimate",
+                _ => "not significant",
+            }),
+        ]);
+    }
+    t
+}
+
+pub fn document(s: &ExperimentReport) -> Document {
+    let a = &s.assignment;
+    let mut doc = vec![
+        Block::title(2, "Experiment"),
+        Block::para(
+            line()
+                .strong("Verdict")
+                .text(": ")
+                .spans(spans(&overall_pieces(s)))
+                .done(),
+        ),
+        Block::para(
+            line()
+                .text("Assignment from ")
+                .data(&a.source)
+                .text(format!(
+                    ": {} rows, {} users assigned, {} analyzed, {} excluded ({}).",
+                    thousands(a.rows),
+                    thousands(a.users),
+                    thousands(a.analyzed),
+                    thousands(a.users - a.analyzed),
+                    pct(a.excluded_share)
+                )),
+        ),
+    ];
+    if !a.excluded.is_empty() || !a.rejected_rows.is_empty() {
+        let mut t = Table::new(&[
+            ("excluded or rejected", Align::Left),
+            ("count", Align::Right),
+            ("share / lines", Align::Right),
+        ]);
+        for r in &a.rejected_rows {
+            let lines: Vec<String> = r.lines.iter().map(u64::to_string).collect();
+            t.row(vec![
+                Cell::text(format!("rows: {}", json_word(&r.reason))),
+                Cell::count(r.rows),
+                Cell::text(format!("lines {}", lines.join(", "))),
+            ]);
+        }
+        for e in &a.excluded {
+            t.row(vec![
+                Cell::text(format!("users: {}", json_word(&e.reason))),
+                Cell::count(e.users),
+                Cell::pct(e.share),
+            ]);
+        }
+        doc.push(Block::Table(t));
+    }
+    let mut arms = Table::new(&[
+        ("arm", Align::Left),
+        ("users", Align::Right),
+        ("share", Align::Right),
+        ("planned", Align::Right),
+    ]);
+    for arm in &s.arms {
+        arms.row(vec![
+            Cell::spans(if arm.control {
+                line().name(&arm.name).text(" (control)")
+            } else {
+                line().name(&arm.name)
+            }),
+            Cell::count(arm.users),
+            Cell::pct(arm.share),
+            Cell::pct(arm.expected_share),
+        ]);
+    }
+    doc.push(Block::Table(arms));
+    doc.push(Block::text(format!(
+        "Sample ratio: χ² = {:.3}, df {}, p = {:.4} ({}; fail below p 0.001 with a 0.1 pp deviation, warn below 0.01).",
+        s.srm.chi2,
+        s.srm.df,
+        s.srm.p,
+        json_word(&s.srm.status)
+    )));
+    let engine = match s.engine {
+        Engine::Frequentist => {
+            "fixed-horizon Welch t (delta method for the relative lift)".to_string()
+        }
+        Engine::Sequential => format!(
+            "always-valid confidence sequences, N* = {}",
+            s.sequential_tuning.unwrap_or_default()
+        ),
+        Engine::Bayesian => match s.prior {
+            Some(p) => format!("Gaussian Bayesian, prior N(0, {}²) on the lift", p.sd),
+            None => "Gaussian Bayesian, flat prior".into(),
+        },
+    };
+    doc.push(Block::text(format!(
+        "Engine: {engine}; {:.0} % intervals; correction over the goal metrics: {}; metrics over {} after exposure; CUPED lookback {}.",
+        (1.0 - s.alpha) * 100.0,
+        json_word(&s.correction),
+        s.window,
+        s.lookback
+    )));
+    for m in &s.metrics {
+        let mut h = line()
+            .text("Metric ")
+            .name(&m.name)
+            .text(format!(" ({} of ", json_word(&m.kind)))
+            .name(&m.event);
+        if let Some(p) = &m.property {
+            h = h.text(", property ").name(p);
+        }
+        h = h.text(if m.guardrail { "; guardrail)" } else { ")" });
+        doc.push(Block::heading(3, h));
+        doc.push(Block::Table(arms_table(m)));
+        doc.push(Block::Table(comparisons_table(s, m)));
+        for c in &m.comparisons {
+            doc.push(Block::para(spans(&comparison_pieces(m, c, s))));
+        }
+    }
+    doc
+}
