@@ -403,6 +403,13 @@ pub fn analyze(
 ) -> anyhow::Result<ExperimentReport> {
     let s = &o.section;
     let source = match &o.assignments {
+        Some(p) if !p.is_file() => {
+            return Err(UsageError(format!(
+                "{}: no such assignments file (a CSV of user_id,arm,assigned_at; a relative path in journey.toml is read from the config's directory)",
+                p.display()
+            ))
+            .into());
+        }
         Some(p) => Source::File(p),
         None => {
             let exposure = s.exposure.as_ref().expect("checked in resolve");
@@ -468,7 +475,14 @@ pub fn analyze(
                         crate::predicate::suggest(p, t.props.iter().map(|c| c.name.as_str()))
                     ))
                 })?;
-                Some((col, crate::features::extract::numbers(t, col)))
+                let nums = crate::features::extract::numbers(t, col);
+                if nums.iter().all(Option::is_none) {
+                    warn(format!(
+                        "experiment: the property {p} of metric {} holds no numbers; its sums are 0",
+                        m.name
+                    ));
+                }
+                Some((col, nums))
             }
             None => None,
         };

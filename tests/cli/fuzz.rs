@@ -198,11 +198,17 @@ fn value() -> impl Strategy<Value = String> {
         Just("[\"purchase\"]".to_string()),
         Just("[{ event = \"page_view\", page = \"/\" }, \"search\"]".to_string()),
         Just("{ event = \"x\" }".to_string()),
+        Just("\"device\"".to_string()),
+        Just("[{ name = \"control\" }, { name = \"desktop\" }, { name = \"mobile\", weight = 0 }]".to_string()),
+        Just("[{ name = \"m\", kind = \"conversion\", event = \"purchase\" }, { name = \"r\", kind = \"sum\", event = \"purchase\", property = \"product_id\" }]".to_string()),
+        Just("[[\"mobile\", \"desktop\"]]".to_string()),
+        Just("\"sequential\"".to_string()),
+        Just("\"bayesian\"".to_string()),
         "[ -~]{0,12}".prop_map(|s| format!("{s:?}")),
     ]
 }
 
-const SECTIONS: [(&str, &[&str]); 8] = [
+const SECTIONS: [(&str, &[&str]); 9] = [
     (
         "[input]",
         &[
@@ -243,6 +249,23 @@ const SECTIONS: [(&str, &[&str]); 8] = [
     (
         "[[interventions]]",
         &["stage", "min_risk", "missing", "action"],
+    ),
+    (
+        "[experiment]",
+        &[
+            "exposure",
+            "arm_property",
+            "control",
+            "arms",
+            "compare",
+            "metrics",
+            "window",
+            "lookback",
+            "engine",
+            "alpha",
+            "sequential_tuning",
+            "prior_sd",
+        ],
     ),
 ];
 
@@ -308,5 +331,38 @@ proptest! {
         let seeds = seeds(".toml", usize::MAX);
         let bytes = apply(seeds[seed.index(seeds.len())].clone(), &muts);
         config_text(&String::from_utf8_lossy(&bytes));
+    }
+}
+
+/// The experiment's outside bytes: an assignments file, read against the
+/// small shop (whose users are u0000001…) with two arms.
+fn assignments_bytes(bytes: &[u8]) {
+    use journeymap::experiment::assign::{Source, assign};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("assign.csv");
+    std::fs::write(&path, bytes).unwrap();
+    let t = &shop().ingested.table;
+    let arms = ["control".to_string(), "treatment".to_string()];
+    if let Ok((users, acc)) = assign(t, &t.user_ranges(), Source::File(&path), &arms, 86_400_000) {
+        let excluded: u64 = acc.excluded.iter().map(|e| e.users).sum();
+        assert_eq!(
+            acc.analyzed + excluded,
+            acc.users,
+            "every assigned user is accounted for"
+        );
+        assert_eq!(users.len() as u64, acc.analyzed);
+    }
+}
+
+const ASSIGN_SEED: &[u8] = b"user_id,arm,assigned_at\nu0000001,control,2026-10-03T00:00:00Z\nu0000002,treatment,2026-10-03T01:00:00Z\nu0000003,control,1759450000000\n\"u0000004\",\"treatment\",\"2026-10-03 00:00:00\"\nu0000002,control,2026-10-04T00:00:00Z\n";
+
+proptest! {
+    #![proptest_config(cases(48))]
+
+    #[test]
+    fn assignments_bytes_never_panic_and_account_for_every_user(
+        muts in proptest::collection::vec(mutation(), 0..12),
+    ) {
+        assignments_bytes(&apply(ASSIGN_SEED.to_vec(), &muts));
     }
 }

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod experiment;
 mod formats;
 mod funnel;
 mod fuzz;
