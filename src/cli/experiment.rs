@@ -242,7 +242,15 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<()> {
     }
     cfg.experiment = Some(s);
     let progress = Progress::new();
-    let selection = cfg.properties_read().with(std::iter::empty(), None, false);
+    // Only the columns the experiment reads (docs/ingest.md).
+    let selection = crate::ingest::PropertySelection {
+        named: cfg
+            .experiment
+            .as_ref()
+            .map(|e| e.properties())
+            .unwrap_or_default(),
+        unnamed: false,
+    };
     let data = args.input.load_selected(&cfg, Some(selection), &progress)?;
     progress.stage("experiment");
     let ctx = Context::new(&data, &cfg, &progress);

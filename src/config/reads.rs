@@ -35,8 +35,7 @@ impl JourneyConfig {
             named.extend(p.properties.iter().cloned());
         }
         if let Some(e) = &self.experiment {
-            named.extend(e.arm_property.iter().cloned());
-            named.extend(e.metrics.iter().filter_map(|m| m.property.clone()));
+            named.extend(e.properties());
         }
         named.extend(predicate_properties(predicates));
         if let Some(by) = self.funnel.as_ref().and_then(|f| f.by.as_ref()) {

@@ -146,3 +146,31 @@ pub struct MetricConfig {
     #[serde(default)]
     pub inverse: bool,
 }
+
+impl ExperimentSection {
+    /// The property columns the experiment reads: the arm property, the
+    /// metrics' numeric properties and the predicates' property keys.
+    pub fn properties(&self) -> std::collections::BTreeSet<String> {
+        let mut out: std::collections::BTreeSet<String> =
+            self.arm_property.iter().cloned().collect();
+        for m in &self.metrics {
+            out.extend(m.property.iter().cloned());
+            out.extend(predicate_keys(&m.event));
+        }
+        if let Some(e) = &self.exposure {
+            out.extend(predicate_keys(e));
+        }
+        out
+    }
+}
+
+fn predicate_keys(p: &Predicate) -> Vec<String> {
+    match p {
+        Predicate::Where(m) => m
+            .keys()
+            .filter(|k| k.as_str() != "event")
+            .cloned()
+            .collect(),
+        Predicate::Event(_) => Vec::new(),
+    }
+}
