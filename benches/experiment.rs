@@ -19,7 +19,7 @@ fn experiment(c: &mut Criterion) {
             seed: 1,
             out: out.clone(),
         },
-        Some(ExperimentPlan { srm: false }),
+        Some(ExperimentPlan::Randomized { srm: false }),
     )
     .expect("generate");
     let ing = ingest::ingest(
@@ -34,7 +34,9 @@ fn experiment(c: &mut Criterion) {
     let mut group = c.benchmark_group("experiment");
     group.sample_size(10);
     group.bench_function("analyze_30k_users_3_metrics_cuped", |b| {
-        b.iter(|| analyze(&ing.table, &ranges, &opts, &mut |_| {}).expect("analyze"))
+        b.iter(|| {
+            analyze(&ing.table, &ranges, &ing.property_names, &opts, &mut |_| {}).expect("analyze")
+        })
     });
     group.finish();
 }

@@ -18,8 +18,9 @@ use crate::pipeline::Context;
 use crate::predicate::Predicate;
 use crate::progress::Progress;
 
-/// A/B/n experiments: analyze one (did the intervention work?) or plan one
-/// (how many users, how many days). Semantics: docs/experiments.md.
+/// A/B/n experiments: analyze one (did the intervention work?), plan one
+/// (how many users, how many days), or measure a non-randomized rollout
+/// (difference in differences). Semantics: docs/experiments.md.
 #[derive(Debug, Args)]
 pub struct ExperimentArgs {
     #[command(subcommand)]
@@ -30,6 +31,7 @@ pub struct ExperimentArgs {
 pub enum ExperimentCommand {
     Analyze(Box<AnalyzeArgs>),
     Plan(Box<PlanArgs>),
+    Did(Box<DidArgs>),
 }
 
 /// Lift, interval and verdict per metric and arm, with the assignment's
@@ -220,6 +222,7 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
     match &args.command {
         ExperimentCommand::Analyze(a) => run_analyze(a),
         ExperimentCommand::Plan(p) => plan::run(p),
+        ExperimentCommand::Did(d) => did::run(d),
     }
 }
 
@@ -255,9 +258,13 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<()> {
     progress.stage("experiment");
     let ctx = Context::new(&data, &cfg, &progress);
     let mut warnings = Vec::new();
-    let report = analyze::analyze(ctx.table(), ctx.user_ranges(), &opts, &mut |w| {
-        warnings.push(w)
-    })?;
+    let report = analyze::analyze(
+        ctx.table(),
+        ctx.user_ranges(),
+        &data.ingested.property_names,
+        &opts,
+        &mut |w| warnings.push(w),
+    )?;
     for w in &warnings {
         eprintln!("warning: {}", crate::doc::text::clean(w));
     }
@@ -381,7 +388,10 @@ pub mod plan {
                     let col = t.props.iter().position(|c| &c.name == p).ok_or_else(|| {
                         UsageError(format!(
                             "{what}: the export has no column {p:?}{}",
-                            crate::predicate::suggest(p, t.props.iter().map(|c| c.name.as_str()))
+                            crate::predicate::suggest(
+                                p,
+                                data.ingested.property_names.iter().map(String::as_str)
+                            )
                         ))
                     })?;
                     Some((col, crate::features::extract::numbers(t, col)))
@@ -468,5 +478,288 @@ pub mod plan {
             }
         }
         doc
+    }
+}
+
+/// Difference-in-differences for a rollout that was not randomized: a
+/// group (users in a file, or with a property value) got the intervention
+/// from a date. Per-user first differences, user-clustered errors, and a
+/// placebo test of parallel trends on the pre-period.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  journeymap experiment did events.parquet --treated rollout.csv --start 2026-10-15 --metric count:use_feature
+  journeymap experiment did events.csv --treated-where channel=email --start 2026-10-15T00:00:00Z \\
+      --metric conversion:upgrade --pre 28d --post 28d --json")]
+pub struct DidArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// A CSV whose user_id column lists the treated users (other columns ignored)
+    #[arg(long, value_name = "FILE", help_heading = "Rollout")]
+    pub treated: Option<PathBuf>,
+
+    /// Treated: users whose first event has this property value (COLUMN=VALUE)
+    #[arg(long, value_name = "COLUMN=VALUE", help_heading = "Rollout")]
+    pub treated_where: Option<String>,
+
+    /// When the rollout started (a timestamp or a date, UTC)
+    #[arg(long, value_name = "TIME", help_heading = "Rollout")]
+    pub start: String,
+
+    /// conversion:EVENT, count:EVENT or sum:EVENT:PROPERTY
+    #[arg(long, value_name = "METRIC", help_heading = "Rollout")]
+    pub metric: String,
+
+    /// The pre window before the start [default: 14d]
+    #[arg(long, value_name = "DURATION", help_heading = "Rollout")]
+    pub pre: Option<Duration>,
+
+    /// The post window from the start [default: 14d]
+    #[arg(long, value_name = "DURATION", help_heading = "Rollout")]
+    pub post: Option<Duration>,
+
+    #[arg(long, default_value_t = 0.05, help_heading = "Rollout")]
+    pub alpha: f64,
+
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+}
+
+pub mod did {
+    use anyhow::Result;
+
+    use super::{DidArgs, out, outln, parse_metric};
+    use crate::config::JourneyConfig;
+    use crate::doc::{Align, Block, Cell, Table, line};
+    use crate::error::{DataError, UsageError};
+    use crate::experiment::did::{DidOptions, DidReport, did};
+    use crate::experiment::metrics::Resolved;
+    use crate::progress::Progress;
+
+    fn start_ms(s: &str) -> Result<i64, UsageError> {
+        let parser = crate::ingest::timestamp::TimeParser::new(None);
+        let text = if s.len() == 10 {
+            format!("{s}T00:00:00Z")
+        } else {
+            s.to_string()
+        };
+        parser.parse(&text).map(|p| p.ms).map_err(|_| {
+            UsageError(format!(
+                "--start {s:?}: not a timestamp; write 2026-10-15 or 2026-10-15T12:00:00Z"
+            ))
+        })
+    }
+
+    fn treated_users(path: &std::path::Path) -> Result<std::collections::HashSet<String>> {
+        let file = path.display().to_string();
+        let mut r = csv::Reader::from_path(path)
+            .map_err(|e| UsageError(format!("{file}: cannot read the treated-users file: {e}")))?;
+        let headers = r
+            .headers()
+            .map_err(|e| DataError::Input(format!("{file}:1: {e}")))?
+            .clone();
+        let col = headers
+            .iter()
+            .position(|h| ["user_id", "user"].contains(&h.trim().to_ascii_lowercase().as_str()))
+            .ok_or_else(|| {
+                DataError::Input(format!(
+                    "{file}: no user_id column (found: {})",
+                    headers.iter().collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+        let mut out = std::collections::HashSet::new();
+        for rec in r.records() {
+            let rec = rec.map_err(|e| DataError::Input(format!("{file}: {e}")))?;
+            if let Some(u) = rec.get(col).map(str::trim).filter(|u| !u.is_empty()) {
+                out.insert(u.to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn run(args: &DidArgs) -> Result<()> {
+        let start = start_ms(&args.start)?;
+        if args.treated.is_some() == args.treated_where.is_some() {
+            return Err(UsageError("give the treated group with --treated FILE or --treated-where COLUMN=VALUE (one of them)".into()).into());
+        }
+        if !(args.alpha > 0.0 && args.alpha < 0.5) {
+            return Err(
+                UsageError(format!("--alpha {}: use a value in (0, 0.5)", args.alpha)).into(),
+            );
+        }
+        let day = 86_400_000;
+        let pre = args.pre.map_or(14 * day, |d| d.ms());
+        let post = args.post.map_or(14 * day, |d| d.ms());
+        if pre < 2 || post <= 0 {
+            return Err(UsageError("--pre and --post must be longer than zero".into()).into());
+        }
+        let metric = parse_metric(&args.metric, false)?;
+        let (where_col, where_val) = match &args.treated_where {
+            Some(w) => {
+                let (c, v) = w.split_once('=').ok_or_else(|| {
+                    UsageError(format!("--treated-where {w:?}: write COLUMN=VALUE"))
+                })?;
+                (Some(c.to_string()), Some(v.to_string()))
+            }
+            None => (None, None),
+        };
+        let mut section = crate::experiment::config::ExperimentSection {
+            metrics: vec![metric.clone()],
+            ..Default::default()
+        };
+        section.arm_property = where_col.clone();
+        let cfg = JourneyConfig::default();
+        let selection = crate::ingest::PropertySelection {
+            named: section.properties(),
+            unnamed: false,
+        };
+        let progress = Progress::new();
+        let data = args.input.load_selected(&cfg, Some(selection), &progress)?;
+        let t = &data.ingested.table;
+        let matcher = crate::predicate::resolve(&metric.event, t, "--metric")?;
+        let numbers = match &metric.property {
+            Some(p) => {
+                let col = t.props.iter().position(|c| &c.name == p).ok_or_else(|| {
+                    DataError::Input(format!(
+                        "--metric: the export has no column {p:?}{}",
+                        crate::predicate::suggest(
+                            p,
+                            data.ingested.property_names.iter().map(String::as_str)
+                        )
+                    ))
+                })?;
+                Some((col, crate::features::extract::numbers(t, col)))
+            }
+            None => None,
+        };
+        let resolved = Resolved {
+            kind: metric.kind,
+            matcher,
+            numbers,
+        };
+        let ranges = t.user_ranges();
+        let mut treated = vec![false; t.user_names.len()];
+        match (&args.treated, &where_col) {
+            (Some(path), _) => {
+                let users = treated_users(path)?;
+                for c in 0..t.user_names.len() as u32 {
+                    treated[c as usize] = users.contains(t.user_names.get(c));
+                }
+            }
+            (None, Some(col)) => {
+                let p = t.props.iter().position(|c| &c.name == col).ok_or_else(|| {
+                    DataError::Input(format!(
+                        "--treated-where: the export has no column {col:?}{}",
+                        crate::predicate::suggest(
+                            col,
+                            data.ingested.property_names.iter().map(String::as_str)
+                        )
+                    ))
+                })?;
+                let value = where_val.as_deref().unwrap_or("");
+                for r in ranges.iter().filter(|r| !r.is_empty()) {
+                    let code = t.props[p].codes[r.start];
+                    treated[t.user[r.start] as usize] =
+                        code != 0 && t.props[p].values.get(code) == value;
+                }
+            }
+            _ => unreachable!("checked above"),
+        }
+        progress.stage("difference in differences");
+        let report = did(
+            t,
+            &ranges,
+            &treated,
+            (&metric.name, &resolved),
+            &DidOptions {
+                start_ms: start,
+                pre_ms: pre,
+                post_ms: post,
+                alpha: args.alpha,
+            },
+        );
+        progress.stage("done");
+        if args.json {
+            return outln(&serde_json::to_string_pretty(&report)?).map_err(Into::into);
+        }
+        out(&crate::doc::text::render(&document(&report))).map_err(Into::into)
+    }
+
+    fn document(r: &DidReport) -> Vec<Block> {
+        let mut groups = Table::new(&[
+            ("group", Align::Left),
+            ("users", Align::Right),
+            ("pre mean", Align::Right),
+            ("post mean", Align::Right),
+        ]);
+        for (name, g) in [("treated", &r.treated), ("control", &r.control)] {
+            groups.row(vec![
+                Cell::text(name),
+                Cell::count(g.users),
+                Cell::fixed(g.pre, 4),
+                Cell::fixed(g.post, 4),
+            ]);
+        }
+        let mut est = Table::new(&[
+            ("", Align::Left),
+            ("estimate", Align::Right),
+            ("SE", Align::Right),
+            ("interval", Align::Right),
+            ("p", Align::Right),
+        ]);
+        for (name, e) in [
+            ("effect (DiD)", &r.effect),
+            ("placebo (pre-period)", &r.placebo),
+        ] {
+            match e {
+                Some(e) => est.row(vec![
+                    Cell::text(name),
+                    Cell::fixed(e.estimate, 4),
+                    Cell::fixed(e.se, 4),
+                    Cell::text(format!("{:+.4} to {:+.4}", e.ci_low, e.ci_high)),
+                    Cell::fixed(e.p, 4),
+                ]),
+                None => est.row(vec![
+                    Cell::text(name),
+                    Cell::text("–"),
+                    Cell::text("–"),
+                    Cell::text("–"),
+                    Cell::text("–"),
+                ]),
+            };
+        }
+        let mut weeks = Table::new(&[
+            ("week", Align::Right),
+            ("treated", Align::Right),
+            ("control", Align::Right),
+        ]);
+        for w in &r.weeks {
+            weeks.row(vec![
+                Cell::text(format!("{:+}", w.week)),
+                Cell::fixed(w.treated, 4),
+                Cell::fixed(w.control, 4),
+            ]);
+        }
+        vec![
+            Block::title(2, "Difference in differences"),
+            Block::para({
+                let mut l = line().strong("Verdict").text(": ");
+                let pieces = crate::experiment::did::verdict(&r.metric, &r.effect, &r.placebo, r.parallel_trends_plausible, r.alpha);
+                for p in pieces {
+                    l = match p {
+                        crate::experiment::analyze::Piece::Text(t) => l.text(t),
+                        crate::experiment::analyze::Piece::Name(n) => l.name(n),
+                    };
+                }
+                l.done()
+            }),
+            Block::para(line().text("Metric ").name(&r.metric).text(format!(
+                "; rollout from {}; pre {}, post {}; {} users first seen after the start left out.",
+                r.start, r.pre, r.post, r.excluded_new_users
+            )).done()),
+            Block::Table(groups),
+            Block::Table(est),
+            Block::Table(weeks),
+        ]
     }
 }

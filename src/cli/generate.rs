@@ -41,6 +41,11 @@ pub struct GenerateArgs {
     /// With --experiment: randomize 36:32:32 instead of 1:1:1 (a planted sample-ratio mismatch)
     #[arg(long, requires = "experiment")]
     pub experiment_srm: bool,
+
+    /// Plant a non-randomized rollout (saas) for difference in differences:
+    /// the treated users beside the output, the planted effect in its truth
+    #[arg(long, conflicts_with = "experiment")]
+    pub rollout: bool,
 }
 
 pub fn run(args: &GenerateArgs) -> Result<()> {
@@ -51,9 +56,14 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
             seed: args.seed,
             out: args.out.clone(),
         },
-        args.experiment.then_some(generate::ExperimentPlan {
-            srm: args.experiment_srm,
-        }),
+        if args.rollout {
+            Some(generate::ExperimentPlan::Rollout)
+        } else {
+            args.experiment
+                .then_some(generate::ExperimentPlan::Randomized {
+                    srm: args.experiment_srm,
+                })
+        },
     )?;
     super::outln(&format!(
         "wrote {} events for {} users to {} ({} converted: {})",
@@ -64,6 +74,13 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         summary.converted_users
     ))?;
     super::outln(&format!("truth: {}", summary.truth.display()))?;
+    if args.rollout {
+        super::outln(&format!(
+            "rollout: {} (treated users), {} (planted effect)",
+            generate::rollout_path(&args.out).display(),
+            generate::rollout_truth_path(&args.out).display()
+        ))?;
+    }
     if args.experiment {
         super::outln(&format!(
             "experiment: {} (assignments), {} (planted effects)",

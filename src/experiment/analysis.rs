@@ -28,9 +28,13 @@ impl Analysis for Experiment {
         let section = ctx.config.experiment.clone().unwrap_or_default();
         let opts = Options::resolve(ctx.config, &section)?;
         let mut warnings = Vec::new();
-        let r = analyze(ctx.table(), ctx.user_ranges(), &opts, &mut |w| {
-            warnings.push(w)
-        })?;
+        let r = analyze(
+            ctx.table(),
+            ctx.user_ranges(),
+            &ctx.data.ingested.property_names,
+            &opts,
+            &mut |w| warnings.push(w),
+        )?;
         for w in warnings {
             ctx.warn(w);
         }

@@ -395,9 +395,12 @@ fn run_engine(
 }
 
 /// Runs the experiment analysis. Warnings go to `warn`.
+/// `columns`: every property column of the export (read or not), for the
+/// suggestions of a misspelled name.
 pub fn analyze(
     t: &EventTable,
     ranges: &[std::ops::Range<usize>],
+    columns: &[String],
     o: &Options,
     warn: &mut dyn FnMut(String),
 ) -> anyhow::Result<ExperimentReport> {
@@ -417,7 +420,7 @@ pub fn analyze(
             let arm_prop = t.props.iter().position(|c| c.name == prop).ok_or_else(|| {
                 DataError::Input(format!(
                     "experiment.arm_property: the export has no column {prop:?}{}",
-                    crate::predicate::suggest(prop, t.props.iter().map(|c| c.name.as_str()))
+                    crate::predicate::suggest(prop, columns.iter().map(String::as_str))
                 ))
             })?;
             Source::Exposure {
@@ -472,7 +475,7 @@ pub fn analyze(
                 let col = t.props.iter().position(|c| &c.name == p).ok_or_else(|| {
                     DataError::Input(format!(
                         "{key}.property: the export has no column {p:?}{}",
-                        crate::predicate::suggest(p, t.props.iter().map(|c| c.name.as_str()))
+                        crate::predicate::suggest(p, columns.iter().map(String::as_str))
                     ))
                 })?;
                 let nums = crate::features::extract::numbers(t, col);

@@ -11,6 +11,7 @@ pub mod analyze;
 pub mod assign;
 pub mod bayes;
 pub mod config;
+pub mod did;
 pub mod freq;
 pub mod metrics;
 pub mod plan;

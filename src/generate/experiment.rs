@@ -24,6 +24,15 @@
 //! truth JSON holds, per arm, the population means of each metric had
 //! every user received that arm (the planted average effects), so the
 //! measured lifts can be checked against them.
+//!
+//! # `--rollout`: a non-randomized rollout for difference in differences
+//!
+//! 30 % of users are treated (a draw independent of behaviour, so the
+//! groups' trends are parallel in expectation) from [`ROLLOUT_START`]
+//! (2026-10-22, 21 days after the data starts). A treated user first seen
+//! before the start does Poisson(0.8) extra `use_feature` events at uniform
+//! times in the 14 days from it (each its own session): the planted DiD
+//! effect on `count:use_feature` (pre and post 14 d) is +0.8 per user.
 
 use serde::Serialize;
 
@@ -231,3 +240,57 @@ name = "feature_use"
 kind = "count"
 event = "use_feature"
 "#;
+
+/// `--rollout`: the treatment starts 21 days after the data does.
+pub const ROLLOUT_START: i64 = super::START_MS + 21 * 86_400_000;
+pub const ROLLOUT_EFFECT: f64 = 0.8;
+const ROLLOUT_SHARE: f64 = 0.3;
+
+/// Treats the user with probability 0.3; a treated user seen before the
+/// start gets the extra usage. Returns whether the user is treated.
+pub(crate) fn roll_out(rng: &mut Rng, events: &mut Vec<Event>) -> bool {
+    if !rng.bernoulli(ROLLOUT_SHARE) {
+        return false;
+    }
+    if events.first().is_some_and(|e| e.ts < ROLLOUT_START) {
+        let last = events.iter().map(|e| e.session).max().unwrap_or(0);
+        for k in 1..=rng.poisson(ROLLOUT_EFFECT) as u32 {
+            let f = 1 + rng.below(24) as u8;
+            let session = last + k;
+            events.push(Event {
+                ts: ROLLOUT_START + rng.below(WINDOW_MS as u64) as i64,
+                session,
+                name: "use_feature",
+                page: Page::Feature(f),
+                item: Item::Feature(f),
+                amount: None,
+            });
+        }
+        events.sort_by_key(|e| e.ts);
+    }
+    true
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct RolloutTruth {
+    pub start: &'static str,
+    pub metric: &'static str,
+    pub pre_days: u32,
+    pub post_days: u32,
+    pub treated_share: f64,
+    pub treated_users: u64,
+    /// Extra use_feature events per treated user first seen before the start.
+    pub planted_effect: f64,
+}
+
+pub(crate) fn rollout_truth(treated_users: u64) -> RolloutTruth {
+    RolloutTruth {
+        start: "2026-10-22T00:00:00.000Z",
+        metric: "count:use_feature",
+        pre_days: 14,
+        post_days: 14,
+        treated_share: ROLLOUT_SHARE,
+        treated_users,
+        planted_effect: ROLLOUT_EFFECT,
+    }
+}

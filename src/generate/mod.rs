@@ -63,11 +63,24 @@ pub fn generate(opts: &GenerateOptions) -> anyhow::Result<GenerateSummary> {
     generate_with(opts, None)
 }
 
-/// A planted experiment on top of a scenario (saas only; see [`experiment`]).
+/// What to plant on top of the saas scenario (see [`experiment`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ExperimentPlan {
-    /// Randomize 36:32:32 instead of 1:1:1 (a deliberate sample-ratio mismatch).
-    pub srm: bool,
+pub enum ExperimentPlan {
+    /// A randomized control / reminder / intervention test; `srm`:
+    /// randomize 36:32:32 instead of 1:1:1 (a deliberate sample-ratio mismatch).
+    Randomized { srm: bool },
+    /// A non-randomized rollout to 30 % of users from a date (for DiD).
+    Rollout,
+}
+
+/// `data/events.parquet` → `data/events.rollout.csv` (the treated users).
+pub fn rollout_path(out: &Path) -> PathBuf {
+    sibling(out, "rollout.csv")
+}
+
+/// `data/events.parquet` → `data/events.rollout-truth.json`.
+pub fn rollout_truth_path(out: &Path) -> PathBuf {
+    sibling(out, "rollout-truth.json")
 }
 
 /// `data/events.parquet` → `data/events.assignments.csv`.
@@ -94,7 +107,8 @@ pub fn generate_with(
 ) -> anyhow::Result<GenerateSummary> {
     if experiment.is_some() && opts.scenario != Scenario::Saas {
         return Err(crate::error::UsageError(
-            "--experiment plants its test on the saas scenario: add --scenario saas".into(),
+            "--experiment and --rollout plant their test on the saas scenario: add --scenario saas"
+                .into(),
         )
         .into());
     }
@@ -108,10 +122,16 @@ pub fn generate_with(
         Scenario::Saas => saas::user,
         Scenario::Retail => return generate_retail(opts, format, &truth),
     };
-    let mut sink = write::EventSink::create(&opts.out, format, experiment.is_some())?;
+    let randomized = match experiment {
+        Some(ExperimentPlan::Randomized { srm }) => Some(srm),
+        _ => None,
+    };
+    let rollout = experiment == Some(ExperimentPlan::Rollout);
+    let mut sink = write::EventSink::create(&opts.out, format, randomized.is_some())?;
     let mut truth_sink = write::TruthSink::create(&truth)?;
     let mut assignments = Vec::new();
-    let mut exp_truth = experiment::Truth::new(experiment.is_some_and(|e| e.srm));
+    let mut exp_truth = experiment::Truth::new(randomized == Some(true));
+    let mut treated: Vec<u64> = Vec::new();
 
     let mut events: Vec<Event> = Vec::with_capacity(1024);
     let mut total_events = 0u64;
@@ -120,12 +140,15 @@ pub fn generate_with(
         events.clear();
         let mut rng = Rng::for_stream(opts.seed, idx);
         let user = user_of(&mut rng, &mut events);
-        if let Some(plan) = experiment {
-            // Its own stream: the journey is the same with or without the test.
-            let mut erng = Rng::for_stream(opts.seed ^ 0x6578_7065_7269_6d65, idx);
-            let p = experiment::plant(&mut erng, &user, &mut events, plan.srm);
+        // Its own stream: the journey is the same with or without the test.
+        let mut erng = Rng::for_stream(opts.seed ^ 0x6578_7065_7269_6d65, idx);
+        if let Some(srm) = randomized {
+            let p = experiment::plant(&mut erng, &user, &mut events, srm);
             assignments.push((idx, p.arm, p.t0));
             exp_truth.add(&p);
+        }
+        if rollout && experiment::roll_out(&mut erng, &mut events) {
+            treated.push(idx);
         }
         debug_assert!(events.windows(2).all(|w| w[0].ts <= w[1].ts));
         sink.write_user(idx, &user, &events)?;
@@ -138,7 +161,15 @@ pub fn generate_with(
     truth_sink.finish()?;
     let journey_config = journey::journey_path(&opts.out);
     let mut config = journey::journey_toml(opts.scenario).to_string();
-    if experiment.is_some() {
+    if rollout {
+        write::treated_users(&rollout_path(&opts.out), &treated)?;
+        let truth = experiment::rollout_truth(treated.len() as u64);
+        crate::atomic::write_bytes(
+            &rollout_truth_path(&opts.out),
+            (serde_json::to_string_pretty(&truth)? + "\n").as_bytes(),
+        )?;
+    }
+    if randomized.is_some() {
         let assign = assignments_path(&opts.out);
         write::assignments(&assign, &assignments)?;
         exp_truth.finish();

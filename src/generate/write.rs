@@ -350,6 +350,17 @@ impl TruthSink {
     }
 }
 
+/// The treated users of `generate --rollout`: user_id.
+pub(crate) fn treated_users(path: &Path, users: &[u64]) -> anyhow::Result<()> {
+    let mut buf = Vec::with_capacity(users.len() * 10 + 8);
+    buf.extend_from_slice(b"user_id\n");
+    for &idx in users {
+        push_user_id(&mut buf, idx);
+        buf.push(b'\n');
+    }
+    crate::atomic::write_bytes(path, &buf)
+}
+
 /// The assignments CSV of `generate --experiment`: user_id,arm,assigned_at.
 pub(crate) fn assignments(path: &Path, rows: &[(u64, usize, i64)]) -> anyhow::Result<()> {
     let mut buf = Vec::with_capacity(rows.len() * 48 + 32);

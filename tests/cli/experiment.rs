@@ -405,3 +405,78 @@ fn plan_estimates_the_baseline_from_history() {
     .assert()
     .code(2);
 }
+
+#[test]
+fn did_recovers_a_planted_rollout_and_passes_the_placebo() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ro.parquet");
+    jm().args([
+        "generate",
+        "--scenario",
+        "saas",
+        "--rollout",
+        "--users",
+        "20000",
+        "--seed",
+        "9",
+        "--out",
+    ])
+    .arg(&out)
+    .assert()
+    .success();
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("ro.rollout-truth.json")).unwrap(),
+    )
+    .unwrap();
+    let planted = truth["planted_effect"].as_f64().unwrap();
+    let treated = dir.path().join("ro.rollout.csv");
+    let v = json_of(&[
+        "experiment",
+        "did",
+        out.to_str().unwrap(),
+        "--treated",
+        treated.to_str().unwrap(),
+        "--start",
+        truth["start"].as_str().unwrap(),
+        "--metric",
+        "count:use_feature",
+    ]);
+    let e = &v["effect"];
+    let (lo, hi) = (
+        e["ci_low"].as_f64().unwrap(),
+        e["ci_high"].as_f64().unwrap(),
+    );
+    assert!(
+        lo <= planted && planted <= hi,
+        "planted {planted} outside [{lo}, {hi}]"
+    );
+    assert!(lo > 0.0, "the planted effect is detected: {e}");
+    assert_eq!(v["parallel_trends_plausible"], true, "{}", v["placebo"]);
+    assert!(v["excluded_new_users"].as_u64().unwrap() > 0);
+    assert_eq!(v["weeks"].as_array().unwrap().len(), 4);
+    // Usage errors: no group, both groups, a bad start.
+    let base = [
+        "experiment",
+        "did",
+        out.to_str().unwrap(),
+        "--metric",
+        "count:use_feature",
+    ];
+    jm().args(base)
+        .args(["--start", "2026-10-22"])
+        .assert()
+        .code(2);
+    jm().args(base)
+        .args(["--start", "soon", "--treated-where", "device=mobile"])
+        .assert()
+        .code(2);
+    let err = jm()
+        .args(base)
+        .args(["--start", "2026-10-22", "--treated-where", "devise=mobile"])
+        .assert()
+        .code(3)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8_lossy(&err).contains("did you mean \"device\""));
+}
