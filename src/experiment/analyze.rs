@@ -47,6 +47,10 @@ pub struct ExperimentReport {
     /// `figures.<metric>.<arm>` (vs control) or `<treatment>_vs_<baseline>`:
     /// the verdict's figures, for checks.
     pub figures: BTreeMap<String, BTreeMap<String, Figures>>,
+    /// Next-period weights on the first goal metric (src/experiment/allocate.rs);
+    /// absent until every arm has 100 users.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allocation: Option<super::allocate::Allocation>,
     pub verdict: String,
 }
 
@@ -713,8 +717,29 @@ pub fn analyze(
         srm,
         metrics: out_metrics,
         figures,
+        allocation: None,
         verdict: String::new(),
     };
+    if let Some((mi, m)) = s.metrics.iter().enumerate().find(|(_, m)| !m.guardrail) {
+        let arms = &sums[mi];
+        if arms.iter().all(|a| a.n >= super::allocate::MIN_USERS) {
+            let binary = m.kind == MetricKind::Conversion;
+            let means: Vec<f64> = arms.iter().map(Sums::mean_y).collect();
+            let sds: Vec<f64> = arms
+                .iter()
+                .map(|a| (a.var_y(binary) / a.n as f64).sqrt())
+                .collect();
+            if sds.iter().all(|&x| x > 0.0) {
+                r.allocation = Some(super::allocate::allocate(
+                    &m.name,
+                    &means,
+                    &sds,
+                    m.inverse,
+                    super::allocate::DEFAULT_FLOOR,
+                ));
+            }
+        }
+    }
     let verdicts: Vec<Vec<String>> = r
         .metrics
         .iter()

@@ -6,6 +6,7 @@
 //! ([`adjust`]) and planning ([`power`]). Semantics: docs/experiments.md.
 
 pub mod adjust;
+pub mod allocate;
 pub mod analysis;
 pub mod analyze;
 pub mod assign;

@@ -100,6 +100,23 @@ fn planted_lifts_are_recovered_and_reruns_are_identical() {
     assert_eq!(c["cuped"], true);
     assert!(c["variance_reduction"].as_f64().unwrap() > 0.3, "{c}");
     assert!(c["unadjusted"]["estimate"].is_number());
+    // Allocation favours the planted best arm (the reruns below compare
+    // the whole JSON, weights included, byte for byte).
+    let a = &v["allocation"];
+    let th: Vec<f64> = a["thompson"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert!(th[2] > th[1] && th[2] > th[0], "{a}");
+    let tt: Vec<f64> = a["top_two"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert!(tt[2] >= tt[1] && tt[2] > tt[0], "{a}");
     // Byte-identical reruns.
     let mut with_json = args.to_vec();
     with_json.push("--json");

@@ -206,6 +206,33 @@ pub fn document(s: &ExperimentReport) -> Document {
         s.window,
         s.lookback
     )));
+    if let Some(a) = &s.allocation {
+        let mut t = Table::new(&[
+            ("arm", Align::Left),
+            ("P(best)", Align::Right),
+            ("Thompson weight", Align::Right),
+            ("top-two weight", Align::Right),
+        ]);
+        for (i, arm) in s.arms.iter().enumerate() {
+            t.row(vec![
+                Cell::name(&arm.name),
+                Cell::pct(a.p_best[i]),
+                Cell::pct(a.thompson[i]),
+                Cell::pct(a.top_two[i]),
+            ]);
+        }
+        doc.push(Block::para(
+            line()
+                .text("Next-period allocation on ")
+                .name(&a.metric)
+                .text(format!(
+                    " (posterior of each arm's mean, computed by integration, floor {}):",
+                    pct(a.floor)
+                ))
+                .done(),
+        ));
+        doc.push(Block::Table(t));
+    }
     for m in &s.metrics {
         let mut h = line()
             .text("Metric ")
