@@ -4,7 +4,7 @@
 //! a quick, repeatable view of the analysis alone, without ingest.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use journeymap::experiment::analyze::{Options, analyze};
+use journeymap::experiment::analyze::{Inputs, Options, analyze};
 use journeymap::generate::{self, ExperimentPlan, GenerateOptions, Scenario};
 use journeymap::ingest::{self, IngestOptions};
 use journeymap::progress::Progress;
@@ -31,12 +31,22 @@ fn experiment(c: &mut Criterion) {
     let cfg = journeymap::config::load(&dir.path().join("bench.journey.toml")).expect("config");
     let opts = Options::resolve(&cfg, cfg.experiment.as_ref().expect("section")).expect("options");
     let ranges = ing.table.user_ranges();
+    let sessions = journeymap::sessions::build(
+        &ing.table,
+        &journeymap::sessions::SessionSource::Column {
+            column: "session_id".into(),
+        },
+    );
+    let inputs = Inputs {
+        table: &ing.table,
+        ranges: &ranges,
+        sessions: &sessions,
+        columns: &ing.property_names,
+    };
     let mut group = c.benchmark_group("experiment");
     group.sample_size(10);
     group.bench_function("analyze_30k_users_3_metrics_cuped", |b| {
-        b.iter(|| {
-            analyze(&ing.table, &ranges, &ing.property_names, &opts, &mut |_| {}).expect("analyze")
-        })
+        b.iter(|| analyze(&inputs, &opts, &mut |_| {}).expect("analyze"))
     });
     group.finish();
 }

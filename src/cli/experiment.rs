@@ -104,6 +104,14 @@ pub struct AnalyzeArgs {
     #[arg(long, help_heading = "Experiment")]
     pub alpha: Option<f64>,
 
+    /// Fit a T-learner per conversion metric and comparison (who should get the treatment): Qini, uplift at k
+    #[arg(long, help_heading = "Uplift")]
+    pub uplift: bool,
+
+    /// Write each user's uplift: user_id,metric,treatment,baseline,arm,outcome,uplift,p_treatment,p_baseline (implies --uplift)
+    #[arg(long, value_name = "FILE", help_heading = "Uplift")]
+    pub uplift_out: Option<PathBuf>,
+
     /// Fail (exit 4) unless this holds, e.g. 'experiment.upgrade.intervention.lift_ci_low > 0' (repeatable)
     #[arg(long = "check", value_name = "EXPR", help_heading = "Output")]
     pub checks: Vec<String>,
@@ -215,6 +223,9 @@ fn section(args: &AnalyzeArgs, cfg: &JourneyConfig) -> Result<ExperimentSection,
     s.engine = args.engine.or(s.engine);
     s.correction = args.correction.or(s.correction);
     s.alpha = args.alpha.or(s.alpha);
+    if args.uplift || args.uplift_out.is_some() {
+        s.uplift = Some(true);
+    }
     Ok(s)
 }
 
@@ -258,13 +269,21 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<()> {
     progress.stage("experiment");
     let ctx = Context::new(&data, &cfg, &progress);
     let mut warnings = Vec::new();
-    let report = analyze::analyze(
-        ctx.table(),
-        ctx.user_ranges(),
-        &data.ingested.property_names,
-        &opts,
-        &mut |w| warnings.push(w),
-    )?;
+    let inputs = analyze::Inputs {
+        table: ctx.table(),
+        ranges: ctx.user_ranges(),
+        sessions: ctx.sessions(),
+        columns: &data.ingested.property_names,
+    };
+    let analyzed = analyze::analyze(&inputs, &opts, &mut |w| warnings.push(w))?;
+    if let Some(path) = &args.uplift_out {
+        let rows = crate::experiment::output::UpliftRows {
+            table: ctx.table(),
+            scores: &analyzed.uplift_scores,
+        };
+        crate::output::write(path, &rows, "--uplift-out", Default::default())?;
+    }
+    let report = analyzed.report;
     for w in &warnings {
         eprintln!("warning: {}", crate::doc::text::clean(w));
     }

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use serde_json::{Value, json};
 
-use super::analyze::{ExperimentReport, Options, analyze};
+use super::analyze::{Analyzed, ExperimentReport, Inputs, Options, analyze};
 use crate::analysis::{Alias, Analysis, DiffPart};
 use crate::config::JourneyConfig;
 use crate::diff::f;
@@ -18,31 +18,44 @@ impl Analysis for Experiment {
     const TITLE: &'static str = "experiment";
     const COST: u32 = 2;
     type Section = ExperimentReport;
-    type Product = ExperimentReport;
+    type Product = Analyzed;
 
     fn configured(cfg: &JourneyConfig) -> bool {
         cfg.experiment.is_some()
     }
 
-    fn run(ctx: &Context) -> Result<ExperimentReport> {
+    fn run(ctx: &Context) -> Result<Analyzed> {
         let section = ctx.config.experiment.clone().unwrap_or_default();
         let opts = Options::resolve(ctx.config, &section)?;
         let mut warnings = Vec::new();
-        let r = analyze(
-            ctx.table(),
-            ctx.user_ranges(),
-            &ctx.data.ingested.property_names,
-            &opts,
-            &mut |w| warnings.push(w),
-        )?;
+        let inputs = Inputs {
+            table: ctx.table(),
+            ranges: ctx.user_ranges(),
+            sessions: ctx.sessions(),
+            columns: &ctx.data.ingested.property_names,
+        };
+        let r = analyze(&inputs, &opts, &mut |w| warnings.push(w))?;
         for w in warnings {
             ctx.warn(w);
         }
         Ok(r)
     }
 
-    fn section(p: &ExperimentReport) -> ExperimentReport {
-        p.clone()
+    fn section(p: &Analyzed) -> ExperimentReport {
+        p.report.clone()
+    }
+
+    fn tables<'a>(p: &'a Analyzed, ctx: &'a Context) -> Vec<crate::analysis::UnitTable<'a>> {
+        if p.uplift_scores.is_empty() {
+            return Vec::new();
+        }
+        vec![crate::analysis::UnitTable {
+            file: "uplift.csv",
+            rows: Box::new(super::output::UpliftRows {
+                table: ctx.table(),
+                scores: &p.uplift_scores,
+            }),
+        }]
     }
     fn slot(r: &mut Report) -> &mut Option<ExperimentReport> {
         &mut r.experiment

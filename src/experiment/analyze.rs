@@ -51,6 +51,10 @@ pub struct ExperimentReport {
     /// absent until every arm has 100 users.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allocation: Option<super::allocate::Allocation>,
+    /// T-learner uplift per conversion goal metric and comparison, with
+    /// `uplift = true` (src/experiment/uplift.rs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub uplift: Vec<super::uplift::UpliftReport>,
     pub verdict: String,
 }
 
@@ -399,15 +403,35 @@ fn run_engine(
 }
 
 /// Runs the experiment analysis. Warnings go to `warn`.
-/// `columns`: every property column of the export (read or not), for the
-/// suggestions of a misspelled name.
+/// What the analysis reads of a loaded export.
+pub struct Inputs<'a> {
+    pub table: &'a EventTable,
+    pub ranges: &'a [std::ops::Range<usize>],
+    pub sessions: &'a crate::sessions::Sessions,
+    /// Every property column of the export (read or not), for the
+    /// suggestions of a misspelled name.
+    pub columns: &'a [String],
+}
+
+/// The report section and the per-user uplift scores (for uplift.csv).
+pub struct Analyzed {
+    pub report: ExperimentReport,
+    pub uplift_scores: Vec<UpliftScores>,
+}
+
+pub struct UpliftScores {
+    pub metric: String,
+    pub treatment: String,
+    pub baseline: String,
+    pub scores: Vec<super::uplift::Scored>,
+}
+
 pub fn analyze(
-    t: &EventTable,
-    ranges: &[std::ops::Range<usize>],
-    columns: &[String],
+    inputs: &Inputs,
     o: &Options,
     warn: &mut dyn FnMut(String),
-) -> anyhow::Result<ExperimentReport> {
+) -> anyhow::Result<Analyzed> {
+    let (t, ranges, columns) = (inputs.table, inputs.ranges, inputs.columns);
     let s = &o.section;
     let source = match &o.assignments {
         Some(p) if !p.is_file() => {
@@ -718,6 +742,7 @@ pub fn analyze(
         metrics: out_metrics,
         figures,
         allocation: None,
+        uplift: Vec::new(),
         verdict: String::new(),
     };
     if let Some((mi, m)) = s.metrics.iter().enumerate().find(|(_, m)| !m.guardrail) {
@@ -756,7 +781,59 @@ pub fn analyze(
         }
     }
     r.verdict = plain(&overall_pieces(&r));
-    Ok(r)
+    let mut uplift_scores = Vec::new();
+    if s.uplift.unwrap_or(false) {
+        let k = s.uplift_k.unwrap_or(0.3);
+        let seed = s.seed.unwrap_or(0);
+        for (mi, (m, res)) in s.metrics.iter().zip(&resolved).enumerate() {
+            if m.guardrail || m.kind != MetricKind::Conversion {
+                continue;
+            }
+            for &(ti, bi) in &o.pairs {
+                let rows: Vec<super::uplift::Row> = users
+                    .iter()
+                    .filter(|u| u.arm == ti || u.arm == bi)
+                    .filter_map(|u| {
+                        let rg = range_of[u.user as usize].clone()?;
+                        let start = rg.start + t.ts[rg.clone()].partition_point(|&x| x < u.at);
+                        let end = rg.start
+                            + t.ts[rg.clone()]
+                                .partition_point(|&x| x <= u.at.saturating_add(o.window_ms));
+                        Some(super::uplift::Row {
+                            user: u.user,
+                            pre: (rg.start, start),
+                            at: u.at,
+                            first: t.ts[rg.start],
+                            treated: u.arm == ti,
+                            y: res.value_of(t, start..end) > 0.0,
+                        })
+                    })
+                    .collect();
+                let (scored, features) = super::uplift::score(t, inputs.sessions, &rows, seed)?;
+                r.uplift.push(super::uplift::evaluate(
+                    &m.name,
+                    &o.arms[ti],
+                    &o.arms[bi],
+                    &rows,
+                    &scored,
+                    features,
+                    k,
+                    seed,
+                ));
+                uplift_scores.push(UpliftScores {
+                    metric: m.name.clone(),
+                    treatment: o.arms[ti].clone(),
+                    baseline: o.arms[bi].clone(),
+                    scores: scored,
+                });
+            }
+            let _ = mi;
+        }
+    }
+    Ok(Analyzed {
+        report: r,
+        uplift_scores,
+    })
 }
 
 fn pct(x: f64) -> String {

@@ -83,6 +83,16 @@ pub struct ExperimentSection {
     /// (sd; mean 0). Unset: flat prior.
     #[serde(default)]
     pub prior_sd: Option<f64>,
+    /// Fit a T-learner per conversion goal metric and comparison: who
+    /// should get the treatment (default false).
+    #[serde(default)]
+    pub uplift: Option<bool>,
+    /// The share targeted for `uplift_at_k` (default 0.3).
+    #[serde(default)]
+    pub uplift_k: Option<f64>,
+    /// The uplift folds' seed (default 0).
+    #[serde(default)]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]

@@ -15,10 +15,12 @@ pub mod config;
 pub mod did;
 pub mod freq;
 pub mod metrics;
+pub mod output;
 pub mod plan;
 pub mod power;
 pub mod srm;
 pub mod suff;
+pub mod uplift;
 
 #[cfg(test)]
 mod calibration;

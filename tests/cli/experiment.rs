@@ -117,6 +117,40 @@ fn planted_lifts_are_recovered_and_reruns_are_identical() {
         .map(|x| x.as_f64().unwrap())
         .collect();
     assert!(tt[2] >= tt[1] && tt[2] > tt[0], "{a}");
+    // Uplift: targeting by the T-learner beats random targeting on the
+    // planted responders (the intervention helps high-risk users only).
+    let mut up = args.to_vec();
+    let scores = dir.path().join("uplift.csv");
+    up.extend(["--uplift-out", scores.to_str().unwrap()]);
+    let u = json_of(&up);
+    let iv = u["uplift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["treatment"] == "intervention" && x["baseline"] == "control")
+        .unwrap();
+    assert!(
+        iv["qini_coefficient_vs_perfect"].as_f64().unwrap() > 0.0,
+        "{iv}"
+    );
+    assert!(
+        iv["qini_area_normalized_by_total"].as_f64().unwrap() > 0.0,
+        "{iv}"
+    );
+    assert!(
+        iv["uplift_at_k"].as_f64().unwrap() > iv["overall_uplift"].as_f64().unwrap(),
+        "{iv}"
+    );
+    let rows = crate::common::read_csv(&scores);
+    assert_eq!(
+        rows.len() as u64,
+        u["uplift"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["users"].as_u64().unwrap())
+            .sum::<u64>()
+    );
     // Byte-identical reruns.
     let mut with_json = args.to_vec();
     with_json.push("--json");

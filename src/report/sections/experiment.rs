@@ -233,6 +233,42 @@ pub fn document(s: &ExperimentReport) -> Document {
         ));
         doc.push(Block::Table(t));
     }
+    for u in &s.uplift {
+        doc.push(Block::heading(
+            3,
+            line()
+                .text("Uplift: who should get ")
+                .name(&u.treatment)
+                .text(" rather than ")
+                .name(&u.baseline)
+                .text(" on ")
+                .name(&u.metric),
+        ));
+        doc.push(Block::text(format!(
+            "T-learner on {} pre-exposure features, {} users, cross-fitted (seed {}): Qini coefficient {:.4} (scikit-uplift's qini_auc_score), normalized Qini area {:.4} (causalml's qini_score), uplift in the top {:.0} % {} vs {:+.2} pp overall.",
+            u.features.len(),
+            u.users,
+            u.seed,
+            u.qini_coefficient_vs_perfect,
+            u.qini_area_normalized_by_total,
+            u.k * 100.0,
+            u.uplift_at_k.map_or("–".to_string(), |x| format!("{:+.2} pp", x * 100.0)),
+            u.overall_uplift * 100.0
+        )));
+        let mut t = Table::new(&[
+            ("targeted", Align::Right),
+            ("Qini", Align::Right),
+            ("uplift curve", Align::Right),
+        ]);
+        for p in &u.curve {
+            t.row(vec![
+                Cell::pct(p.share),
+                Cell::fixed(p.qini, 1),
+                Cell::fixed(p.uplift, 1),
+            ]);
+        }
+        doc.push(Block::Table(t));
+    }
     for m in &s.metrics {
         let mut h = line()
             .text("Metric ")
