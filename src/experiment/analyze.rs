@@ -810,6 +810,8 @@ pub fn analyze(
                     })
                     .collect();
                 let (scored, features) = super::uplift::score(t, inputs.sessions, &rows, seed)?;
+                let (wt, wb) = (o.weights[ti], o.weights[bi]);
+                let propensity = if wt + wb > 0.0 { wt / (wt + wb) } else { 0.5 };
                 r.uplift.push(super::uplift::evaluate(
                     &m.name,
                     &o.arms[ti],
@@ -819,6 +821,8 @@ pub fn analyze(
                     features,
                     k,
                     seed,
+                    propensity,
+                    o.alpha,
                 ));
                 uplift_scores.push(UpliftScores {
                     metric: m.name.clone(),

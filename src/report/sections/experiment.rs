@@ -255,6 +255,28 @@ pub fn document(s: &ExperimentReport) -> Document {
             u.uplift_at_k.map_or("–".to_string(), |x| format!("{:+.2} pp", x * 100.0)),
             u.overall_uplift * 100.0
         )));
+        let pv = &u.policy;
+        doc.push(Block::text(format!(
+            "Treating the top {:.0} % by uplift: {:.4} per user (doubly robust; {:.0} % bootstrap CI {:.4} to {:.4}; IPW {:.4}, SNIPW {:.4}, direct {:.4}), against {:.4} treating everyone ({:+.4}, CI {:+.4} to {:+.4}) and {:.4} treating no one ({:+.4}, CI {:+.4} to {:+.4}); {} resamples, seed {}.",
+            pv.k * 100.0,
+            pv.dr,
+            (1.0 - pv.alpha) * 100.0,
+            pv.dr_ci[0],
+            pv.dr_ci[1],
+            pv.ipw,
+            pv.snipw,
+            pv.dm,
+            pv.treat_all,
+            pv.gain_vs_all,
+            pv.gain_vs_all_ci[0],
+            pv.gain_vs_all_ci[1],
+            pv.treat_none,
+            pv.gain_vs_none,
+            pv.gain_vs_none_ci[0],
+            pv.gain_vs_none_ci[1],
+            pv.resamples,
+            pv.seed
+        )));
         let mut t = Table::new(&[
             ("targeted", Align::Right),
             ("Qini", Align::Right),
