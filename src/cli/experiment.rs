@@ -104,6 +104,10 @@ pub struct AnalyzeArgs {
     #[arg(long, help_heading = "Experiment")]
     pub alpha: Option<f64>,
 
+    /// Effects per value of this property (its value on each user's first event; exploratory, uncorrected)
+    #[arg(long, value_name = "COLUMN", help_heading = "Experiment")]
+    pub by: Option<String>,
+
     /// Fit a T-learner per conversion metric and comparison (who should get the treatment): Qini, uplift at k
     #[arg(long, help_heading = "Uplift")]
     pub uplift: bool,
@@ -223,6 +227,9 @@ fn section(args: &AnalyzeArgs, cfg: &JourneyConfig) -> Result<ExperimentSection,
     s.engine = args.engine.or(s.engine);
     s.correction = args.correction.or(s.correction);
     s.alpha = args.alpha.or(s.alpha);
+    if args.by.is_some() {
+        s.breakdown = args.by.clone();
+    }
     if args.uplift || args.uplift_out.is_some() {
         s.uplift = Some(true);
     }

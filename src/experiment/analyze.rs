@@ -51,6 +51,9 @@ pub struct ExperimentReport {
     /// absent until every arm has 100 users.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allocation: Option<super::allocate::Allocation>,
+    /// Effects per value of `breakdown` (exploratory, uncorrected).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<super::breakdown::Breakdown>,
     /// T-learner uplift per conversion goal metric and comparison, with
     /// `uplift = true` (src/experiment/uplift.rs).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -529,11 +532,12 @@ pub fn analyze(
             range_of[t.user[r.start] as usize] = Some(r.clone());
         }
     }
+    let metric_refs: Vec<&Resolved> = resolved.iter().collect();
     let sums = accumulate(
         t,
         &range_of,
         &users,
-        &resolved,
+        &metric_refs,
         o.arms.len(),
         o.window_ms,
         o.lookback_ms,
@@ -742,6 +746,7 @@ pub fn analyze(
         metrics: out_metrics,
         figures,
         allocation: None,
+        breakdown: None,
         uplift: Vec::new(),
         verdict: String::new(),
     };
@@ -781,6 +786,35 @@ pub fn analyze(
         }
     }
     r.verdict = plain(&overall_pieces(&r));
+    if let Some(by) = &s.breakdown {
+        let column = t.props.iter().position(|c| &c.name == by).ok_or_else(|| {
+            DataError::Input(format!(
+                "experiment.breakdown: the export has no column {by:?}{}",
+                crate::predicate::suggest(by, columns.iter().map(String::as_str))
+            ))
+        })?;
+        let goal: Vec<(String, &Resolved)> = s
+            .metrics
+            .iter()
+            .zip(&resolved)
+            .filter(|(m, _)| !m.guardrail)
+            .map(|(m, res)| (m.name.clone(), res))
+            .collect();
+        r.breakdown = Some(super::breakdown::breakdown(
+            t,
+            &range_of,
+            &users,
+            &super::breakdown::Spec {
+                column,
+                arms: &o.arms,
+                pairs: &o.pairs,
+                metrics: &goal,
+                window_ms: o.window_ms,
+                lookback_ms: o.lookback_ms,
+                alpha: o.alpha,
+            },
+        ));
+    }
     let mut uplift_scores = Vec::new();
     if s.uplift.unwrap_or(false) {
         let k = s.uplift_k.unwrap_or(0.3);

@@ -93,6 +93,10 @@ pub struct ExperimentSection {
     /// The uplift folds' seed (default 0).
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Effects per value of this property (the user's first event),
+    /// exploratory: not corrected for the number of segments.
+    #[serde(default)]
+    pub breakdown: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
@@ -163,6 +167,7 @@ impl ExperimentSection {
     pub fn properties(&self) -> std::collections::BTreeSet<String> {
         let mut out: std::collections::BTreeSet<String> =
             self.arm_property.iter().cloned().collect();
+        out.extend(self.breakdown.iter().cloned());
         for m in &self.metrics {
             out.extend(m.property.iter().cloned());
             out.extend(predicate_keys(&m.event));

@@ -48,7 +48,7 @@ pub fn accumulate(
     t: &EventTable,
     range_of: &[Option<Range<usize>>],
     users: &[Assigned],
-    metrics: &[Resolved],
+    metrics: &[&Resolved],
     arms: usize,
     window_ms: i64,
     lookback_ms: i64,

@@ -11,6 +11,7 @@ pub mod analysis;
 pub mod analyze;
 pub mod assign;
 pub mod bayes;
+pub mod breakdown;
 pub mod config;
 pub mod did;
 pub mod freq;

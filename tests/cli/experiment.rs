@@ -151,6 +151,22 @@ fn planted_lifts_are_recovered_and_reruns_are_identical() {
             .map(|x| x["users"].as_u64().unwrap())
             .sum::<u64>()
     );
+    // Effects by segment: exploratory, every value x metric x comparison.
+    let mut by = args.to_vec();
+    by.extend(["--by", "device"]);
+    let b = &json_of(&by)["breakdown"];
+    assert_eq!(b["exploratory"], true);
+    let values: std::collections::BTreeSet<&str> = b["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        values.into_iter().collect::<Vec<_>>(),
+        ["desktop", "mobile", "tablet"]
+    );
+    assert_eq!(b["effects"].as_array().unwrap().len(), 3 * 3 * 3);
     // Byte-identical reruns.
     let mut with_json = args.to_vec();
     with_json.push("--json");

@@ -265,6 +265,9 @@ const SECTIONS: [(&str, &[&str]); 9] = [
             "alpha",
             "sequential_tuning",
             "prior_sd",
+            "uplift",
+            "breakdown",
+            "seed",
         ],
     ),
 ];

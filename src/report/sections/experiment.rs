@@ -233,6 +233,44 @@ pub fn document(s: &ExperimentReport) -> Document {
         ));
         doc.push(Block::Table(t));
     }
+    if let Some(b) = &s.breakdown {
+        doc.push(Block::heading(
+            3,
+            line()
+                .text("Effects by ")
+                .name(&b.property)
+                .text(" (exploratory)"),
+        ));
+        doc.push(Block::text(
+            "Not corrected for the number of segments: a segment that stands out is a hypothesis for the next test, not a finding.",
+        ));
+        let mut t = Table::new(&[
+            ("value", Align::Left),
+            ("metric", Align::Left),
+            ("treatment", Align::Left),
+            ("baseline", Align::Left),
+            ("users", Align::Right),
+            ("lift", Align::Right),
+            ("interval", Align::Right),
+            ("p", Align::Right),
+        ]);
+        for e in &b.effects {
+            t.row(vec![
+                Cell::name(&e.value),
+                Cell::name(&e.metric),
+                Cell::name(&e.treatment),
+                Cell::name(&e.baseline),
+                Cell::count(e.users_treatment + e.users_baseline),
+                Cell::opt(e.lift.map(|l| Cell::num(l, lift(l)))),
+                match (e.ci_low, e.ci_high) {
+                    (Some(a), Some(b)) => Cell::text(format!("{} to {}", lift(a), lift(b))),
+                    _ => Cell::text(e.error.clone().unwrap_or_else(|| "–".into())),
+                },
+                Cell::opt(e.p.map(|p| Cell::fixed(p, 4))),
+            ]);
+        }
+        doc.push(Block::Table(t));
+    }
     for u in &s.uplift {
         doc.push(Block::heading(
             3,
