@@ -72,7 +72,7 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "ARM", help_heading = "Experiment")]
     pub control: Option<String>,
 
-    /// A metric: conversion:EVENT, count:EVENT or sum:EVENT:PROPERTY (repeatable; replaces the config's)
+    /// A metric: conversion:EVENT, count:EVENT, retention:EVENT (again 7d-window after exposure) or sum:EVENT:PROPERTY (repeatable; replaces the config's)
     #[arg(long = "metric", value_name = "METRIC", help_heading = "Experiment")]
     pub metrics: Vec<String>,
 
@@ -138,7 +138,7 @@ fn parse_correction(s: &str) -> Result<Correction, String> {
 pub fn parse_metric(s: &str, guardrail: bool) -> Result<MetricConfig, UsageError> {
     let bad = |why: &str| {
         UsageError(format!(
-            "--metric {s:?}: {why}; write conversion:EVENT, count:EVENT or sum:EVENT:PROPERTY"
+            "--metric {s:?}: {why}; write conversion:EVENT, count:EVENT, retention:EVENT or sum:EVENT:PROPERTY"
         ))
     };
     let (kind, rest) = s.split_once(':').ok_or_else(|| bad("no kind"))?;
@@ -146,6 +146,7 @@ pub fn parse_metric(s: &str, guardrail: bool) -> Result<MetricConfig, UsageError
         "conversion" => MetricKind::Conversion,
         "count" => MetricKind::Count,
         "sum" => MetricKind::Sum,
+        "retention" => MetricKind::Retention,
         _ => return Err(bad("unknown kind")),
     };
     let (event, property) = match kind {
@@ -161,6 +162,7 @@ pub fn parse_metric(s: &str, guardrail: bool) -> Result<MetricConfig, UsageError
     let base = match (&kind, &property) {
         (MetricKind::Conversion, _) => event.event().unwrap_or("metric").to_string(),
         (MetricKind::Count, _) => format!("{}_count", event.event().unwrap_or("metric")),
+        (MetricKind::Retention, _) => format!("{}_retention", event.event().unwrap_or("metric")),
         (MetricKind::Sum, p) => format!(
             "{}_{}",
             event.event().unwrap_or("metric"),
@@ -178,6 +180,7 @@ pub fn parse_metric(s: &str, guardrail: bool) -> Result<MetricConfig, UsageError
         property,
         guardrail,
         inverse: false,
+        after: None,
     })
 }
 
@@ -430,6 +433,11 @@ pub mod plan {
                     kind: m.kind,
                     matcher,
                     numbers,
+                    offset_ms: if m.kind == crate::experiment::config::MetricKind::Retention {
+                        crate::experiment::analyze::DEFAULT_RETENTION_AFTER_MS
+                    } else {
+                        0
+                    },
                 },
             ));
         }
@@ -620,6 +628,12 @@ pub mod did {
             return Err(UsageError("--pre and --post must be longer than zero".into()).into());
         }
         let metric = parse_metric(&args.metric, false)?;
+        if metric.kind == crate::experiment::config::MetricKind::Retention {
+            return Err(UsageError(
+                "--metric retention: a rollout compares whole pre and post windows; use conversion:EVENT (active in the window) or count:EVENT".into(),
+            )
+            .into());
+        }
         let (where_col, where_val) = match &args.treated_where {
             Some(w) => {
                 let (c, v) = w.split_once('=').ok_or_else(|| {
@@ -662,6 +676,7 @@ pub mod did {
             kind: metric.kind,
             matcher,
             numbers,
+            offset_ms: 0,
         };
         let ranges = t.user_ranges();
         let mut treated = vec![false; t.user_names.len()];

@@ -25,6 +25,7 @@ use crate::stats::round6;
 pub const DEFAULT_WINDOW_MS: i64 = 14 * 86_400_000;
 pub const DEFAULT_LOOKBACK_MS: i64 = 14 * 86_400_000;
 pub const DEFAULT_N_STAR: f64 = 5000.0;
+pub const DEFAULT_RETENTION_AFTER_MS: i64 = 7 * 86_400_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ExperimentReport {
@@ -278,6 +279,22 @@ impl Options {
                     format!("the metric name {:?} is used twice", m.name),
                 ));
             }
+            if let Some(after) = m.after {
+                if m.kind != MetricKind::Retention {
+                    return Err(bad(
+                        cfg,
+                        &key,
+                        "`after` belongs to a `retention` metric".into(),
+                    ));
+                }
+                if after.ms() <= 0 || after.ms() >= s.window.map_or(DEFAULT_WINDOW_MS, |d| d.ms()) {
+                    return Err(bad(
+                        cfg,
+                        &key,
+                        "`after` must be longer than zero and shorter than the window".into(),
+                    ));
+                }
+            }
             if (m.kind == MetricKind::Sum) != m.property.is_some() {
                 return Err(bad(cfg, &key, "a `sum` metric needs `property` (the numeric column), and only a sum metric takes one".into()));
             }
@@ -520,7 +537,12 @@ pub fn analyze(
             }
             None => None,
         };
+        let offset_ms = match m.kind {
+            MetricKind::Retention => m.after.map_or(DEFAULT_RETENTION_AFTER_MS, |d| d.ms()),
+            _ => 0,
+        };
         resolved.push(Resolved {
+            offset_ms,
             kind: m.kind,
             matcher,
             numbers,
@@ -753,7 +775,7 @@ pub fn analyze(
     if let Some((mi, m)) = s.metrics.iter().enumerate().find(|(_, m)| !m.guardrail) {
         let arms = &sums[mi];
         if arms.iter().all(|a| a.n >= super::allocate::MIN_USERS) {
-            let binary = m.kind == MetricKind::Conversion;
+            let binary = matches!(m.kind, MetricKind::Conversion | MetricKind::Retention);
             let means: Vec<f64> = arms.iter().map(Sums::mean_y).collect();
             let sds: Vec<f64> = arms
                 .iter()
@@ -820,7 +842,7 @@ pub fn analyze(
         let k = s.uplift_k.unwrap_or(0.3);
         let seed = s.seed.unwrap_or(0);
         for (mi, (m, res)) in s.metrics.iter().zip(&resolved).enumerate() {
-            if m.guardrail || m.kind != MetricKind::Conversion {
+            if m.guardrail || !res.binary() {
                 continue;
             }
             for &(ti, bi) in &o.pairs {

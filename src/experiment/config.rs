@@ -28,6 +28,11 @@
 //! event = "purchase"
 //! property = "price"
 //! [[experiment.metrics]]
+//! name = "came_back"
+//! kind = "retention"       # did the event again between `after` and the window's end
+//! event = "login"
+//! after = "7d"
+//! [[experiment.metrics]]
 //! name = "support_tickets"
 //! kind = "count"           # number of matching events
 //! event = "contact_support"
@@ -140,6 +145,10 @@ pub enum MetricKind {
     Count,
     /// The sum of a numeric property over those events.
     Sum,
+    /// 1 when the user does `event` again late in the window: between
+    /// `after` (default 7d) and the window's end. Its CUPED covariate is
+    /// "did it in the lookback".
+    Retention,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
@@ -159,6 +168,10 @@ pub struct MetricConfig {
     /// Lower is better (support tickets): harm and wins flip.
     #[serde(default)]
     pub inverse: bool,
+    /// For `retention`: the late part of the window starts this long after
+    /// exposure (default 7d).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Duration>,
 }
 
 impl ExperimentSection {

@@ -16,18 +16,22 @@ pub struct Resolved {
     pub matcher: Matcher,
     /// For `sum`: the numeric value of each property value code.
     pub numbers: Option<(usize, Vec<Option<f64>>)>,
+    /// Where the outcome window starts after exposure (`retention`: `after`).
+    pub offset_ms: i64,
 }
 
 impl Resolved {
     pub fn binary(&self) -> bool {
-        self.kind == MetricKind::Conversion
+        matches!(self.kind, MetricKind::Conversion | MetricKind::Retention)
     }
 
     /// The metric over one user's `events`.
     pub fn value_of(&self, t: &EventTable, events: Range<usize>) -> f64 {
         let hits = events.filter(|&i| self.matcher.matches(t, i));
         match (&self.kind, &self.numbers) {
-            (MetricKind::Conversion, _) => f64::from(u8::from(hits.count() > 0)),
+            (MetricKind::Conversion | MetricKind::Retention, _) => {
+                f64::from(u8::from(hits.count() > 0))
+            }
             (MetricKind::Count, _) => hits.count() as f64,
             (MetricKind::Sum, Some((p, nums))) => hits
                 .filter_map(|i| nums[t.props[*p].codes[i] as usize])
@@ -62,7 +66,12 @@ pub fn accumulate(
         let end = lower(t, &r, u.at.saturating_add(window_ms).saturating_add(1));
         let pre = lower(t, &r, u.at.saturating_sub(lookback_ms));
         for (m, res) in metrics.iter().enumerate() {
-            let y = res.value_of(t, start..end);
+            let from = if res.offset_ms > 0 {
+                lower(t, &r, u.at.saturating_add(res.offset_ms)).min(end)
+            } else {
+                start
+            };
+            let y = res.value_of(t, from..end);
             let x = if lookback_ms > 0 {
                 res.value_of(t, pre..start)
             } else {

@@ -68,7 +68,9 @@ pub fn history(t: &EventTable, ranges: &[Range<usize>], m: &Resolved, window_ms:
             continue;
         }
         let stop = r.start + t.ts[r.clone()].partition_point(|&x| x <= first + window_ms);
-        s.add(m.value_of(t, r.start..stop), 0.0);
+        let from =
+            (r.start + t.ts[r.clone()].partition_point(|&x| x < first + m.offset_ms)).min(stop);
+        s.add(m.value_of(t, from..stop), 0.0);
     }
     s
 }

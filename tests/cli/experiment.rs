@@ -151,6 +151,26 @@ fn planted_lifts_are_recovered_and_reruns_are_identical() {
             .map(|x| x["users"].as_u64().unwrap())
             .sum::<u64>()
     );
+    // A retention metric: came back to use a feature in days 7-14; usage
+    // before exposure is its CUPED covariate.
+    let mut ret = vec![
+        "experiment",
+        "analyze",
+        data.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ];
+    ret.extend(["--metric", "retention:use_feature"]);
+    let r = json_of(&ret);
+    let c = comparison(&r, "use_feature_retention", "intervention", "control");
+    assert_eq!(c["cuped"], true, "{c}");
+    assert!(c["lift"]["estimate"].as_f64().unwrap() > 0.0, "{c}");
+    let arms = &r["metrics"][0]["arms"];
+    let (late, all) = (
+        arms[0]["mean"].as_f64().unwrap(),
+        comparison(&v, "feature_use", "intervention", "control"),
+    );
+    assert!(late > 0.0 && late < 1.0 && all.is_object());
     // Effects by segment: exploratory, every value x metric x comparison.
     let mut by = args.to_vec();
     by.extend(["--by", "device"]);
