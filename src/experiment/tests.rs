@@ -210,3 +210,26 @@ fn srm_matches_scipy_chisquare() {
     close(s.p, 0.047670, 1e-6, "p");
     assert_eq!(s.df, 1);
 }
+
+// growthbook/growthbook packages/shared/test/power.test.ts:
+// frequentistVariance(2, 7, 4, 0.5, 5, 15) (varA, meanA, nA, varB, meanB,
+// nB): absolute 0.53333, relative 0.00589.
+#[test]
+fn growthbook_frequentist_variance() {
+    let a = Arm {
+        n: 4.0,
+        mean: 7.0,
+        var: 2.0,
+        raw_mean: 7.0,
+    };
+    let b = Arm {
+        n: 15.0,
+        mean: 5.0,
+        var: 0.5,
+        raw_mean: 5.0,
+    };
+    let (_, abs) = super::freq::effect_and_variance(&a, &b, Scale::Absolute).unwrap();
+    let (_, rel) = super::freq::effect_and_variance(&a, &b, Scale::Relative).unwrap();
+    close(abs, 0.53333, D5, "absolute");
+    close(rel, 0.00589, D5, "relative");
+}
