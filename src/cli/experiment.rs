@@ -260,7 +260,28 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<()> {
     let s = section(args, &cfg)?;
     // Flags come from the command line: a path there is relative to the cwd.
     let from_flags = args.assignments.is_some();
-    let mut opts = Options::resolve(&cfg, &s)?;
+    let flagged: Vec<(&'static str, &'static str)> = [
+        (args.arms.is_some(), "experiment.arms", "--arms"),
+        (args.control.is_some(), "experiment.control", "--control"),
+        (
+            !args.metrics.is_empty() || !args.guardrails.is_empty(),
+            "experiment.metrics",
+            "--metric",
+        ),
+        (!args.compare.is_empty(), "experiment.compare", "--compare"),
+        (args.window.is_some(), "experiment.window", "--window"),
+        (args.alpha.is_some(), "experiment.alpha", "--alpha"),
+        (
+            args.arm_property.is_some(),
+            "experiment.arm_property",
+            "--arm-property",
+        ),
+    ]
+    .into_iter()
+    .filter(|f| f.0)
+    .map(|f| (f.1, f.2))
+    .collect();
+    let mut opts = Options::resolve_flagged(&cfg, &s, &flagged)?;
     if from_flags {
         opts.assignments = args.assignments.clone();
     }

@@ -181,16 +181,35 @@ pub struct Options {
     pub assignments: Option<PathBuf>,
 }
 
-fn bad(cfg: &JourneyConfig, key: &str, msg: String) -> UsageError {
-    UsageError(format!("{}{key}: {msg}", cfg.at(key)))
+/// Keys set by a command-line flag, with the flag's name: their errors
+/// name the flag, not a line of journey.toml.
+pub type Flagged = [(&'static str, &'static str)];
+
+fn bad(cfg: &JourneyConfig, flagged: &Flagged, key: &str, msg: String) -> UsageError {
+    match flagged
+        .iter()
+        .find(|(k, _)| key == *k || key.starts_with(&format!("{k}[")))
+    {
+        Some((_, flag)) => UsageError(format!("{flag}: {msg}")),
+        None => UsageError(format!("{}{key}: {msg}", cfg.at(key))),
+    }
 }
 
 impl Options {
     pub fn resolve(cfg: &JourneyConfig, s: &ExperimentSection) -> Result<Options, UsageError> {
+        Options::resolve_flagged(cfg, s, &[])
+    }
+
+    pub fn resolve_flagged(
+        cfg: &JourneyConfig,
+        s: &ExperimentSection,
+        flagged: &Flagged,
+    ) -> Result<Options, UsageError> {
         let arms: Vec<String> = s.arms.iter().map(|a| a.name.clone()).collect();
         if arms.len() < 2 {
             return Err(bad(
                 cfg,
+                flagged,
                 "experiment.arms",
                 format!(
                     "an experiment needs at least two arms (found {}); list them, e.g. arms = [{{ name = \"control\" }}, {{ name = \"intervention\" }}]",
@@ -202,6 +221,7 @@ impl Options {
             if arms[..i].contains(a) {
                 return Err(bad(
                     cfg,
+                    flagged,
                     "experiment.arms",
                     format!("the arm {a:?} is listed twice"),
                 ));
@@ -211,6 +231,7 @@ impl Options {
         if let Some(w) = weights.iter().find(|w| !w.is_finite() || **w < 0.0) {
             return Err(bad(
                 cfg,
+                flagged,
                 "experiment.arms",
                 format!("weight {w} is not a non-negative number"),
             ));
@@ -219,6 +240,7 @@ impl Options {
             arms.iter().position(|a| a == name).ok_or_else(|| {
                 bad(
                     cfg,
+                    flagged,
                     key,
                     format!(
                         "{name:?} is not one of the arms ({}){}",
@@ -244,6 +266,7 @@ impl Options {
             if p.0 == p.1 {
                 return Err(bad(
                     cfg,
+                    flagged,
                     "experiment.compare",
                     format!("{t:?} is compared with itself"),
                 ));
@@ -253,7 +276,7 @@ impl Options {
             }
         }
         if s.metrics.is_empty() {
-            return Err(bad(cfg, "experiment.metrics", "no metrics: add [[experiment.metrics]] with name, kind (conversion, count or sum) and event".into()));
+            return Err(bad(cfg, flagged, "experiment.metrics", "no metrics: add [[experiment.metrics]] with name, kind (conversion, count or sum) and event".into()));
         }
         for (i, m) in s.metrics.iter().enumerate() {
             let key = format!("experiment.metrics[{}]", i + 1);
@@ -265,6 +288,7 @@ impl Options {
             {
                 return Err(bad(
                     cfg,
+                    flagged,
                     &key,
                     format!(
                         "name {:?}: use letters, digits and _ only (checks address it as experiment.<name>.<arm>)",
@@ -275,6 +299,7 @@ impl Options {
             if s.metrics[..i].iter().any(|o| o.name == m.name) {
                 return Err(bad(
                     cfg,
+                    flagged,
                     &key,
                     format!("the metric name {:?} is used twice", m.name),
                 ));
@@ -283,6 +308,7 @@ impl Options {
                 if m.kind != MetricKind::Retention {
                     return Err(bad(
                         cfg,
+                        flagged,
                         &key,
                         "`after` belongs to a `retention` metric".into(),
                     ));
@@ -290,19 +316,21 @@ impl Options {
                 if after.ms() <= 0 || after.ms() >= s.window.map_or(DEFAULT_WINDOW_MS, |d| d.ms()) {
                     return Err(bad(
                         cfg,
+                        flagged,
                         &key,
                         "`after` must be longer than zero and shorter than the window".into(),
                     ));
                 }
             }
             if (m.kind == MetricKind::Sum) != m.property.is_some() {
-                return Err(bad(cfg, &key, "a `sum` metric needs `property` (the numeric column), and only a sum metric takes one".into()));
+                return Err(bad(cfg, flagged, &key, "a `sum` metric needs `property` (the numeric column), and only a sum metric takes one".into()));
             }
         }
         let alpha = s.alpha.unwrap_or(0.05);
         if !(alpha > 0.0 && alpha < 0.5) {
             return Err(bad(
                 cfg,
+                flagged,
                 "experiment.alpha",
                 format!("{alpha} is not in (0, 0.5)"),
             ));
@@ -311,6 +339,7 @@ impl Options {
         if !(n_star.is_finite() && n_star > 0.0) {
             return Err(bad(
                 cfg,
+                flagged,
                 "experiment.sequential_tuning",
                 format!("{n_star} is not a positive number"),
             ));
@@ -319,6 +348,7 @@ impl Options {
             Some(sd) if !(sd.is_finite() && sd > 0.0) => {
                 return Err(bad(
                     cfg,
+                    flagged,
                     "experiment.prior_sd",
                     format!("{sd} is not a positive number"),
                 ));
@@ -330,18 +360,19 @@ impl Options {
         if window_ms <= 0 {
             return Err(bad(
                 cfg,
+                flagged,
                 "experiment.window",
                 "the window must be longer than zero".into(),
             ));
         }
         let lookback_ms = s.lookback.map_or(DEFAULT_LOOKBACK_MS, |d| d.ms()).max(0);
         let assignments = match (&s.assignments, &s.exposure) {
-            (Some(_), Some(_)) => return Err(bad(cfg, "experiment.assignments", "give an assignments file or an exposure event, not both".into())),
-            (None, None) => return Err(bad(cfg, "experiment", "no assignment: set `assignments` (a user_id,arm,assigned_at CSV) or `exposure` with `arm_property`".into())),
+            (Some(_), Some(_)) => return Err(bad(cfg, flagged, "experiment.assignments", "give an assignments file or an exposure event, not both".into())),
+            (None, None) => return Err(bad(cfg, flagged, "experiment", "no assignment: set `assignments` (a user_id,arm,assigned_at CSV) or `exposure` with `arm_property`".into())),
             (Some(p), None) => Some(relative_to_config(cfg, p)),
             (None, Some(_)) => {
                 if s.arm_property.is_none() {
-                    return Err(bad(cfg, "experiment.arm_property", "an exposure event needs arm_property: the property that holds the arm".into()));
+                    return Err(bad(cfg, flagged, "experiment.arm_property", "an exposure event needs arm_property: the property that holds the arm".into()));
                 }
                 None
             }

@@ -427,7 +427,11 @@ fn bad_configs_and_files_fail_with_the_place_and_a_fix() {
         let err = String::from_utf8_lossy(&err).to_string();
         assert!(err.contains(needle), "{extra:?}: {err}");
     };
-    run(&["--arms", "control"], 2, "at least two arms");
+    run(
+        &["--arms", "control"],
+        2,
+        "--arms: an experiment needs at least two arms",
+    );
     run(&["--control", "contrl"], 2, "did you mean \"control\"");
     run(&["--metric", "sum:purchase"], 2, "sum:EVENT:PROPERTY");
     run(
