@@ -570,6 +570,17 @@ events = ["home", "search", "category"]
 [[stages]]
 name = "Purchase"
 events = [{ event = "checkout", utm_campaign = "camp2" }, "add_to_cart", "purchase"]
+[experiment]
+exposure = "product"
+arm_property = "utm_campaign"
+arms = [{ name = "camp0" }, { name = "camp1" }, { name = "camp2" }]
+breakdown = "referrer"
+lookback = "0d"
+[[experiment.metrics]]
+name = "revenue"
+kind = "sum"
+event = "purchase"
+property = "price"
 "#,
     )
     .unwrap();
