@@ -4,7 +4,8 @@
 //! a quick, repeatable view of the analysis alone, without ingest.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use journeymap::experiment::analyze::{Inputs, Options, analyze};
+use journeymap::experiment::analyze::{Inputs, analyze};
+use journeymap::experiment::options::Options;
 use journeymap::generate::{self, ExperimentPlan, GenerateOptions, Scenario};
 use journeymap::ingest::{self, IngestOptions};
 use journeymap::progress::Progress;

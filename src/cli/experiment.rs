@@ -11,8 +11,9 @@ use crate::config::{self, JourneyConfig};
 use crate::duration::Duration;
 use crate::error::UsageError;
 use crate::experiment::adjust::Correction;
-use crate::experiment::analyze::{self, Options};
+use crate::experiment::analyze;
 use crate::experiment::config::{ArmConfig, Engine, ExperimentSection, MetricConfig, MetricKind};
+use crate::experiment::options::Options;
 
 use crate::pipeline::Context;
 use crate::predicate::Predicate;
@@ -384,10 +385,10 @@ pub mod plan {
 
     use super::{PlanArgs, out, outln, parse_metric};
     use crate::config::JourneyConfig;
-    use crate::doc::{Align, Block, Cell, Table};
     use crate::error::UsageError;
-    use crate::experiment::metrics::Resolved;
-    use crate::experiment::plan::{Plan, PlanOptions, plan};
+    use crate::experiment::config::ExperimentSection;
+    use crate::experiment::metrics::resolve;
+    use crate::experiment::plan::{PlanOptions, plan};
     use crate::progress::Progress;
 
     pub fn run(args: &PlanArgs) -> Result<()> {
@@ -419,48 +420,31 @@ pub mod plan {
             .map(|m| parse_metric(m, false))
             .collect::<Result<Vec<_>, _>>()?;
         let cfg = JourneyConfig::default();
-        let selection = cfg
-            .properties_read()
-            .with(metrics.iter().map(|m| &m.event), None, false);
-        let mut selection = selection;
-        selection
-            .named
-            .extend(metrics.iter().filter_map(|m| m.property.clone()));
+        // Only the columns the metrics read (docs/ingest.md).
+        let section = ExperimentSection {
+            metrics: metrics.clone(),
+            ..Default::default()
+        };
+        let selection = crate::ingest::PropertySelection {
+            named: section.properties(),
+            unnamed: false,
+        };
         let progress = Progress::new();
         let data = args.input.load_selected(&cfg, Some(selection), &progress)?;
         let t = &data.ingested.table;
-        let mut resolved = Vec::new();
-        for (i, m) in metrics.iter().enumerate() {
-            let what = format!("--metric {}", i + 1);
-            let matcher = crate::predicate::resolve(&m.event, t, &what)?;
-            let numbers = match &m.property {
-                Some(p) => {
-                    let col = t.props.iter().position(|c| &c.name == p).ok_or_else(|| {
-                        UsageError(format!(
-                            "{what}: the export has no column {p:?}{}",
-                            crate::predicate::suggest(
-                                p,
-                                data.ingested.property_names.iter().map(String::as_str)
-                            )
-                        ))
-                    })?;
-                    Some((col, crate::features::extract::numbers(t, col)))
-                }
-                None => None,
-            };
-            resolved.push((
-                m.name.clone(),
-                Resolved {
-                    kind: m.kind,
-                    matcher,
-                    numbers,
-                    offset_ms: if m.kind == crate::experiment::config::MetricKind::Retention {
-                        crate::experiment::analyze::DEFAULT_RETENTION_AFTER_MS
-                    } else {
-                        0
-                    },
-                },
-            ));
+        let columns = &data.ingested.property_names;
+        let mut warnings = Vec::new();
+        let resolved = metrics
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let what = format!("--metric {}", i + 1);
+                resolve(t, columns, m, &what, &mut |w| warnings.push(w))
+                    .map(|r| (m.name.clone(), r))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        for w in &warnings {
+            eprintln!("warning: {}", crate::doc::text::clean(w));
         }
         progress.stage("planning");
         let p = plan(
@@ -475,64 +459,17 @@ pub mod plan {
                 n_star: args.sequential_tuning,
                 window_ms: args
                     .window
-                    .map_or(crate::experiment::analyze::DEFAULT_WINDOW_MS, |d| d.ms()),
+                    .map_or(crate::experiment::options::DEFAULT_WINDOW_MS, |d| d.ms()),
             },
         );
         progress.stage("done");
         if args.json {
             return outln(&serde_json::to_string_pretty(&p)?).map_err(Into::into);
         }
-        out(&crate::doc::text::render(&document(&p))).map_err(Into::into)
-    }
-
-    fn document(p: &Plan) -> Vec<Block> {
-        let mut t = Table::new(&[
-            ("metric", Align::Left),
-            ("users", Align::Right),
-            ("mean", Align::Right),
-            ("variance", Align::Right),
-            ("users needed", Align::Right),
-            ("days", Align::Right),
-            ("sequential users", Align::Right),
-            ("sequential days", Align::Right),
-            ("MDE at export traffic", Align::Right),
-        ]);
-        let opt_n = |x: Option<u64>| Cell::opt(x.map(Cell::count));
-        let opt_d = |x: Option<f64>| Cell::opt(x.map(|d| Cell::fixed(d, 1)));
-        for m in &p.metrics {
-            t.row(vec![
-                Cell::name(&m.metric),
-                Cell::count(m.users),
-                Cell::fixed(m.mean, 4),
-                Cell::fixed(m.variance, 4),
-                opt_n(m.users_needed),
-                opt_d(m.days_needed),
-                opt_n(m.users_needed_sequential),
-                opt_d(m.days_needed_sequential),
-                Cell::opt(m.mde_at_export_traffic.map(Cell::pct)),
-            ]);
-        }
-        let mut doc = vec![
-            Block::title(2, "Experiment plan"),
-            Block::text(format!(
-                "Detect a {:.1} % relative lift with power {:.0} % at α = {} over {} arms; metric over {} after each user's first event; {:.1} new users per day over {:.1} days of export; sequential N* = {}.",
-                p.mde * 100.0,
-                p.power * 100.0,
-                p.alpha,
-                p.arms,
-                p.window,
-                p.new_users_per_day,
-                p.export_days,
-                p.sequential_tuning
-            )),
-            Block::Table(t),
-        ];
-        for m in &p.metrics {
-            if let Some(n) = &m.note {
-                doc.push(Block::text(format!("{}: {n}", m.metric)));
-            }
-        }
-        doc
+        out(&crate::doc::text::render(
+            &crate::report::sections::experiment::plan_document(&p),
+        ))
+        .map_err(Into::into)
     }
 }
 
@@ -585,10 +522,9 @@ pub mod did {
 
     use super::{DidArgs, out, outln, parse_metric};
     use crate::config::JourneyConfig;
-    use crate::doc::{Align, Block, Cell, Table, line};
     use crate::error::{DataError, UsageError};
-    use crate::experiment::did::{DidOptions, DidReport, did};
-    use crate::experiment::metrics::Resolved;
+    use crate::experiment::did::{DidOptions, did};
+    use crate::experiment::metrics::{column, resolve};
     use crate::progress::Progress;
 
     fn start_ms(s: &str) -> Result<i64, UsageError> {
@@ -677,28 +613,10 @@ pub mod did {
         let progress = Progress::new();
         let data = args.input.load_selected(&cfg, Some(selection), &progress)?;
         let t = &data.ingested.table;
-        let matcher = crate::predicate::resolve(&metric.event, t, "--metric")?;
-        let numbers = match &metric.property {
-            Some(p) => {
-                let col = t.props.iter().position(|c| &c.name == p).ok_or_else(|| {
-                    DataError::Input(format!(
-                        "--metric: the export has no column {p:?}{}",
-                        crate::predicate::suggest(
-                            p,
-                            data.ingested.property_names.iter().map(String::as_str)
-                        )
-                    ))
-                })?;
-                Some((col, crate::features::extract::numbers(t, col)))
-            }
-            None => None,
-        };
-        let resolved = Resolved {
-            kind: metric.kind,
-            matcher,
-            numbers,
-            offset_ms: 0,
-        };
+        let columns = &data.ingested.property_names;
+        let resolved = resolve(t, columns, &metric, "--metric", &mut |w| {
+            eprintln!("warning: {}", crate::doc::text::clean(&w))
+        })?;
         let ranges = t.user_ranges();
         let mut treated = vec![false; t.user_names.len()];
         match (&args.treated, &where_col) {
@@ -709,15 +627,7 @@ pub mod did {
                 }
             }
             (None, Some(col)) => {
-                let p = t.props.iter().position(|c| &c.name == col).ok_or_else(|| {
-                    DataError::Input(format!(
-                        "--treated-where: the export has no column {col:?}{}",
-                        crate::predicate::suggest(
-                            col,
-                            data.ingested.property_names.iter().map(String::as_str)
-                        )
-                    ))
-                })?;
+                let p = column(t, columns, col, "--treated-where")?;
                 let value = where_val.as_deref().unwrap_or("");
                 for r in ranges.iter().filter(|r| !r.is_empty()) {
                     let code = t.props[p].codes[r.start];
@@ -744,84 +654,9 @@ pub mod did {
         if args.json {
             return outln(&serde_json::to_string_pretty(&report)?).map_err(Into::into);
         }
-        out(&crate::doc::text::render(&document(&report))).map_err(Into::into)
-    }
-
-    fn document(r: &DidReport) -> Vec<Block> {
-        let mut groups = Table::new(&[
-            ("group", Align::Left),
-            ("users", Align::Right),
-            ("pre mean", Align::Right),
-            ("post mean", Align::Right),
-        ]);
-        for (name, g) in [("treated", &r.treated), ("control", &r.control)] {
-            groups.row(vec![
-                Cell::text(name),
-                Cell::count(g.users),
-                Cell::fixed(g.pre, 4),
-                Cell::fixed(g.post, 4),
-            ]);
-        }
-        let mut est = Table::new(&[
-            ("", Align::Left),
-            ("estimate", Align::Right),
-            ("SE", Align::Right),
-            ("interval", Align::Right),
-            ("p", Align::Right),
-        ]);
-        for (name, e) in [
-            ("effect (DiD)", &r.effect),
-            ("placebo (pre-period)", &r.placebo),
-        ] {
-            match e {
-                Some(e) => est.row(vec![
-                    Cell::text(name),
-                    Cell::fixed(e.estimate, 4),
-                    Cell::fixed(e.se, 4),
-                    Cell::text(format!("{:+.4} to {:+.4}", e.ci_low, e.ci_high)),
-                    Cell::fixed(e.p, 4),
-                ]),
-                None => est.row(vec![
-                    Cell::text(name),
-                    Cell::text("–"),
-                    Cell::text("–"),
-                    Cell::text("–"),
-                    Cell::text("–"),
-                ]),
-            };
-        }
-        let mut weeks = Table::new(&[
-            ("week", Align::Right),
-            ("treated", Align::Right),
-            ("control", Align::Right),
-        ]);
-        for w in &r.weeks {
-            weeks.row(vec![
-                Cell::text(format!("{:+}", w.week)),
-                Cell::fixed(w.treated, 4),
-                Cell::fixed(w.control, 4),
-            ]);
-        }
-        vec![
-            Block::title(2, "Difference in differences"),
-            Block::para({
-                let mut l = line().strong("Verdict").text(": ");
-                let pieces = crate::experiment::did::verdict(&r.metric, &r.effect, &r.placebo, r.parallel_trends_plausible, r.alpha);
-                for p in pieces {
-                    l = match p {
-                        crate::experiment::analyze::Piece::Text(t) => l.text(t),
-                        crate::experiment::analyze::Piece::Name(n) => l.name(n),
-                    };
-                }
-                l.done()
-            }),
-            Block::para(line().text("Metric ").name(&r.metric).text(format!(
-                "; rollout from {}; pre {}, post {}; {} users first seen after the start left out.",
-                r.start, r.pre, r.post, r.excluded_new_users
-            )).done()),
-            Block::Table(groups),
-            Block::Table(est),
-            Block::Table(weeks),
-        ]
+        out(&crate::doc::text::render(
+            &crate::report::sections::experiment::did_document(&report),
+        ))
+        .map_err(Into::into)
     }
 }

@@ -3,7 +3,9 @@
 use anyhow::Result;
 use serde_json::{Value, json};
 
-use super::analyze::{Analyzed, ExperimentReport, Inputs, Options, analyze};
+use super::analyze::{Analyzed, Inputs, analyze};
+use super::options::Options;
+use super::report::ExperimentReport;
 use crate::analysis::{Alias, Analysis, DiffPart};
 use crate::config::JourneyConfig;
 use crate::diff::f;

@@ -3,408 +3,26 @@
 //! the engines, then the family-wise correction and the verdicts.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-use serde::Serialize;
 
 use super::adjust::{Correction, adjust_with_factors};
-use super::assign::{self, Accounting, Source};
-use super::bayes::{Prior, posterior};
-use super::config::{Engine, ExperimentSection, MetricKind};
+use super::assign::{self, Source};
+use super::bayes::posterior;
+use super::config::{Engine, MetricKind};
 use super::freq::{Estimate, NoEstimate, Scale, sequential_at, welch};
 use super::metrics::{Resolved, accumulate};
-use super::srm::{Srm, SrmStatus, srm};
+use super::options::Options;
+use super::report::{
+    ArmMetric, ArmSummary, BayesFigures, Comparison, Effect, ExperimentReport, Figures,
+    MetricResult,
+};
+use super::srm::srm;
 use super::suff::{Arm, Sums, theta, variance_reduction};
-use crate::config::JourneyConfig;
+use super::verdict::{comparison_pieces, overall_pieces, plain};
 use crate::duration::format_ms;
-use crate::error::{DataError, UsageError};
+use crate::error::UsageError;
 use crate::ingest::EventTable;
 use crate::predicate::resolve;
 use crate::stats::round6;
-
-pub const DEFAULT_WINDOW_MS: i64 = 14 * 86_400_000;
-pub const DEFAULT_LOOKBACK_MS: i64 = 14 * 86_400_000;
-pub const DEFAULT_N_STAR: f64 = 5000.0;
-pub const DEFAULT_RETENTION_AFTER_MS: i64 = 7 * 86_400_000;
-
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct ExperimentReport {
-    /// The engine of every verdict.
-    pub engine: Engine,
-    pub alpha: f64,
-    /// Over the goal metrics × comparisons (guardrails are not in the family).
-    pub correction: Correction,
-    pub window: String,
-    /// CUPED's pre-exposure window ("0s": off).
-    pub lookback: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sequential_tuning: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub prior: Option<Prior>,
-    pub assignment: Accounting,
-    pub arms: Vec<ArmSummary>,
-    pub srm: Srm,
-    pub metrics: Vec<MetricResult>,
-    /// `figures.<metric>.<arm>` (vs control) or `<treatment>_vs_<baseline>`:
-    /// the verdict's figures, for checks.
-    pub figures: BTreeMap<String, BTreeMap<String, Figures>>,
-    /// Next-period weights on the first goal metric (src/experiment/allocate.rs);
-    /// absent until every arm has 100 users.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allocation: Option<super::allocate::Allocation>,
-    /// Effects per value of `breakdown` (exploratory, uncorrected).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub breakdown: Option<super::breakdown::Breakdown>,
-    /// T-learner uplift per conversion goal metric and comparison, with
-    /// `uplift = true` (src/experiment/uplift.rs).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub uplift: Vec<super::uplift::UpliftReport>,
-    pub verdict: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct ArmSummary {
-    pub name: String,
-    pub control: bool,
-    pub expected_share: f64,
-    pub users: u64,
-    pub share: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct MetricResult {
-    pub name: String,
-    pub kind: MetricKind,
-    pub event: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub property: Option<String>,
-    pub guardrail: bool,
-    pub inverse: bool,
-    pub arms: Vec<ArmMetric>,
-    pub comparisons: Vec<Comparison>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct ArmMetric {
-    pub arm: String,
-    pub users: u64,
-    pub mean: f64,
-    pub sd: f64,
-    /// The covariate's mean (the metric over the lookback before exposure).
-    pub pre_mean: f64,
-    pub sums: Sums,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct Effect {
-    pub estimate: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
-    pub se: f64,
-    /// The engine's two-sided p-value (Bayesian: 2·min(P(win), P(lose))).
-    pub p: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub p_adjusted: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct BayesFigures {
-    pub chance_to_win: f64,
-    /// Expected loss of shipping the treatment / of keeping the baseline,
-    /// in relative-lift units.
-    pub risk_treatment: f64,
-    pub risk_baseline: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct Comparison {
-    pub treatment: String,
-    pub baseline: String,
-    pub engine: Engine,
-    /// Whether `lift` is CUPED-adjusted.
-    pub cuped: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub theta: Option<f64>,
-    /// 1 − Var(adjusted)/Var(raw) of the difference.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub variance_reduction: Option<f64>,
-    /// Relative lift: the verdict's estimate; its interval is the
-    /// corrected one when the family has more than one member.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lift: Option<Effect>,
-    /// The same engine without CUPED, side by side.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unadjusted: Option<Effect>,
-    /// Absolute difference of means (uncorrected).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub absolute: Option<Effect>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bayes: Option<BayesFigures>,
-    /// The interval printed next to the lift excludes 0.
-    pub significant: bool,
-    /// "better", "worse" or "none" (inverse metrics: lower is better).
-    pub direction: String,
-    /// Why there is no estimate (an arm with < 2 users, a constant metric).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    pub verdict: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct Figures {
-    pub lift: Option<f64>,
-    pub lift_ci_low: Option<f64>,
-    pub lift_ci_high: Option<f64>,
-    pub p: Option<f64>,
-    pub p_adjusted: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub chance_to_win: Option<f64>,
-    /// 1 when significant, else 0.
-    pub significant: u8,
-}
-
-/// Options resolved from `[experiment]` (flags already merged in).
-pub struct Options {
-    pub section: ExperimentSection,
-    pub arms: Vec<String>,
-    pub weights: Vec<f64>,
-    pub control: usize,
-    pub pairs: Vec<(usize, usize)>,
-    pub window_ms: i64,
-    pub lookback_ms: i64,
-    pub engine: Engine,
-    pub correction: Correction,
-    pub alpha: f64,
-    pub n_star: f64,
-    pub prior: Option<Prior>,
-    /// The assignments file, resolved against the config's directory.
-    pub assignments: Option<PathBuf>,
-}
-
-/// Keys set by a command-line flag, with the flag's name: their errors
-/// name the flag, not a line of journey.toml.
-pub type Flagged = [(&'static str, &'static str)];
-
-fn bad(cfg: &JourneyConfig, flagged: &Flagged, key: &str, msg: String) -> UsageError {
-    match flagged
-        .iter()
-        .find(|(k, _)| key == *k || key.starts_with(&format!("{k}[")))
-    {
-        Some((_, flag)) => UsageError(format!("{flag}: {msg}")),
-        None => UsageError(format!("{}{key}: {msg}", cfg.at(key))),
-    }
-}
-
-impl Options {
-    pub fn resolve(cfg: &JourneyConfig, s: &ExperimentSection) -> Result<Options, UsageError> {
-        Options::resolve_flagged(cfg, s, &[])
-    }
-
-    pub fn resolve_flagged(
-        cfg: &JourneyConfig,
-        s: &ExperimentSection,
-        flagged: &Flagged,
-    ) -> Result<Options, UsageError> {
-        let arms: Vec<String> = s.arms.iter().map(|a| a.name.clone()).collect();
-        if arms.len() < 2 {
-            return Err(bad(
-                cfg,
-                flagged,
-                "experiment.arms",
-                format!(
-                    "an experiment needs at least two arms (found {}); list them, e.g. arms = [{{ name = \"control\" }}, {{ name = \"intervention\" }}]",
-                    arms.len()
-                ),
-            ));
-        }
-        for (i, a) in arms.iter().enumerate() {
-            if arms[..i].contains(a) {
-                return Err(bad(
-                    cfg,
-                    flagged,
-                    "experiment.arms",
-                    format!("the arm {a:?} is listed twice"),
-                ));
-            }
-        }
-        let weights: Vec<f64> = s.arms.iter().map(|a| a.weight.unwrap_or(1.0)).collect();
-        if let Some(w) = weights.iter().find(|w| !w.is_finite() || **w < 0.0) {
-            return Err(bad(
-                cfg,
-                flagged,
-                "experiment.arms",
-                format!("weight {w} is not a non-negative number"),
-            ));
-        }
-        let find = |name: &str, key: &str| {
-            arms.iter().position(|a| a == name).ok_or_else(|| {
-                bad(
-                    cfg,
-                    flagged,
-                    key,
-                    format!(
-                        "{name:?} is not one of the arms ({}){}",
-                        arms.join(", "),
-                        crate::predicate::suggest(name, arms.iter().map(String::as_str))
-                    ),
-                )
-            })
-        };
-        let control = match &s.control {
-            Some(c) => find(c, "experiment.control")?,
-            None => 0,
-        };
-        let mut pairs: Vec<(usize, usize)> = (0..arms.len())
-            .filter(|&i| i != control)
-            .map(|i| (i, control))
-            .collect();
-        for [t, b] in &s.compare {
-            let p = (
-                find(t, "experiment.compare")?,
-                find(b, "experiment.compare")?,
-            );
-            if p.0 == p.1 {
-                return Err(bad(
-                    cfg,
-                    flagged,
-                    "experiment.compare",
-                    format!("{t:?} is compared with itself"),
-                ));
-            }
-            if !pairs.contains(&p) {
-                pairs.push(p);
-            }
-        }
-        if s.metrics.is_empty() {
-            return Err(bad(cfg, flagged, "experiment.metrics", "no metrics: add [[experiment.metrics]] with name, kind (conversion, count or sum) and event".into()));
-        }
-        for (i, m) in s.metrics.iter().enumerate() {
-            let key = format!("experiment.metrics[{}]", i + 1);
-            if m.name.is_empty()
-                || !m
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            {
-                return Err(bad(
-                    cfg,
-                    flagged,
-                    &key,
-                    format!(
-                        "name {:?}: use letters, digits and _ only (checks address it as experiment.<name>.<arm>)",
-                        m.name
-                    ),
-                ));
-            }
-            if s.metrics[..i].iter().any(|o| o.name == m.name) {
-                return Err(bad(
-                    cfg,
-                    flagged,
-                    &key,
-                    format!("the metric name {:?} is used twice", m.name),
-                ));
-            }
-            if let Some(after) = m.after {
-                if m.kind != MetricKind::Retention {
-                    return Err(bad(
-                        cfg,
-                        flagged,
-                        &key,
-                        "`after` belongs to a `retention` metric".into(),
-                    ));
-                }
-                if after.ms() <= 0 || after.ms() >= s.window.map_or(DEFAULT_WINDOW_MS, |d| d.ms()) {
-                    return Err(bad(
-                        cfg,
-                        flagged,
-                        &key,
-                        "`after` must be longer than zero and shorter than the window".into(),
-                    ));
-                }
-            }
-            if (m.kind == MetricKind::Sum) != m.property.is_some() {
-                return Err(bad(cfg, flagged, &key, "a `sum` metric needs `property` (the numeric column), and only a sum metric takes one".into()));
-            }
-        }
-        let alpha = s.alpha.unwrap_or(0.05);
-        if !(alpha > 0.0 && alpha < 0.5) {
-            return Err(bad(
-                cfg,
-                flagged,
-                "experiment.alpha",
-                format!("{alpha} is not in (0, 0.5)"),
-            ));
-        }
-        let n_star = s.sequential_tuning.unwrap_or(DEFAULT_N_STAR);
-        if !(n_star.is_finite() && n_star > 0.0) {
-            return Err(bad(
-                cfg,
-                flagged,
-                "experiment.sequential_tuning",
-                format!("{n_star} is not a positive number"),
-            ));
-        }
-        let prior = match s.prior_sd {
-            Some(sd) if !(sd.is_finite() && sd > 0.0) => {
-                return Err(bad(
-                    cfg,
-                    flagged,
-                    "experiment.prior_sd",
-                    format!("{sd} is not a positive number"),
-                ));
-            }
-            Some(sd) => Some(Prior { mean: 0.0, sd }),
-            None => None,
-        };
-        let window_ms = s.window.map_or(DEFAULT_WINDOW_MS, |d| d.ms());
-        if window_ms <= 0 {
-            return Err(bad(
-                cfg,
-                flagged,
-                "experiment.window",
-                "the window must be longer than zero".into(),
-            ));
-        }
-        let lookback_ms = s.lookback.map_or(DEFAULT_LOOKBACK_MS, |d| d.ms()).max(0);
-        let assignments = match (&s.assignments, &s.exposure) {
-            (Some(_), Some(_)) => return Err(bad(cfg, flagged, "experiment.assignments", "give an assignments file or an exposure event, not both".into())),
-            (None, None) => return Err(bad(cfg, flagged, "experiment", "no assignment: set `assignments` (a user_id,arm,assigned_at CSV) or `exposure` with `arm_property`".into())),
-            (Some(p), None) => Some(relative_to_config(cfg, p)),
-            (None, Some(_)) => {
-                if s.arm_property.is_none() {
-                    return Err(bad(cfg, flagged, "experiment.arm_property", "an exposure event needs arm_property: the property that holds the arm".into()));
-                }
-                None
-            }
-        };
-        Ok(Options {
-            section: s.clone(),
-            arms,
-            weights,
-            control,
-            pairs,
-            window_ms,
-            lookback_ms,
-            engine: s.engine.unwrap_or_default(),
-            correction: s.correction.unwrap_or_default(),
-            alpha,
-            n_star,
-            prior,
-            assignments,
-        })
-    }
-}
-
-/// A relative path in journey.toml is read from the config's directory.
-fn relative_to_config(cfg: &JourneyConfig, p: &str) -> PathBuf {
-    let path = Path::new(p);
-    match &cfg.source {
-        Some(src) if path.is_relative() => Path::new(&src.path)
-            .parent()
-            .map_or_else(|| path.to_path_buf(), |d| d.join(path)),
-        _ => path.to_path_buf(),
-    }
-}
 
 fn effect(e: &Estimate) -> Effect {
     Effect {
@@ -496,12 +114,7 @@ pub fn analyze(
         None => {
             let exposure = s.exposure.as_ref().expect("checked in resolve");
             let prop = s.arm_property.as_deref().expect("checked in resolve");
-            let arm_prop = t.props.iter().position(|c| c.name == prop).ok_or_else(|| {
-                DataError::Input(format!(
-                    "experiment.arm_property: the export has no column {prop:?}{}",
-                    crate::predicate::suggest(prop, columns.iter().map(String::as_str))
-                ))
-            })?;
+            let arm_prop = super::metrics::column(t, columns, prop, "experiment.arm_property")?;
             Source::Exposure {
                 matcher: resolve(exposure, t, "experiment.exposure")?,
                 arm_prop,
@@ -538,47 +151,20 @@ pub fn analyze(
             accounting.source
         ));
     }
-    let mut resolved = Vec::new();
-    for (i, m) in s.metrics.iter().enumerate() {
-        let key = format!("experiment.metrics[{}]", i + 1);
-        let matcher = resolve(&m.event, t, &key)?;
-        if matcher.event.is_none() {
-            warn(format!(
-                "experiment: the event {} of metric {} does not occur in the data",
-                m.event.label(),
-                m.name
-            ));
-        }
-        let numbers = match &m.property {
-            Some(p) => {
-                let col = t.props.iter().position(|c| &c.name == p).ok_or_else(|| {
-                    DataError::Input(format!(
-                        "{key}.property: the export has no column {p:?}{}",
-                        crate::predicate::suggest(p, columns.iter().map(String::as_str))
-                    ))
-                })?;
-                let nums = crate::features::extract::numbers(t, col);
-                if nums.iter().all(Option::is_none) {
-                    warn(format!(
-                        "experiment: the property {p} of metric {} holds no numbers; its sums are 0",
-                        m.name
-                    ));
-                }
-                Some((col, nums))
-            }
-            None => None,
-        };
-        let offset_ms = match m.kind {
-            MetricKind::Retention => m.after.map_or(DEFAULT_RETENTION_AFTER_MS, |d| d.ms()),
-            _ => 0,
-        };
-        resolved.push(Resolved {
-            offset_ms,
-            kind: m.kind,
-            matcher,
-            numbers,
-        });
-    }
+    let resolved: Vec<Resolved> = s
+        .metrics
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            super::metrics::resolve(
+                t,
+                columns,
+                m,
+                &format!("experiment.metrics[{}]", i + 1),
+                warn,
+            )
+        })
+        .collect::<Result<_, _>>()?;
     let mut range_of = vec![None; t.user_names.len()];
     for r in ranges {
         if !r.is_empty() {
@@ -840,12 +426,7 @@ pub fn analyze(
     }
     r.verdict = plain(&overall_pieces(&r));
     if let Some(by) = &s.breakdown {
-        let column = t.props.iter().position(|c| &c.name == by).ok_or_else(|| {
-            DataError::Input(format!(
-                "experiment.breakdown: the export has no column {by:?}{}",
-                crate::predicate::suggest(by, columns.iter().map(String::as_str))
-            ))
-        })?;
+        let column = super::metrics::column(t, columns, by, "experiment.breakdown")?;
         let goal: Vec<(String, &Resolved)> = s
             .metrics
             .iter()
@@ -925,148 +506,4 @@ pub fn analyze(
         report: r,
         uplift_scores,
     })
-}
-
-fn pct(x: f64) -> String {
-    format!("{:+.1} %", x * 100.0)
-}
-
-/// A verdict as words and data names, so each renderer can mark the
-/// names (arm and metric names come from the data and the config).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Piece {
-    Text(String),
-    Name(String),
-}
-
-pub fn plain(pieces: &[Piece]) -> String {
-    pieces
-        .iter()
-        .map(|p| match p {
-            Piece::Text(t) | Piece::Name(t) => t.as_str(),
-        })
-        .collect()
-}
-
-fn t(s: impl Into<String>) -> Piece {
-    Piece::Text(s.into())
-}
-
-fn n(s: &str) -> Piece {
-    Piece::Name(s.to_string())
-}
-
-/// "reminder beats control on purchase: +4.1 % (95 % CI +1.2 % to +7.0 %)".
-pub fn comparison_pieces(m: &MetricResult, c: &Comparison, s: &ExperimentReport) -> Vec<Piece> {
-    let Some(l) = &c.lift else {
-        return vec![t(format!(
-            "no estimate for {} vs {} on {}: {}",
-            c.treatment,
-            c.baseline,
-            m.name,
-            c.error.as_deref().unwrap_or("")
-        ))];
-    };
-    let label = match s.correction {
-        Correction::Holm => ", Holm-adjusted",
-        Correction::BenjaminiHochberg => ", Benjamini–Hochberg-adjusted",
-        Correction::None => "",
-    };
-    let interval = format!(
-        " ({:.0} % {} {} to {}{label})",
-        (1.0 - s.alpha) * 100.0,
-        if s.engine == Engine::Bayesian {
-            "CrI"
-        } else {
-            "CI"
-        },
-        pct(l.ci_low),
-        pct(l.ci_high)
-    );
-    let head = match c.direction.as_str() {
-        "better" => vec![n(&c.treatment), t(" beats "), n(&c.baseline)],
-        "worse" => vec![n(&c.treatment), t(" is worse than "), n(&c.baseline)],
-        _ => vec![
-            t("no significant difference between "),
-            n(&c.treatment),
-            t(" and "),
-            n(&c.baseline),
-        ],
-    };
-    let mut out = head;
-    out.extend([
-        t(" on "),
-        n(&m.name),
-        t(format!(": {}{interval}", pct(l.estimate))),
-    ]);
-    out
-}
-
-/// The analysis's verdict: SRM first, then harmed guardrails, then wins.
-pub fn overall_pieces(s: &ExperimentReport) -> Vec<Piece> {
-    if s.srm.status == SrmStatus::Fail {
-        return vec![t(format!(
-            "not trustworthy: sample ratio mismatch (p = {:.2e}); the arms' sizes differ from the planned split, so find the cause before reading any result",
-            s.srm.p
-        ))];
-    }
-    let mut out = Vec::new();
-    let each = |guardrail: bool, direction: &'static str| {
-        s.metrics
-            .iter()
-            .filter(move |m| m.guardrail == guardrail)
-            .flat_map(move |m| {
-                m.comparisons
-                    .iter()
-                    .filter(move |c| c.direction == direction)
-                    .map(move |c| (m, c))
-            })
-    };
-    let harmed: Vec<_> = each(true, "worse").collect();
-    if !harmed.is_empty() {
-        out.push(t("a guardrail is harmed: "));
-        for (k, (m, c)) in harmed.iter().enumerate() {
-            if k > 0 {
-                out.push(t(", "));
-            }
-            out.extend([
-                n(&m.name),
-                t(" ("),
-                n(&c.treatment),
-                t(" vs "),
-                n(&c.baseline),
-                t(")"),
-            ]);
-        }
-        return out;
-    }
-    let wins: Vec<_> = each(false, "better").collect();
-    let losses = each(false, "worse").count();
-    if wins.is_empty() {
-        out.push(t(if losses == 0 {
-            "no significant effect on the goal metrics".to_string()
-        } else {
-            format!("no arm wins; {losses} comparison(s) are significantly worse")
-        }));
-        return out;
-    }
-    for (k, (m, c)) in wins.iter().enumerate() {
-        if k > 0 {
-            out.push(t("; "));
-        }
-        out.extend([
-            n(&c.treatment),
-            t(" beats "),
-            n(&c.baseline),
-            t(" on "),
-            n(&m.name),
-        ]);
-    }
-    if s.srm.status == SrmStatus::Warn {
-        out.push(t(format!(
-            " (but the sample ratio is suspicious: p = {:.4})",
-            s.srm.p
-        )));
-    }
-    out
 }

@@ -22,8 +22,8 @@ use std::ops::Range;
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use super::analyze::{Piece, plain};
 use super::metrics::Resolved;
+use super::verdict::{Piece, plain};
 use crate::ingest::EventTable;
 use crate::stats::round6;
 

@@ -5,8 +5,10 @@
 use std::ops::Range;
 
 use super::assign::Assigned;
-use super::config::MetricKind;
+use super::config::{MetricConfig, MetricKind};
+use super::options::DEFAULT_RETENTION_AFTER_MS;
 use super::suff::Sums;
+use crate::error::DataError;
 use crate::ingest::EventTable;
 use crate::predicate::Matcher;
 
@@ -81,4 +83,64 @@ pub fn accumulate(
         }
     }
     out
+}
+
+/// The index of property column `name`, or an error naming `what` and the
+/// nearest of `columns` (every column of the export, read or not).
+pub fn column(
+    t: &EventTable,
+    columns: &[String],
+    name: &str,
+    what: &str,
+) -> Result<usize, DataError> {
+    t.props.iter().position(|c| c.name == name).ok_or_else(|| {
+        DataError::Input(format!(
+            "{what}: the export has no column {name:?}{}",
+            crate::predicate::suggest(name, columns.iter().map(String::as_str))
+        ))
+    })
+}
+
+/// A metric resolved against the table; `what` names it in messages and
+/// warnings go to `warn` (an event that never occurs, a property without
+/// numbers). `offset_ms` is where a retention window starts.
+pub fn resolve(
+    t: &EventTable,
+    columns: &[String],
+    m: &MetricConfig,
+    what: &str,
+    warn: &mut dyn FnMut(String),
+) -> Result<Resolved, DataError> {
+    let matcher = crate::predicate::resolve(&m.event, t, what)?;
+    if matcher.event.is_none() {
+        warn(format!(
+            "experiment: the event {} of metric {} does not occur in the data",
+            m.event.label(),
+            m.name
+        ));
+    }
+    let numbers = match &m.property {
+        Some(p) => {
+            let col = column(t, columns, p, &format!("{what}.property"))?;
+            let nums = crate::features::extract::numbers(t, col);
+            if nums.iter().all(Option::is_none) {
+                warn(format!(
+                    "experiment: the property {p} of metric {} holds no numbers; its sums are 0",
+                    m.name
+                ));
+            }
+            Some((col, nums))
+        }
+        None => None,
+    };
+    let offset_ms = match m.kind {
+        MetricKind::Retention => m.after.map_or(DEFAULT_RETENTION_AFTER_MS, |d| d.ms()),
+        _ => 0,
+    };
+    Ok(Resolved {
+        kind: m.kind,
+        matcher,
+        numbers,
+        offset_ms,
+    })
 }

@@ -16,12 +16,15 @@ pub mod config;
 pub mod did;
 pub mod freq;
 pub mod metrics;
+pub mod options;
 pub mod output;
 pub mod plan;
 pub mod power;
+pub mod report;
 pub mod srm;
 pub mod suff;
 pub mod uplift;
+pub mod verdict;
 
 #[cfg(test)]
 mod calibration;

@@ -225,6 +225,15 @@ pub fn score(
     Ok((out, names))
 }
 
+/// Indices by score, highest first, ties in reverse input order:
+/// scikit-uplift's `np.argsort(score, kind="mergesort")[::-1]`.
+fn best_first(score: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..score.len()).collect();
+    order.sort_by(|&a, &b| score[a].total_cmp(&score[b]).then(a.cmp(&b)));
+    order.reverse();
+    order
+}
+
 fn trapezoid(x: &[f64], y: &[f64]) -> f64 {
     x.windows(2)
         .zip(y.windows(2))
@@ -235,11 +244,7 @@ fn trapezoid(x: &[f64], y: &[f64]) -> f64 {
 /// scikit-uplift's `qini_curve`: (users targeted, qini value) at each
 /// distinct score, best first, from (0, 0).
 pub fn qini_curve(y: &[bool], score: &[f64], treated: &[bool]) -> (Vec<f64>, Vec<f64>) {
-    let mut order: Vec<usize> = (0..y.len()).collect();
-    // Descending with ties in reverse input order: numpy's stable
-    // argsort, reversed.
-    order.sort_by(|&a, &b| score[a].total_cmp(&score[b]).then(a.cmp(&b)));
-    order.reverse();
+    let order = best_first(score);
     let (mut nt, mut yt, mut yc) = (0.0, 0.0, 0.0);
     let (mut xs, mut qs) = (vec![0.0], vec![0.0]);
     for (k, &i) in order.iter().enumerate() {
@@ -316,9 +321,7 @@ pub fn qini_normalized_by_total(y: &[bool], score: &[f64], treated: &[bool]) -> 
 /// control response rate among the top k share by score; `None` when one
 /// group is absent from the top.
 pub fn uplift_at_k(y: &[bool], score: &[f64], treated: &[bool], k: f64) -> Option<f64> {
-    let mut order: Vec<usize> = (0..y.len()).collect();
-    order.sort_by(|&a, &b| score[a].total_cmp(&score[b]).then(a.cmp(&b)));
-    order.reverse();
+    let order = best_first(score);
     // int(n · k), as scikit-uplift truncates.
     let top = ((y.len() as f64) * k) as usize;
     let (mut nt, mut yt, mut nc, mut yc) = (0.0, 0.0, 0.0, 0.0);
@@ -538,14 +541,8 @@ pub fn policy_value(
 ) -> PolicyValue {
     let n = rows.len();
     // The top int(n·k) users by uplift (the same order as uplift_at_k).
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| {
-        scored[a]
-            .uplift
-            .total_cmp(&scored[b].uplift)
-            .then(a.cmp(&b))
-    });
-    order.reverse();
+    let uplift: Vec<f64> = scored.iter().map(|x| x.uplift).collect();
+    let order = best_first(&uplift);
     let mut treat = vec![false; n];
     for &i in order.iter().take(((n as f64) * k) as usize) {
         treat[i] = true;

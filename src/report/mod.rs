@@ -33,7 +33,7 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub propensity: Option<crate::propensity::PropensityReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub experiment: Option<crate::experiment::analyze::ExperimentReport>,
+    pub experiment: Option<crate::experiment::report::ExperimentReport>,
     /// What the run noticed and went on past (an event configured but absent
     /// today, an analysis skipped for too little data), in the order found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -6,10 +6,11 @@
 use crate::doc::fmt::{pct, thousands};
 use crate::doc::{Align, Block, Cell, Document, Table, line};
 use crate::doc::{Line, LineBuilder};
-use crate::experiment::analyze::{
-    Comparison, ExperimentReport, MetricResult, Piece, comparison_pieces, overall_pieces,
-};
 use crate::experiment::config::Engine;
+use crate::experiment::did::DidReport;
+use crate::experiment::plan::Plan;
+use crate::experiment::report::{Comparison, ExperimentReport, MetricResult};
+use crate::experiment::verdict::{Piece, comparison_pieces, overall_pieces};
 
 fn json_word<T: serde::Serialize>(x: &T) -> String {
     serde_json::to_value(x)
@@ -347,4 +348,136 @@ pub fn document(s: &ExperimentReport) -> Document {
         }
     }
     doc
+}
+
+/// `experiment plan`'s document.
+pub fn plan_document(p: &Plan) -> Document {
+    let mut t = Table::new(&[
+        ("metric", Align::Left),
+        ("users", Align::Right),
+        ("mean", Align::Right),
+        ("variance", Align::Right),
+        ("users needed", Align::Right),
+        ("days", Align::Right),
+        ("sequential users", Align::Right),
+        ("sequential days", Align::Right),
+        ("MDE at export traffic", Align::Right),
+    ]);
+    let opt_n = |x: Option<u64>| Cell::opt(x.map(Cell::count));
+    let opt_d = |x: Option<f64>| Cell::opt(x.map(|d| Cell::fixed(d, 1)));
+    for m in &p.metrics {
+        t.row(vec![
+            Cell::name(&m.metric),
+            Cell::count(m.users),
+            Cell::fixed(m.mean, 4),
+            Cell::fixed(m.variance, 4),
+            opt_n(m.users_needed),
+            opt_d(m.days_needed),
+            opt_n(m.users_needed_sequential),
+            opt_d(m.days_needed_sequential),
+            Cell::opt(m.mde_at_export_traffic.map(Cell::pct)),
+        ]);
+    }
+    let mut doc = vec![
+        Block::title(2, "Experiment plan"),
+        Block::text(format!(
+            "Detect a {:.1} % relative lift with power {:.0} % at α = {} over {} arms; metric over {} after each user's first event; {:.1} new users per day over {:.1} days of export; sequential N* = {}.",
+            p.mde * 100.0,
+            p.power * 100.0,
+            p.alpha,
+            p.arms,
+            p.window,
+            p.new_users_per_day,
+            p.export_days,
+            p.sequential_tuning
+        )),
+        Block::Table(t),
+    ];
+    for m in &p.metrics {
+        if let Some(n) = &m.note {
+            doc.push(Block::text(format!("{}: {n}", m.metric)));
+        }
+    }
+    doc
+}
+
+/// `experiment did`'s document.
+pub fn did_document(r: &DidReport) -> Document {
+    let mut groups = Table::new(&[
+        ("group", Align::Left),
+        ("users", Align::Right),
+        ("pre mean", Align::Right),
+        ("post mean", Align::Right),
+    ]);
+    for (name, g) in [("treated", &r.treated), ("control", &r.control)] {
+        groups.row(vec![
+            Cell::text(name),
+            Cell::count(g.users),
+            Cell::fixed(g.pre, 4),
+            Cell::fixed(g.post, 4),
+        ]);
+    }
+    let mut est = Table::new(&[
+        ("", Align::Left),
+        ("estimate", Align::Right),
+        ("SE", Align::Right),
+        ("interval", Align::Right),
+        ("p", Align::Right),
+    ]);
+    for (name, e) in [
+        ("effect (DiD)", &r.effect),
+        ("placebo (pre-period)", &r.placebo),
+    ] {
+        match e {
+            Some(e) => est.row(vec![
+                Cell::text(name),
+                Cell::fixed(e.estimate, 4),
+                Cell::fixed(e.se, 4),
+                Cell::text(format!("{:+.4} to {:+.4}", e.ci_low, e.ci_high)),
+                Cell::fixed(e.p, 4),
+            ]),
+            None => est.row(vec![
+                Cell::text(name),
+                Cell::text("–"),
+                Cell::text("–"),
+                Cell::text("–"),
+                Cell::text("–"),
+            ]),
+        };
+    }
+    let mut weeks = Table::new(&[
+        ("week", Align::Right),
+        ("treated", Align::Right),
+        ("control", Align::Right),
+    ]);
+    for w in &r.weeks {
+        weeks.row(vec![
+            Cell::text(format!("{:+}", w.week)),
+            Cell::fixed(w.treated, 4),
+            Cell::fixed(w.control, 4),
+        ]);
+    }
+    vec![
+        Block::title(2, "Difference in differences"),
+        Block::para(
+            line()
+                .strong("Verdict")
+                .text(": ")
+                .spans(spans(&crate::experiment::did::verdict(
+                    &r.metric,
+                    &r.effect,
+                    &r.placebo,
+                    r.parallel_trends_plausible,
+                    r.alpha,
+                )))
+                .done(),
+        ),
+        Block::para(line().text("Metric ").name(&r.metric).text(format!(
+            "; rollout from {}; pre {}, post {}; {} users first seen after the start left out.",
+            r.start, r.pre, r.post, r.excluded_new_users
+        )).done()),
+        Block::Table(groups),
+        Block::Table(est),
+        Block::Table(weeks),
+    ]
 }
