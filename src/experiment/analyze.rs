@@ -123,6 +123,12 @@ pub fn analyze(
         }
     };
     let (users, accounting) = assign::assign(t, ranges, source, &o.arms, o.window_ms)?;
+    if accounting.users == 0 {
+        warn(format!(
+            "experiment: no user is assigned ({} has no usable rows): every figure below is empty",
+            accounting.source
+        ));
+    }
     if accounting.excluded_share > assign::WARN_EXCLUDED {
         let parts: Vec<String> = accounting
             .excluded

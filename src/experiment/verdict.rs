@@ -38,13 +38,15 @@ fn n(s: &str) -> Piece {
 /// "reminder beats control on purchase: +4.1 % (95 % CI +1.2 % to +7.0 %)".
 pub fn comparison_pieces(m: &MetricResult, c: &Comparison, s: &ExperimentReport) -> Vec<Piece> {
     let Some(l) = &c.lift else {
-        return vec![t(format!(
-            "no estimate for {} vs {} on {}: {}",
-            c.treatment,
-            c.baseline,
-            m.name,
-            c.error.as_deref().unwrap_or("")
-        ))];
+        return vec![
+            t("no estimate for "),
+            n(&c.treatment),
+            t(" vs "),
+            n(&c.baseline),
+            t(" on "),
+            n(&m.name),
+            t(format!(": {}", c.error.as_deref().unwrap_or(""))),
+        ];
     };
     let label = match s.correction {
         Correction::Holm => ", Holm-adjusted",

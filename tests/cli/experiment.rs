@@ -452,6 +452,48 @@ fn bad_configs_and_files_fail_with_the_place_and_a_fix() {
         3,
         "required column 'assigned_at'",
     );
+    // A header without rows: a warning, empty figures, exit 0.
+    let header = dir.path().join("header.csv");
+    std::fs::write(&header, "user_id,arm,assigned_at\n").unwrap();
+    let err = jm()
+        .args([
+            "experiment",
+            "analyze",
+            events.as_str(),
+            "--config",
+            cfg.as_str(),
+            "--assignments",
+        ])
+        .arg(&header)
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8_lossy(&err).contains("no user is assigned"));
+    // Arm names from the data are marked as data in report.md, never markup,
+    // also in a comparison without an estimate.
+    let ugly = dir.path().join("ugly.csv");
+    std::fs::write(&ugly, "user_id,arm,assigned_at\nu1,control,2026-11-02T00:00:00Z\nu3,\"<script>x</script>\nb\",2026-11-02T00:00:00Z\n").unwrap();
+    let ugly_cfg = dir.path().join("ugly.toml");
+    std::fs::write(
+        &ugly_cfg,
+        format!(
+            "[experiment]\nassignments = {:?}\narms = [{{ name = \"control\" }}, {{ name = \"<script>x</script>\\nb\" }}]\n[[experiment.metrics]]\nname = \"buy\"\nkind = \"conversion\"\nevent = \"purchase\"\n",
+            ugly.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    jm().args(["report", events.as_str(), "--config"])
+        .arg(&ugly_cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("no estimate for"), "{md}");
+    assert!(!md.contains("<script>"), "{md}");
     let empty = dir.path().join("empty.csv");
     std::fs::write(&empty, "").unwrap();
     run(
