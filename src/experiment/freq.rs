@@ -36,6 +36,8 @@ pub enum NoEstimate {
     ZeroVariance,
     #[error("the baseline mean is 0, so a relative lift is undefined")]
     ZeroBaseline,
+    #[error("the ratio's denominator is 0 in an arm")]
+    ZeroDenominator,
 }
 
 /// The effect and its variance (delta method for the ratio, the
@@ -89,20 +91,46 @@ fn t_quantile(p: f64, df: f64) -> f64 {
     StudentsT::new(0.0, 1.0, df).map_or_else(|_| normal_quantile(p), |d| d.inverse_cdf(p))
 }
 
+/// What every engine reads of a comparison: the effect, its variance,
+/// the Welch degrees of freedom and the users of both arms. Mean and
+/// ratio metrics (with or without CUPED) differ only in how they make
+/// one ([`contrast`], [`super::ratio::contrast`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Contrast {
+    pub effect: f64,
+    pub var: f64,
+    pub df: f64,
+    pub n: f64,
+}
+
+/// The contrast of two mean (or proportion) arms.
+pub fn contrast(a: &Arm, b: &Arm, scale: Scale) -> Result<Contrast, NoEstimate> {
+    let (effect, var) = effect_and_variance(a, b, scale)?;
+    Ok(Contrast {
+        effect,
+        var,
+        df: welch_df(a, b),
+        n: a.n + b.n,
+    })
+}
+
 /// Fixed-horizon two-sided Welch t test at level `alpha`.
 pub fn welch(a: &Arm, b: &Arm, scale: Scale, alpha: f64) -> Result<Estimate, NoEstimate> {
-    let (effect, var) = effect_and_variance(a, b, scale)?;
-    let se = var.sqrt();
-    let df = welch_df(a, b);
-    let p = (2.0 * t_sf((effect / se).abs(), df)).min(1.0);
-    let half = t_quantile(1.0 - alpha / 2.0, df) * se;
-    Ok(Estimate {
-        effect,
+    Ok(welch_of(&contrast(a, b, scale)?, alpha))
+}
+
+/// [`welch`] on a prepared contrast.
+pub fn welch_of(c: &Contrast, alpha: f64) -> Estimate {
+    let se = c.var.sqrt();
+    let p = (2.0 * t_sf((c.effect / se).abs(), c.df)).min(1.0);
+    let half = t_quantile(1.0 - alpha / 2.0, c.df) * se;
+    Estimate {
+        effect: c.effect,
         se,
-        low: effect - half,
-        high: effect + half,
+        low: c.effect - half,
+        high: c.effect + half,
         p,
-    })
+    }
 }
 
 /// ρ of the normal-mixture confidence sequence, tuned so that the
@@ -146,8 +174,12 @@ pub fn sequential_at(
     level: f64,
     n_star: f64,
 ) -> Result<Estimate, NoEstimate> {
-    let (effect, var) = effect_and_variance(a, b, scale)?;
-    let n = a.n + b.n;
+    Ok(sequential_of(&contrast(a, b, scale)?, alpha, level, n_star))
+}
+
+/// [`sequential_at`] on a prepared contrast.
+pub fn sequential_of(c: &Contrast, alpha: f64, level: f64, n_star: f64) -> Estimate {
+    let (effect, var, n) = (c.effect, c.var, c.n);
     let s2 = var * n;
     let r = rho(alpha, n_star);
     let half = sequential_halfwidth(s2, n, r, level);
@@ -156,11 +188,11 @@ pub fn sequential_at(
     let tr = n * r * r + 1.0;
     let log_e = r * r * stat / (2.0 * tr) - 0.5 * tr.ln();
     let p = (-log_e).exp().min(1.0);
-    Ok(Estimate {
+    Estimate {
         effect,
         se: var.sqrt(),
         low: effect - half,
         high: effect + half,
         p,
-    })
+    }
 }

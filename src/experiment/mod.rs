@@ -20,6 +20,7 @@ pub mod options;
 pub mod output;
 pub mod plan;
 pub mod power;
+pub mod ratio;
 pub mod report;
 pub mod srm;
 pub mod suff;
