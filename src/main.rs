@@ -6,7 +6,7 @@ use journeymap::error;
 fn main() {
     tune_malloc();
     error_guard();
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(cli::normalize_args(std::env::args_os().collect()));
     if let Err(err) = cli::run(&cli) {
         // The reader of our stdout went away (`| head`): stop quietly, as
         // other Unix tools do.

@@ -67,7 +67,7 @@ impl Predicate {
 }
 
 /// Splits at `sep` outside quotes and brackets; quotes are kept.
-fn split_top(s: &str, sep: char) -> Result<Vec<String>, String> {
+pub(crate) fn split_top(s: &str, sep: char) -> Result<Vec<String>, String> {
     let (mut parts, mut cur) = (Vec::new(), String::new());
     let (mut quoted, mut depth) = (false, 0i32);
     for c in s.chars() {

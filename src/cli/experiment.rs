@@ -16,7 +16,7 @@ use crate::experiment::config::{ArmConfig, Engine, ExperimentSection, MetricConf
 use crate::experiment::options::Options;
 
 use crate::pipeline::Context;
-use crate::predicate::Predicate;
+use crate::predicate::{Predicate, split_top};
 use crate::progress::Progress;
 
 /// A/B/n experiments: analyze one (did the intervention work?), plan one
@@ -73,7 +73,7 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "ARM", help_heading = "Experiment")]
     pub control: Option<String>,
 
-    /// A metric: conversion:EVENT, count:EVENT, retention:EVENT (again 7d-window after exposure) or sum:EVENT:PROPERTY (repeatable; replaces the config's)
+    /// A metric: conversion:EVENT, count:EVENT, retention:EVENT (again 7d-window after exposure), sum:EVENT:PROPERTY, ratio:EVENT[:PROPERTY]/EVENT[:PROPERTY] (Σ numerator / Σ denominator per arm) or funnel:STEP,STEP,... (steps reached in order) (repeatable; replaces the config's)
     #[arg(long = "metric", value_name = "METRIC", help_heading = "Experiment")]
     pub metrics: Vec<String>,
 
@@ -135,11 +135,13 @@ fn parse_correction(s: &str) -> Result<Correction, String> {
     }
 }
 
-/// `conversion:EVENT`, `count:EVENT` or `sum:EVENT:PROPERTY` as a metric.
+/// `conversion:EVENT`, `count:EVENT`, `retention:EVENT`,
+/// `sum:EVENT:PROPERTY`, `ratio:EVENT[:PROPERTY]/EVENT[:PROPERTY]` or
+/// `funnel:STEP,STEP,...` as a metric.
 pub fn parse_metric(s: &str, guardrail: bool) -> Result<MetricConfig, UsageError> {
     let bad = |why: &str| {
         UsageError(format!(
-            "--metric {s:?}: {why}; write conversion:EVENT, count:EVENT, retention:EVENT or sum:EVENT:PROPERTY"
+            "--metric {s:?}: {why}; write conversion:EVENT, count:EVENT, retention:EVENT, sum:EVENT:PROPERTY, ratio:EVENT[:PROPERTY]/EVENT[:PROPERTY] or funnel:STEP,STEP,..."
         ))
     };
     let (kind, rest) = s.split_once(':').ok_or_else(|| bad("no kind"))?;
@@ -148,26 +150,62 @@ pub fn parse_metric(s: &str, guardrail: bool) -> Result<MetricConfig, UsageError
         "count" => MetricKind::Count,
         "sum" => MetricKind::Sum,
         "retention" => MetricKind::Retention,
+        "ratio" => MetricKind::Ratio,
+        "funnel" => MetricKind::Funnel,
         _ => return Err(bad("unknown kind")),
     };
+    // EVENT[:PROPERTY], split outside quotes and brackets.
+    let event_and_property = |part: &str| -> Result<(Predicate, Option<String>), UsageError> {
+        let pieces = split_top(part, ':').map_err(|e| bad(&e))?;
+        let (e, p) = match pieces.as_slice() {
+            [e] => (e.as_str(), None),
+            [e, p] if !p.is_empty() => (e.as_str(), Some(p.clone())),
+            _ => return Err(bad("expected EVENT or EVENT:PROPERTY")),
+        };
+        Ok((Predicate::parse_cli(e).map_err(|e| bad(&e))?, p))
+    };
+    let (mut per, mut per_property, mut then) = (None, None, Vec::new());
     let (event, property) = match kind {
         MetricKind::Sum => {
-            let (e, p) = rest
-                .rsplit_once(':')
-                .ok_or_else(|| bad("a sum needs a property"))?;
-            (e, Some(p.to_string()))
+            let (e, p) = event_and_property(rest)?;
+            (e, Some(p.ok_or_else(|| bad("a sum needs a property"))?))
         }
-        _ => (rest, None),
+        MetricKind::Ratio => {
+            let sides = split_top(rest, '/').map_err(|e| bad(&e))?;
+            let [num, den] = sides.as_slice() else {
+                return Err(bad("a ratio needs one / between numerator and denominator"));
+            };
+            let (d, dp) = event_and_property(den)?;
+            per = Some(d);
+            per_property = dp;
+            event_and_property(num)?
+        }
+        MetricKind::Funnel => {
+            let mut steps = Predicate::parse_list(rest).map_err(|e| bad(&e))?;
+            if steps.len() < 2 {
+                return Err(bad("a funnel needs at least two steps"));
+            }
+            then = steps.split_off(1);
+            (steps.remove(0), None)
+        }
+        _ => (Predicate::parse_cli(rest).map_err(|e| bad(&e))?, None),
     };
-    let event = Predicate::parse_cli(event).map_err(|e| bad(&e))?;
-    let base = match (&kind, &property) {
-        (MetricKind::Conversion, _) => event.event().unwrap_or("metric").to_string(),
-        (MetricKind::Count, _) => format!("{}_count", event.event().unwrap_or("metric")),
-        (MetricKind::Retention, _) => format!("{}_retention", event.event().unwrap_or("metric")),
-        (MetricKind::Sum, p) => format!(
-            "{}_{}",
-            event.event().unwrap_or("metric"),
-            p.as_deref().unwrap_or("")
+    let ev = |p: &Predicate| p.event().unwrap_or("metric").to_string();
+    let base = match kind {
+        MetricKind::Conversion => ev(&event),
+        MetricKind::Count => format!("{}_count", ev(&event)),
+        MetricKind::Retention => format!("{}_retention", ev(&event)),
+        MetricKind::Sum => format!("{}_{}", ev(&event), property.as_deref().unwrap_or("")),
+        MetricKind::Ratio => format!(
+            "{}_per_{}",
+            property.clone().unwrap_or_else(|| ev(&event)),
+            per_property
+                .clone()
+                .unwrap_or_else(|| per.as_ref().map(ev).unwrap_or_default())
+        ),
+        MetricKind::Funnel => format!(
+            "{}_funnel",
+            then.last().map(ev).unwrap_or_else(|| ev(&event))
         ),
     };
     let name: String = base
@@ -182,6 +220,9 @@ pub fn parse_metric(s: &str, guardrail: bool) -> Result<MetricConfig, UsageError
         guardrail,
         inverse: false,
         after: None,
+        per,
+        per_property,
+        then,
     })
 }
 
@@ -339,12 +380,15 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<()> {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   journeymap experiment plan events.parquet --metric conversion:upgrade --mde 0.05 --arms 3
-  journeymap experiment plan events.csv --metric sum:purchase:amount --mde 0.1 --power 0.9 --json")]
+  journeymap experiment plan events.csv --metric sum:purchase:amount --mde 0.1 --power 0.9 --json
+  journeymap experiment plan --baseline-from events.parquet --metric ratio:purchase:amount/purchase --mde 0.05
+
+The history may also be given as --baseline-from FILE.")]
 pub struct PlanArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// conversion:EVENT, count:EVENT or sum:EVENT:PROPERTY (repeatable)
+    /// conversion:EVENT, count:EVENT, retention:EVENT, sum:EVENT:PROPERTY, ratio:EVENT[:PROPERTY]/EVENT[:PROPERTY] or funnel:STEP,STEP,... (repeatable)
     #[arg(
         long = "metric",
         value_name = "METRIC",
@@ -588,6 +632,12 @@ pub mod did {
         if metric.kind == crate::experiment::config::MetricKind::Retention {
             return Err(UsageError(
                 "--metric retention: a rollout compares whole pre and post windows; use conversion:EVENT (active in the window) or count:EVENT".into(),
+            )
+            .into());
+        }
+        if metric.kind == crate::experiment::config::MetricKind::Ratio {
+            return Err(UsageError(
+                "--metric ratio: difference-in-differences works on per-user values; use the numerator (sum:EVENT:PROPERTY or count:EVENT) as the metric".into(),
             )
             .into());
         }

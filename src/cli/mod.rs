@@ -71,6 +71,27 @@ pub enum Command {
     Demo(demo::DemoArgs),
 }
 
+/// The command line with `experiment plan --baseline-from FILE` (the
+/// spelling experimentation tools use for the history a plan reads)
+/// turned into the positional FILE every subcommand takes.
+pub fn normalize_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let is_plan = args.len() > 2 && args[1] == "experiment" && args[2] == "plan";
+    if !is_plan {
+        return args;
+    }
+    let mut out = Vec::with_capacity(args.len());
+    for a in args {
+        match a.to_str() {
+            Some("--baseline-from") => {}
+            Some(s) if s.starts_with("--baseline-from=") => {
+                out.push(s["--baseline-from=".len()..].into());
+            }
+            _ => out.push(a),
+        }
+    }
+    out
+}
+
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Inspect(a) => inspect::run(a),
@@ -86,5 +107,41 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Schema(a) => schema::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Demo(a) => demo::run(a),
+    }
+}
+
+#[cfg(test)]
+mod normalize_tests {
+    use super::normalize_args;
+
+    fn norm(a: &[&str]) -> Vec<String> {
+        normalize_args(a.iter().map(|s| s.into()).collect())
+            .into_iter()
+            .map(|s| s.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn baseline_from_becomes_the_input_of_plan_only() {
+        assert_eq!(
+            norm(&[
+                "jm",
+                "experiment",
+                "plan",
+                "--baseline-from",
+                "e.csv",
+                "--mde",
+                "0.1"
+            ]),
+            ["jm", "experiment", "plan", "e.csv", "--mde", "0.1"]
+        );
+        assert_eq!(
+            norm(&["jm", "experiment", "plan", "--baseline-from=e.csv"]),
+            ["jm", "experiment", "plan", "e.csv"]
+        );
+        assert_eq!(
+            norm(&["jm", "report", "--baseline-from", "e.csv"]),
+            ["jm", "report", "--baseline-from", "e.csv"]
+        );
     }
 }

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use super::adjust::{Correction, adjust_with_factors};
 use super::assign::{self, Source};
 use super::bayes::posterior;
-use super::config::{Engine, MetricKind};
-use super::freq::{Estimate, NoEstimate, Scale, sequential_at, welch};
+use super::compare::compare;
+use super::config::Engine;
+use super::freq::{Contrast, Estimate, sequential_of, welch_of};
 use super::metrics::{Resolved, accumulate};
 use super::options::Options;
 use super::report::{
@@ -16,7 +17,7 @@ use super::report::{
     MetricResult,
 };
 use super::srm::srm;
-use super::suff::{Arm, Sums, theta, variance_reduction};
+use super::suff::Stat;
 use super::verdict::{comparison_pieces, overall_pieces, plain};
 use crate::duration::format_ms;
 use crate::error::UsageError;
@@ -35,25 +36,16 @@ fn effect(e: &Estimate) -> Effect {
     }
 }
 
-/// One engine on one pair of arms with its interval at `level` (α, or a
+/// One engine on one comparison with its interval at `level` (α, or a
 /// corrected level): the estimate, and the posterior for Bayes.
-fn run_engine(
-    o: &Options,
-    a: &Arm,
-    b: &Arm,
-    scale: Scale,
-    level: f64,
-) -> Result<(Estimate, Option<BayesFigures>), NoEstimate> {
+fn run_engine(o: &Options, c: &Contrast, level: f64) -> (Estimate, Option<BayesFigures>) {
     match o.engine {
-        Engine::Frequentist => welch(a, b, scale, level).map(|e| (e, None)),
-        Engine::Sequential => {
-            sequential_at(a, b, scale, o.alpha, level, o.n_star).map(|e| (e, None))
-        }
+        Engine::Frequentist => (welch_of(c, level), None),
+        Engine::Sequential => (sequential_of(c, o.alpha, level, o.n_star), None),
         Engine::Bayesian => {
-            let (eff, var) = super::freq::effect_and_variance(a, b, scale)?;
-            let post = posterior(eff, var.sqrt(), o.prior, level);
+            let post = posterior(c.effect, c.var.sqrt(), o.prior, level);
             let p = (2.0 * post.chance_to_win.min(1.0 - post.chance_to_win)).min(1.0);
-            Ok((
+            (
                 Estimate {
                     effect: post.mean,
                     se: post.sd,
@@ -66,7 +58,7 @@ fn run_engine(
                     risk_treatment: round6(post.risk_treatment),
                     risk_baseline: round6(post.risk_baseline),
                 }),
-            ))
+            )
         }
     }
 }
@@ -228,57 +220,47 @@ pub fn analyze(
 
     // Engines per metric and pair; the family's p-values collected in order.
     let mut metrics = Vec::new();
-    let mut family: Vec<(usize, usize, f64, Arm, Arm)> = Vec::new();
+    let mut family: Vec<(usize, usize, f64, Contrast)> = Vec::new();
     for (mi, (m, res)) in s.metrics.iter().zip(&resolved).enumerate() {
         let binary = res.binary();
         let per_arm: Vec<ArmMetric> = o
             .arms
             .iter()
             .zip(&sums[mi])
-            .map(|(name, su)| ArmMetric {
+            .map(|(name, st)| ArmMetric {
                 arm: name.clone(),
-                users: su.n,
-                mean: round6(su.mean_y()),
-                sd: round6(su.var_y(binary).sqrt()),
-                pre_mean: round6(su.mean_x()),
-                sums: *su,
+                users: st.n(),
+                mean: round6(st.mean()),
+                sd: round6(st.var(binary).sqrt()),
+                pre_mean: round6(st.pre_mean()),
+                sums: st.sums,
+                ratio: st.ratio,
             })
             .collect();
         let mut comparisons = Vec::new();
         for (ci, &(ti, bi)) in o.pairs.iter().enumerate() {
-            let (sa, sb): (&Sums, &Sums) = (&sums[mi][bi], &sums[mi][ti]);
-            let th = if o.lookback_ms > 0 {
-                theta(sa, sb, binary)
-            } else {
-                0.0
-            };
-            let cuped = th != 0.0;
-            let (pa, pb) = (Arm::plain(sa, binary), Arm::plain(sb, binary));
-            let (aa, ab) = (Arm::adjusted(sa, th, binary), Arm::adjusted(sb, th, binary));
-            let main = run_engine(o, &aa, &ab, Scale::Relative, o.alpha);
-            let unadjusted = cuped
-                .then(|| run_engine(o, &pa, &pb, Scale::Relative, o.alpha).ok())
-                .flatten();
-            let absolute = run_engine(o, &aa, &ab, Scale::Absolute, o.alpha).ok();
-            let (lift, bayes, error) = match main {
-                Ok((e, b)) => (Some(e), b, None),
+            let cmp = compare(&sums[mi][bi], &sums[mi][ti], binary, o.lookback_ms > 0);
+            let cuped = cmp.theta != 0.0;
+            let unadjusted = cmp.unadjusted.map(|c| run_engine(o, &c, o.alpha));
+            let absolute = cmp.absolute.map(|c| run_engine(o, &c, o.alpha));
+            let (lift, bayes, error) = match cmp.main {
+                Ok(c) => {
+                    let (e, b) = run_engine(o, &c, o.alpha);
+                    if !m.guardrail {
+                        family.push((mi, ci, e.p, c));
+                    }
+                    (Some(e), b, None)
+                }
                 Err(e) => (None, None, Some(e)),
             };
-            if let (Some(e), false) = (&lift, m.guardrail) {
-                family.push((mi, ci, e.p, aa, ab));
-            }
             comparisons.push((
                 Comparison {
                     treatment: o.arms[ti].clone(),
                     baseline: o.arms[bi].clone(),
                     engine: o.engine,
                     cuped,
-                    theta: cuped.then(|| round6(th)),
-                    variance_reduction: if cuped {
-                        variance_reduction(sa, sb, th, binary).map(round6)
-                    } else {
-                        None
-                    },
+                    theta: cuped.then(|| round6(cmp.theta)),
+                    variance_reduction: cmp.reduction.map(round6),
                     lift: lift.as_ref().map(effect),
                     unadjusted: unadjusted.map(|(e, _)| effect(&e)),
                     absolute: absolute.map(|(e, _)| effect(&e)),
@@ -297,6 +279,9 @@ pub fn analyze(
                 kind: m.kind,
                 event: m.event.label(),
                 property: m.property.clone(),
+                per: m.per.as_ref().map(|p| p.label()),
+                per_property: m.per_property.clone(),
+                then: m.then.iter().map(|p| p.label()).collect(),
                 guardrail: m.guardrail,
                 inverse: m.inverse,
                 arms: per_arm,
@@ -312,16 +297,15 @@ pub fn analyze(
         &family.iter().map(|f| f.2).collect::<Vec<_>>(),
         o.correction,
     );
-    for (k, (mi, ci, _, aa, ab)) in family.iter().enumerate() {
+    for (k, (mi, ci, _, contrast)) in family.iter().enumerate() {
         let c = &mut metrics[*mi].1[*ci].0;
         let lift = c.lift.as_mut().expect("family members have a lift");
         if corrected {
             let (p_adj, factor) = adjusted[k];
             lift.p_adjusted = Some(round6(p_adj));
-            if let Ok((e, _)) = run_engine(o, aa, ab, Scale::Relative, o.alpha / factor) {
-                lift.ci_low = round6(e.low);
-                lift.ci_high = round6(e.high);
-            }
+            let (e, _) = run_engine(o, contrast, o.alpha / factor);
+            lift.ci_low = round6(e.low);
+            lift.ci_high = round6(e.high);
         }
     }
     let mut figures: BTreeMap<String, BTreeMap<String, Figures>> = BTreeMap::new();
@@ -397,12 +381,12 @@ pub fn analyze(
     };
     if let Some((mi, m)) = s.metrics.iter().enumerate().find(|(_, m)| !m.guardrail) {
         let arms = &sums[mi];
-        if arms.iter().all(|a| a.n >= super::allocate::MIN_USERS) {
-            let binary = matches!(m.kind, MetricKind::Conversion | MetricKind::Retention);
-            let means: Vec<f64> = arms.iter().map(Sums::mean_y).collect();
+        if arms.iter().all(|a| a.n() >= super::allocate::MIN_USERS) {
+            let binary = resolved[mi].binary();
+            let means: Vec<f64> = arms.iter().map(Stat::mean).collect();
             let sds: Vec<f64> = arms
                 .iter()
-                .map(|a| (a.var_y(binary) / a.n as f64).sqrt())
+                .map(|a| (a.var(binary) / a.n() as f64).sqrt())
                 .collect();
             if sds.iter().all(|&x| x > 0.0) {
                 r.allocation = Some(super::allocate::allocate(

@@ -6,9 +6,9 @@
 use serde::Serialize;
 
 use super::assign::Assigned;
-use super::freq::{NoEstimate, Scale, welch};
+use super::compare::compare;
+use super::freq::{NoEstimate, welch_of};
 use super::metrics::{Resolved, accumulate};
-use super::suff::{Arm, theta};
 use crate::ingest::EventTable;
 use crate::stats::round6;
 
@@ -112,17 +112,9 @@ pub fn breakdown(
             let binary = res.binary();
             for &(ti, bi) in s.pairs {
                 let (sa, sb) = (&sums[mi][bi], &sums[mi][ti]);
-                let th = if s.lookback_ms > 0 {
-                    theta(sa, sb, binary)
-                } else {
-                    0.0
-                };
-                let est = welch(
-                    &Arm::adjusted(sa, th, binary),
-                    &Arm::adjusted(sb, th, binary),
-                    Scale::Relative,
-                    s.alpha,
-                );
+                let est = compare(sa, sb, binary, s.lookback_ms > 0)
+                    .main
+                    .map(|c| welch_of(&c, s.alpha));
                 let (lift, lo, hi, p, error) = match est {
                     Ok(e) => (
                         Some(round6(e.effect)),
@@ -138,8 +130,8 @@ pub fn breakdown(
                     metric: name.clone(),
                     treatment: s.arms[ti].clone(),
                     baseline: s.arms[bi].clone(),
-                    users_treatment: sb.n,
-                    users_baseline: sa.n,
+                    users_treatment: sb.n(),
+                    users_baseline: sa.n(),
                     lift,
                     ci_low: lo,
                     ci_high: hi,

@@ -37,6 +37,17 @@
 //! kind = "count"           # number of matching events
 //! event = "contact_support"
 //! guardrail = true
+//! [[experiment.metrics]]
+//! name = "order_value"
+//! kind = "ratio"           # Σ price over purchases / number of purchases, per arm
+//! event = "purchase"
+//! property = "price"
+//! per = "purchase"
+//! [[experiment.metrics]]
+//! name = "checkout_depth"
+//! kind = "funnel"          # steps reached in order: 0 to 3
+//! event = "view_item"
+//! then = ["add_to_cart", "purchase"]
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -149,6 +160,16 @@ pub enum MetricKind {
     /// `after` (default 7d) and the window's end. Its CUPED covariate is
     /// "did it in the lookback".
     Retention,
+    /// Per arm Σ numerator / Σ denominator over its users (revenue per
+    /// order, clicks per page view): the numerator is the sum of
+    /// `property` over `event` (its count without `property`), the
+    /// denominator the count of `per` (the sum of `per_property`). Delta
+    /// method for the variance, CUPED on both parts.
+    Ratio,
+    /// The funnel level reached: how many of the steps `event`, then
+    /// each of `then`, the user did in that order within the window (0
+    /// to 1 + the number of `then` steps).
+    Funnel,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
@@ -172,6 +193,16 @@ pub struct MetricConfig {
     /// exposure (default 7d).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<Duration>,
+    /// For `ratio`: the denominator's event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per: Option<Predicate>,
+    /// For `ratio`: sum this numeric property over `per` instead of
+    /// counting it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_property: Option<String>,
+    /// For `funnel`: the steps after `event`, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub then: Vec<Predicate>,
 }
 
 impl ExperimentSection {
@@ -183,7 +214,11 @@ impl ExperimentSection {
         out.extend(self.breakdown.iter().cloned());
         for m in &self.metrics {
             out.extend(m.property.iter().cloned());
+            out.extend(m.per_property.iter().cloned());
             out.extend(predicate_keys(&m.event));
+            for p in m.per.iter().chain(&m.then) {
+                out.extend(predicate_keys(p));
+            }
         }
         if let Some(e) = &self.exposure {
             out.extend(predicate_keys(e));

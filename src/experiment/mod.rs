@@ -12,6 +12,7 @@ pub mod analyze;
 pub mod assign;
 pub mod bayes;
 pub mod breakdown;
+pub mod compare;
 pub mod config;
 pub mod did;
 pub mod freq;

@@ -127,7 +127,7 @@ impl Options {
             }
         }
         if s.metrics.is_empty() {
-            return Err(bad(cfg, flagged, "experiment.metrics", "no metrics: add [[experiment.metrics]] with name, kind (conversion, count or sum) and event".into()));
+            return Err(bad(cfg, flagged, "experiment.metrics", "no metrics: add [[experiment.metrics]] with name, kind (conversion, count, sum, retention, ratio or funnel) and event".into()));
         }
         for (i, m) in s.metrics.iter().enumerate() {
             let key = format!("experiment.metrics[{}]", i + 1);
@@ -173,8 +173,32 @@ impl Options {
                     ));
                 }
             }
-            if (m.kind == MetricKind::Sum) != m.property.is_some() {
-                return Err(bad(cfg, flagged, &key, "a `sum` metric needs `property` (the numeric column), and only a sum metric takes one".into()));
+            let why = match m.kind {
+                MetricKind::Sum if m.property.is_none() => {
+                    Some("a `sum` metric needs `property` (the numeric column)")
+                }
+                MetricKind::Ratio if m.per.is_none() => Some(
+                    "a `ratio` metric needs `per` (the denominator's event; `per_property` sums a column of it instead of counting)",
+                ),
+                MetricKind::Funnel if m.then.is_empty() => Some(
+                    "a `funnel` metric needs `then` (the steps after `event`, in order)",
+                ),
+                MetricKind::Sum | MetricKind::Ratio => None,
+                _ if m.property.is_some() => {
+                    Some("only `sum` and `ratio` metrics take `property`")
+                }
+                _ => None,
+            }
+            .or_else(|| {
+                (m.kind != MetricKind::Ratio && (m.per.is_some() || m.per_property.is_some()))
+                    .then_some("`per` and `per_property` belong to a `ratio` metric")
+            })
+            .or_else(|| {
+                (m.kind != MetricKind::Funnel && !m.then.is_empty())
+                    .then_some("`then` belongs to a `funnel` metric")
+            });
+            if let Some(why) = why {
+                return Err(bad(cfg, flagged, &key, why.into()));
             }
         }
         let alpha = s.alpha.unwrap_or(0.05);

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::metrics::Resolved;
 use super::power::{Baseline, mde, sample_size};
-use super::suff::Sums;
+use super::suff::Stat;
 use crate::ingest::EventTable;
 use crate::stats::round6;
 
@@ -58,10 +58,11 @@ pub struct PlanOptions {
     pub window_ms: i64,
 }
 
-/// The history's per-user metric over `[first, first + window]`.
-pub fn history(t: &EventTable, ranges: &[Range<usize>], m: &Resolved, window_ms: i64) -> Sums {
+/// The history's per-user metric over `[first, first + window]` (a
+/// ratio's numerator and denominator over the same window).
+pub fn history(t: &EventTable, ranges: &[Range<usize>], m: &Resolved, window_ms: i64) -> Stat {
     let end = t.ts.iter().copied().max().unwrap_or(0);
-    let mut s = Sums::default();
+    let mut s = Stat::new(m.den.is_some());
     for r in ranges.iter().filter(|r| !r.is_empty()) {
         let first = t.ts[r.start];
         if first.saturating_add(window_ms) > end {
@@ -70,7 +71,11 @@ pub fn history(t: &EventTable, ranges: &[Range<usize>], m: &Resolved, window_ms:
         let stop = r.start + t.ts[r.clone()].partition_point(|&x| x <= first + window_ms);
         let from =
             (r.start + t.ts[r.clone()].partition_point(|&x| x < first + m.offset_ms)).min(stop);
-        s.add(m.value_of(t, from..stop), 0.0);
+        let y = m.value_of(t, from..stop);
+        s.sums.add(y, 0.0);
+        if let (Some(d), Some(cross)) = (&m.den, s.ratio.as_mut()) {
+            cross.add(y, 0.0, d.value_of(t, from..stop), 0.0);
+        }
     }
     s
 }
@@ -91,8 +96,8 @@ pub fn plan(
         .iter()
         .map(|(name, m)| {
             let s = history(t, ranges, m, o.window_ms);
-            let b = Baseline { mean: s.mean_y(), var: s.var_y(m.binary()) };
-            let note = if s.n < 2 {
+            let b = Baseline { mean: s.mean(), var: s.var(m.binary()) };
+            let note = if s.n() < 2 {
                 Some("fewer than 2 users with a closed baseline window: shorten --window".to_string())
             } else if b.mean == 0.0 {
                 Some("the metric is 0 for every user in the history: a relative lift cannot be planned".to_string())
@@ -107,7 +112,7 @@ pub fn plan(
             let days_for = |n: Option<u64>| n.filter(|_| per_day > 0.0).map(|n| round6(n as f64 / per_day));
             MetricPlan {
                 metric: name.clone(),
-                users: s.n,
+                users: s.n(),
                 mean: round6(b.mean),
                 variance: round6(b.var),
                 users_needed: fixed,

@@ -62,6 +62,14 @@ pub struct MetricResult {
     pub event: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property: Option<String>,
+    /// A ratio's denominator event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_property: Option<String>,
+    /// A funnel's steps after `event`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub then: Vec<String>,
     pub guardrail: bool,
     pub inverse: bool,
     pub arms: Vec<ArmMetric>,
@@ -77,6 +85,10 @@ pub struct ArmMetric {
     /// The covariate's mean (the metric over the lookback before exposure).
     pub pre_mean: f64,
     pub sums: Sums,
+    /// A ratio's denominator sums and cross products (`sums` is then its
+    /// numerator's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<super::ratio::RatioCross>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]

@@ -5,6 +5,8 @@
 
 use serde::Serialize;
 
+use super::ratio::{RatioArm, RatioCross};
+
 /// n, Σy, Σy² of the metric and Σx, Σx², Σxy of its pre-exposure
 /// covariate (CUPED), over one arm's users.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, schemars::JsonSchema)]
@@ -87,6 +89,56 @@ fn sample_var(n: u64, s: f64, ss: f64) -> f64 {
     }
     let n = n as f64;
     ((ss - s * s / n) / (n - 1.0)).max(0.0)
+}
+
+/// One arm's statistics of one metric: the metric's [`Sums`] (a ratio's
+/// numerator) and, for a ratio, its denominator and cross products.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Stat {
+    pub sums: Sums,
+    pub ratio: Option<RatioCross>,
+}
+
+impl Stat {
+    pub fn new(ratio: bool) -> Stat {
+        Stat {
+            sums: Sums::default(),
+            ratio: ratio.then(RatioCross::default),
+        }
+    }
+
+    pub fn merge(&mut self, o: &Stat) {
+        self.sums.merge(&o.sums);
+        if let (Some(a), Some(b)) = (self.ratio.as_mut(), &o.ratio) {
+            a.merge(b);
+        }
+    }
+
+    pub fn n(&self) -> u64 {
+        self.sums.n
+    }
+
+    fn ratio_arm(&self) -> Option<RatioArm> {
+        self.ratio.as_ref().map(|r| RatioArm::new(&self.sums, r))
+    }
+
+    /// The arm's figure: the mean per user, or Σm/Σd for a ratio.
+    pub fn mean(&self) -> f64 {
+        self.ratio_arm()
+            .map_or_else(|| self.sums.mean_y(), |r| r.mean_post)
+    }
+
+    /// The same over the lookback before exposure.
+    pub fn pre_mean(&self) -> f64 {
+        self.ratio_arm()
+            .map_or_else(|| self.sums.mean_x(), |r| r.mean_pre)
+    }
+
+    /// The per-user variance (a ratio's by the delta method).
+    pub fn var(&self, binary: bool) -> f64 {
+        self.ratio_arm()
+            .map_or_else(|| self.sums.var_y(binary), |r| r.var(0.0))
+    }
 }
 
 /// What an engine needs of one arm: size, mean and variance of the

@@ -209,6 +209,110 @@ fn planted_lifts_are_recovered_and_reruns_are_identical() {
 }
 
 #[test]
+fn ratio_and_funnel_metrics_recover_the_planted_effects() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate_experiment(dir.path(), 12_000, false);
+    let cfg = dir.path().join("exp.journey.toml");
+    let v = json_of(&[
+        "experiment",
+        "analyze",
+        data.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--metric",
+        "ratio:purchase:amount/purchase",
+        "--metric",
+        "funnel:use_feature,purchase",
+        "--metric",
+        "ratio:use_feature/use_feature",
+    ]);
+    let t = truth(dir.path());
+    // Revenue per order: the planted ratio of revenue per user to the
+    // purchase rate, per arm.
+    let aov = |k: usize| {
+        t["revenue_per_user"][k].as_f64().unwrap() / t["purchase_rate"][k].as_f64().unwrap()
+    };
+    for (k, arm) in ["reminder", "intervention"].iter().enumerate() {
+        let planted = aov(k + 1) / aov(0) - 1.0;
+        let c = comparison(&v, "amount_per_purchase", arm, "control");
+        let (est, se) = (
+            c["lift"]["estimate"].as_f64().unwrap(),
+            c["lift"]["se"].as_f64().unwrap(),
+        );
+        assert!(
+            (est - planted).abs() <= 3.0 * se,
+            "order value/{arm}: planted {planted}, measured {est} ± {se}"
+        );
+    }
+    let m = &v["metrics"][0];
+    assert_eq!(m["kind"], "ratio");
+    assert_eq!(m["per"], "purchase");
+    // The arm's figure is Σ amount / Σ purchases.
+    let arm = &m["arms"][0];
+    let ratio = arm["sums"]["y"].as_f64().unwrap() / arm["ratio"]["den"]["y"].as_f64().unwrap();
+    assert!(
+        (arm["mean"].as_f64().unwrap() - ratio).abs() < 1e-4,
+        "{arm}"
+    );
+    // The funnel level: between 0 and 2 steps, higher where purchases
+    // and usage are planted higher.
+    let f = &v["metrics"][1];
+    assert_eq!(f["kind"], "funnel");
+    for a in f["arms"].as_array().unwrap() {
+        let mean = a["mean"].as_f64().unwrap();
+        assert!(mean > 0.0 && mean < 2.0, "{a}");
+    }
+    let c = comparison(&v, "purchase_funnel", "intervention", "control");
+    assert_eq!(c["direction"], "better", "{c}");
+    assert_eq!(c["cuped"], true, "{c}");
+    // A ratio of an event to itself is 1 for every arm: no estimate, a
+    // reason, and no NaN anywhere.
+    let c = comparison(&v, "use_feature_per_use_feature", "intervention", "control");
+    assert!(c["lift"].is_null(), "{c}");
+    assert!(
+        c["error"].as_str().unwrap().contains("zero variance"),
+        "{c}"
+    );
+    assert!(!serde_json::to_string(&v).unwrap().contains("NaN"));
+    // Planning a ratio reads its mean and delta-method variance.
+    let p = json_of(&[
+        "experiment",
+        "plan",
+        "--baseline-from",
+        data.to_str().unwrap(),
+        "--metric",
+        "ratio:purchase:amount/purchase",
+        "--mde",
+        "0.05",
+        "--arms",
+        "3",
+    ]);
+    let pm = &p["metrics"][0];
+    assert!(pm["mean"].as_f64().unwrap() > 0.0, "{pm}");
+    assert!(pm["users_needed"].as_u64().unwrap() > 0, "{pm}");
+    // Malformed ratio and funnel flags say how to write them.
+    for bad in ["ratio:purchase", "funnel:purchase", "ratio:a/b/c"] {
+        let out = jm()
+            .args([
+                "experiment",
+                "analyze",
+                data.to_str().unwrap(),
+                "--config",
+                cfg.to_str().unwrap(),
+                "--metric",
+                bad,
+            ])
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            err.contains("ratio:EVENT[:PROPERTY]/EVENT[:PROPERTY]"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn a_planted_sample_ratio_mismatch_fails_the_verdict() {
     let dir = tempfile::tempdir().unwrap();
     let data = generate_experiment(dir.path(), 6_000, true);

@@ -339,6 +339,15 @@ pub fn document(s: &ExperimentReport) -> Document {
         if let Some(p) = &m.property {
             h = h.text(", property ").name(p);
         }
+        for step in &m.then {
+            h = h.text(" → ").name(step);
+        }
+        if let Some(per) = &m.per {
+            h = h.text(" per ").name(per);
+            if let Some(p) = &m.per_property {
+                h = h.text(", property ").name(p);
+            }
+        }
         h = h.text(if m.guardrail { "; guardrail)" } else { ")" });
         doc.push(Block::heading(3, h));
         doc.push(Block::Table(arms_table(m)));
