@@ -605,6 +605,46 @@ fn bad_configs_and_files_fail_with_the_place_and_a_fix() {
         3,
         "the assignments file is empty",
     );
+    // Ratio and funnel metrics in journey.toml: the missing part is named
+    // with its config key.
+    let assign = std::fs::canonicalize(format!("{FIX}/assign.csv"))
+        .unwrap()
+        .display()
+        .to_string();
+    for (metric, needle) in [
+        (
+            "kind = \"ratio\"\nevent = \"purchase\"",
+            "experiment.metrics[1]: a `ratio` metric needs `per`",
+        ),
+        (
+            "kind = \"funnel\"\nevent = \"purchase\"",
+            "experiment.metrics[1]: a `funnel` metric needs `then`",
+        ),
+        (
+            "kind = \"count\"\nevent = \"purchase\"\nthen = [\"signup\"]",
+            "`then` belongs to a `funnel` metric",
+        ),
+        (
+            "kind = \"ratio\"\nevent = \"purchase\"\nper = \"signup\"\nper_property = \"amout\"",
+            "did you mean \"amount\"",
+        ),
+    ] {
+        let c = dir.path().join("metric.toml");
+        std::fs::write(
+            &c,
+            format!(
+                "[experiment]\nassignments = {assign:?}\narms = [{{ name = \"control\" }}, {{ name = \"treatment\" }}]\n[[experiment.metrics]]\nname = \"m\"\n{metric}\n"
+            ),
+        )
+        .unwrap();
+        let out = jm()
+            .args(["experiment", "analyze", events.as_str(), "--config"])
+            .arg(&c)
+            .assert()
+            .failure();
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(err.contains(needle), "{metric}: {err}");
+    }
 }
 
 #[test]
