@@ -474,7 +474,9 @@ pub mod plan {
             unnamed: false,
         };
         let progress = Progress::new();
-        let data = args.input.load_selected(&cfg, Some(selection), &progress)?;
+        let data = args
+            .input
+            .load_without_sessions(&cfg, selection, &progress)?;
         let t = &data.ingested.table;
         let columns = &data.ingested.property_names;
         let mut warnings = Vec::new();
@@ -661,7 +663,9 @@ pub mod did {
             unnamed: false,
         };
         let progress = Progress::new();
-        let data = args.input.load_selected(&cfg, Some(selection), &progress)?;
+        let data = args
+            .input
+            .load_without_sessions(&cfg, selection, &progress)?;
         let t = &data.ingested.table;
         let columns = &data.ingested.property_names;
         let resolved = resolve(t, columns, &metric, "--metric", &mut |w| {

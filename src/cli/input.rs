@@ -161,6 +161,23 @@ impl InputArgs {
         self.load_with(opts, progress)
     }
 
+    /// [`Self::load_selected`] for a run that needs no sessions (`experiment
+    /// plan`, `did`): the session column is not read (interning its ids
+    /// was a fifth of the read), and sessions come from inactivity gaps.
+    pub fn load_without_sessions(
+        &self,
+        cfg: &JourneyConfig,
+        selection: ingest::PropertySelection,
+        progress: &Progress,
+    ) -> Result<Data> {
+        let mut opts = self.options(cfg)?;
+        if !opts.ingest.drop_duplicates {
+            opts.ingest.properties = Some(selection);
+            opts.ingest.ignore_session_col = true;
+        }
+        self.load_with(opts, progress)
+    }
+
     /// Reads the files for `inspect`, which shows no property values: they
     /// are hashed per row for the duplicate count, never interned (a
     /// request-id column costs no dictionary). Under --drop-duplicates every
