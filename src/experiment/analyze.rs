@@ -6,15 +6,13 @@ use std::collections::BTreeMap;
 
 use super::adjust::{Correction, adjust_with_factors};
 use super::assign::{self, Source};
-use super::bayes::posterior;
-use super::compare::compare;
+use super::compare::{compare, run_engine};
 use super::config::Engine;
-use super::freq::{Contrast, Estimate, sequential_of, welch_of};
+use super::freq::{Contrast, Estimate};
 use super::metrics::{Resolved, accumulate};
 use super::options::Options;
 use super::report::{
-    ArmMetric, ArmSummary, BayesFigures, Comparison, Effect, ExperimentReport, Figures,
-    MetricResult,
+    ArmMetric, ArmSummary, Comparison, Effect, ExperimentReport, Figures, MetricResult,
 };
 use super::srm::srm;
 use super::suff::Stat;
@@ -33,33 +31,6 @@ fn effect(e: &Estimate) -> Effect {
         se: round6(e.se),
         p: round6(e.p),
         p_adjusted: None,
-    }
-}
-
-/// One engine on one comparison with its interval at `level` (α, or a
-/// corrected level): the estimate, and the posterior for Bayes.
-fn run_engine(o: &Options, c: &Contrast, level: f64) -> (Estimate, Option<BayesFigures>) {
-    match o.engine {
-        Engine::Frequentist => (welch_of(c, level), None),
-        Engine::Sequential => (sequential_of(c, o.alpha, level, o.n_star), None),
-        Engine::Bayesian => {
-            let post = posterior(c.effect, c.var.sqrt(), o.prior, level);
-            let p = (2.0 * post.chance_to_win.min(1.0 - post.chance_to_win)).min(1.0);
-            (
-                Estimate {
-                    effect: post.mean,
-                    se: post.sd,
-                    low: post.low,
-                    high: post.high,
-                    p,
-                },
-                Some(BayesFigures {
-                    chance_to_win: round6(post.chance_to_win),
-                    risk_treatment: round6(post.risk_treatment),
-                    risk_baseline: round6(post.risk_baseline),
-                }),
-            )
-        }
     }
 }
 
@@ -241,11 +212,13 @@ pub fn analyze(
         for (ci, &(ti, bi)) in o.pairs.iter().enumerate() {
             let cmp = compare(&sums[mi][bi], &sums[mi][ti], binary, o.lookback_ms > 0);
             let cuped = cmp.theta != 0.0;
-            let unadjusted = cmp.unadjusted.map(|c| run_engine(o, &c, o.alpha));
-            let absolute = cmp.absolute.map(|c| run_engine(o, &c, o.alpha));
+            let unadjusted = cmp
+                .unadjusted
+                .map(|c| run_engine(&o.engines(), &c, o.alpha));
+            let absolute = cmp.absolute.map(|c| run_engine(&o.engines(), &c, o.alpha));
             let (lift, bayes, error) = match cmp.main {
                 Ok(c) => {
-                    let (e, b) = run_engine(o, &c, o.alpha);
+                    let (e, b) = run_engine(&o.engines(), &c, o.alpha);
                     if !m.guardrail {
                         family.push((mi, ci, e.p, c));
                     }
@@ -303,7 +276,7 @@ pub fn analyze(
         if corrected {
             let (p_adj, factor) = adjusted[k];
             lift.p_adjusted = Some(round6(p_adj));
-            let (e, _) = run_engine(o, contrast, o.alpha / factor);
+            let (e, _) = run_engine(&o.engines(), contrast, o.alpha / factor);
             lift.ci_low = round6(e.low);
             lift.ci_high = round6(e.high);
         }
@@ -435,7 +408,7 @@ pub fn analyze(
                 metrics: &goal,
                 window_ms: o.window_ms,
                 lookback_ms: o.lookback_ms,
-                alpha: o.alpha,
+                engines: o.engines(),
             },
         ));
     }

@@ -1,4 +1,4 @@
-//! Effects per segment: the same engine on the users of each value of a
+//! Effects per segment: the run's engine on the users of each value of a
 //! property (its value on the user's first event), flagged exploratory —
 //! not corrected for the number of segments, and a segment found here is
 //! a hypothesis for the next test, not a result.
@@ -6,8 +6,8 @@
 use serde::Serialize;
 
 use super::assign::Assigned;
-use super::compare::compare;
-use super::freq::{NoEstimate, welch_of};
+use super::compare::{Engines, compare, run_engine};
+use super::freq::NoEstimate;
 use super::metrics::{Resolved, accumulate};
 use crate::ingest::EventTable;
 use crate::stats::round6;
@@ -31,6 +31,9 @@ pub struct SegmentEffect {
     pub ci_high: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p: Option<f64>,
+    /// The Bayesian engine's chance to win.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chance_to_win: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -51,11 +54,11 @@ pub struct Spec<'a> {
     pub metrics: &'a [(String, &'a Resolved)],
     pub window_ms: i64,
     pub lookback_ms: i64,
-    pub alpha: f64,
+    pub engines: Engines,
 }
 
-/// Fixed-horizon Welch (CUPED when the segment's covariate varies) per
-/// value, metric and comparison.
+/// The run's engine (CUPED when the segment's covariate varies) per value,
+/// metric and comparison, at the uncorrected level.
 pub fn breakdown(
     t: &EventTable,
     range_of: &[Option<std::ops::Range<usize>>],
@@ -114,16 +117,24 @@ pub fn breakdown(
                 let (sa, sb) = (&sums[mi][bi], &sums[mi][ti]);
                 let est = compare(sa, sb, binary, s.lookback_ms > 0)
                     .main
-                    .map(|c| welch_of(&c, s.alpha));
-                let (lift, lo, hi, p, error) = match est {
-                    Ok(e) => (
+                    .map(|c| run_engine(&s.engines, &c, s.engines.alpha));
+                let (lift, lo, hi, p, ctw, error) = match est {
+                    Ok((e, bayes)) => (
                         Some(round6(e.effect)),
                         Some(round6(e.low)),
                         Some(round6(e.high)),
                         Some(round6(e.p)),
+                        bayes.map(|b| b.chance_to_win),
                         None,
                     ),
-                    Err(e) => (None, None, None, None, Some(NoEstimate::to_string(&e))),
+                    Err(e) => (
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        Some(NoEstimate::to_string(&e)),
+                    ),
                 };
                 effects.push(SegmentEffect {
                     value: value.clone(),
@@ -136,6 +147,7 @@ pub fn breakdown(
                     ci_low: lo,
                     ci_high: hi,
                     p,
+                    chance_to_win: ctw,
                     error,
                 });
             }
@@ -144,7 +156,10 @@ pub fn breakdown(
     Breakdown {
         property: col.name.clone(),
         exploratory: true,
-        engine: "frequentist".into(),
+        engine: serde_json::to_value(s.engines.engine)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
         effects,
     }
 }

@@ -3,9 +3,13 @@
 //! the absolute one, θ and the variance CUPED removed. Mean and ratio
 //! metrics differ here and nowhere after.
 
-use super::freq::{Contrast, NoEstimate, Scale, contrast};
+use super::bayes::{Prior, posterior};
+use super::config::Engine;
+use super::freq::{Contrast, Estimate, NoEstimate, Scale, contrast, sequential_of, welch_of};
 use super::ratio::{self, RatioArm};
+use super::report::BayesFigures;
 use super::suff::{Arm, Stat, theta, variance_reduction};
+use crate::stats::round6;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Compared {
@@ -51,5 +55,42 @@ pub fn compare(a: &Stat, b: &Stat, binary: bool, cuped: bool) -> Compared {
         reduction: (th != 0.0)
             .then(|| variance_reduction(sa, sb, th, binary))
             .flatten(),
+    }
+}
+
+/// The engine and its settings, as every comparison (overall or per
+/// segment) runs it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Engines {
+    pub engine: Engine,
+    pub alpha: f64,
+    pub n_star: f64,
+    pub prior: Option<Prior>,
+}
+
+/// One engine on one comparison with its interval at `level` (α, or a
+/// corrected level): the estimate, and the posterior for Bayes.
+pub fn run_engine(o: &Engines, c: &Contrast, level: f64) -> (Estimate, Option<BayesFigures>) {
+    match o.engine {
+        Engine::Frequentist => (welch_of(c, level), None),
+        Engine::Sequential => (sequential_of(c, o.alpha, level, o.n_star), None),
+        Engine::Bayesian => {
+            let post = posterior(c.effect, c.var.sqrt(), o.prior, level);
+            let p = (2.0 * post.chance_to_win.min(1.0 - post.chance_to_win)).min(1.0);
+            (
+                Estimate {
+                    effect: post.mean,
+                    se: post.sd,
+                    low: post.low,
+                    high: post.high,
+                    p,
+                },
+                Some(BayesFigures {
+                    chance_to_win: round6(post.chance_to_win),
+                    risk_treatment: round6(post.risk_treatment),
+                    risk_baseline: round6(post.risk_baseline),
+                }),
+            )
+        }
     }
 }

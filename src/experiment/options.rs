@@ -32,6 +32,17 @@ pub struct Options {
     pub assignments: Option<PathBuf>,
 }
 
+impl Options {
+    pub fn engines(&self) -> super::compare::Engines {
+        super::compare::Engines {
+            engine: self.engine,
+            alpha: self.alpha,
+            n_star: self.n_star,
+            prior: self.prior,
+        }
+    }
+}
+
 /// Keys set by a command-line flag, with the flag's name: their errors
 /// name the flag, not a line of journey.toml.
 pub type Flagged = [(&'static str, &'static str)];

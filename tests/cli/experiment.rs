@@ -187,6 +187,25 @@ fn planted_lifts_are_recovered_and_reruns_are_identical() {
         ["desktop", "mobile", "tablet"]
     );
     assert_eq!(b["effects"].as_array().unwrap().len(), 3 * 3 * 3);
+    // The same breakdown under the sequential engine: named, and its
+    // always-valid intervals are wider than the fixed ones, effect by effect.
+    let mut seq = by.clone();
+    seq.extend(["--engine", "sequential"]);
+    let bs = &json_of(&seq)["breakdown"];
+    assert_eq!(b["engine"], "frequentist");
+    assert_eq!(bs["engine"], "sequential");
+    let width = |e: &Value| e["ci_high"].as_f64().unwrap() - e["ci_low"].as_f64().unwrap();
+    for (f, q) in b["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(bs["effects"].as_array().unwrap())
+    {
+        if f["lift"].is_number() {
+            assert_eq!(f["lift"], q["lift"]);
+            assert!(width(q) > width(f), "{f} vs {q}");
+        }
+    }
     // Byte-identical reruns.
     let mut with_json = args.to_vec();
     with_json.push("--json");

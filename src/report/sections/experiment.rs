@@ -242,10 +242,12 @@ pub fn document(s: &ExperimentReport) -> Document {
                 .name(&b.property)
                 .text(" (exploratory)"),
         ));
-        doc.push(Block::text(
-            "Not corrected for the number of segments: a segment that stands out is a hypothesis for the next test, not a finding.",
-        ));
-        let mut t = Table::new(&[
+        doc.push(Block::text(format!(
+            "Engine: {}, at the uncorrected level. Not corrected for the number of segments: a segment that stands out is a hypothesis for the next test, not a finding.",
+            b.engine
+        )));
+        let bayes = b.effects.iter().any(|e| e.chance_to_win.is_some());
+        let mut head = vec![
             ("value", Align::Left),
             ("metric", Align::Left),
             ("treatment", Align::Left),
@@ -254,9 +256,13 @@ pub fn document(s: &ExperimentReport) -> Document {
             ("lift", Align::Right),
             ("interval", Align::Right),
             ("p", Align::Right),
-        ]);
+        ];
+        if bayes {
+            head.push(("chance to win", Align::Right));
+        }
+        let mut t = Table::new(&head);
         for e in &b.effects {
-            t.row(vec![
+            let mut row = vec![
                 Cell::name(&e.value),
                 Cell::name(&e.metric),
                 Cell::name(&e.treatment),
@@ -268,7 +274,11 @@ pub fn document(s: &ExperimentReport) -> Document {
                     _ => Cell::text(e.error.clone().unwrap_or_else(|| "–".into())),
                 },
                 Cell::opt(e.p.map(|p| Cell::fixed(p, 4))),
-            ]);
+            ];
+            if bayes {
+                row.push(Cell::opt(e.chance_to_win.map(Cell::pct)));
+            }
+            t.row(row);
         }
         doc.push(Block::Table(t));
     }
