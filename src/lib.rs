@@ -26,6 +26,7 @@ pub mod predicate;
 pub mod progress;
 pub mod propensity;
 pub mod report;
+pub mod retention;
 pub mod rng;
 pub mod segments;
 pub mod sessions;
