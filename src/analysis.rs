@@ -163,6 +163,7 @@ pub static ALL: &[&dyn Registered] = &[
     &Reg::<crate::segments::analysis::Segments>::NEW,
     &Reg::<crate::propensity::analysis::Propensity>::NEW,
     &Reg::<crate::experiment::analysis::Experiment>::NEW,
+    &Reg::<crate::retention::analysis::Retention>::NEW,
 ];
 
 /// The report sections' keys, for checks that name a missing one.

@@ -111,7 +111,13 @@ pub fn parse(text: &str) -> Result<Check, UsageError> {
                 (k, Some(n))
             }
         };
-        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        // A `-` inside a key: dates and brackets (`retention.rate.2026-11-02.2-7`).
+        if key.is_empty()
+            || key.starts_with('-')
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return Err(bad(&format!("{part:?} is not a name")));
         }
         path.push(Segment {

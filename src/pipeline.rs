@@ -271,6 +271,7 @@ pub fn build(ctx: &Context) -> Result<Report> {
         segments: None,
         propensity: None,
         experiment: None,
+        retention: None,
         warnings: ctx.warnings(),
         run: None,
     };

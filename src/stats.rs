@@ -118,3 +118,33 @@ mod tests {
         assert!(Distribution::of(vec![]).is_none());
     }
 }
+
+/// The Wilson score interval of `x` successes in `n` trials at normal
+/// quantile `z` (1.96 for 95 %); `None` for n = 0.
+pub fn wilson(x: u64, n: u64, z: f64) -> Option<(f64, f64)> {
+    if n == 0 {
+        return None;
+    }
+    let (x, n) = (x as f64, n as f64);
+    let p = x / n;
+    let z2 = z * z;
+    let mid = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = z / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    Some(((mid - half).max(0.0), (mid + half).min(1.0)))
+}
+
+#[cfg(test)]
+mod wilson_tests {
+    #[test]
+    fn wilson_matches_statsmodels() {
+        // statsmodels.stats.proportion.proportion_confint(12, 40, method="wilson")
+        let (lo, hi) = super::wilson(12, 40, 1.959963984540054).unwrap();
+        assert!(
+            (lo - 0.180748).abs() < 1e-6 && (hi - 0.454300).abs() < 1e-6,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = super::wilson(0, 10, 1.959963984540054).unwrap();
+        assert!(lo == 0.0 && (hi - 0.277533).abs() < 1e-6, "{lo} {hi}");
+        assert!(super::wilson(0, 0, 1.96).is_none());
+    }
+}

@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod paths;
 pub mod propensity;
 pub mod report;
+pub mod retention;
 pub mod schema;
 pub mod segments;
 pub mod verify;
@@ -62,6 +63,7 @@ pub enum Command {
     Segments(segments::SegmentsArgs),
     Propensity(propensity::PropensityArgs),
     Experiment(experiment::ExperimentArgs),
+    Retention(retention::RetentionArgs),
     Report(report::ReportArgs),
     Init(init::InitArgs),
     Diff(diff::DiffArgs),
@@ -100,6 +102,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Segments(a) => segments::run(a),
         Command::Propensity(a) => propensity::run(a),
         Command::Experiment(a) => experiment::run(a),
+        Command::Retention(a) => retention::run(a),
         Command::Report(a) => report::run(a),
         Command::Init(a) => init::run(a),
         Command::Diff(a) => diff::run(a),

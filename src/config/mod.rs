@@ -85,6 +85,9 @@ pub struct JourneyConfig {
     /// `[experiment]`: the A/B/n analysis (docs/experiments.md).
     #[serde(default)]
     pub experiment: Option<crate::experiment::config::ExperimentSection>,
+    /// `[retention]`: cohort retention (docs/retention.md).
+    #[serde(default)]
+    pub retention: Option<crate::retention::config::RetentionSection>,
     /// CI gates, e.g. `"funnel.step[3].conversion >= 0.2"` (docs/checks.md).
     #[serde(default)]
     pub checks: Vec<String>,

@@ -37,6 +37,9 @@ impl JourneyConfig {
         if let Some(e) = &self.experiment {
             named.extend(e.properties());
         }
+        if let Some(r) = &self.retention {
+            named.extend(r.properties());
+        }
         named.extend(predicate_properties(predicates));
         if let Some(by) = self.funnel.as_ref().and_then(|f| f.by.as_ref()) {
             named.insert(by.clone());

@@ -13,7 +13,7 @@ use crate::summary::DataSummary;
 
 /// Bumped on any change to report.json's shape: major when a field is
 /// removed or changes meaning, minor when a field is added.
-pub const SCHEMA_VERSION: &str = "1.5.0";
+pub const SCHEMA_VERSION: &str = "1.6.0";
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
@@ -34,6 +34,8 @@ pub struct Report {
     pub propensity: Option<crate::propensity::PropensityReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub experiment: Option<crate::experiment::report::ExperimentReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<crate::retention::report::RetentionReport>,
     /// What the run noticed and went on past (an event configured but absent
     /// today, an analysis skipped for too little data), in the order found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

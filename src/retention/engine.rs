@@ -117,12 +117,14 @@ pub fn starts(events: &[Ev], spec: &Spec) -> Vec<(i64, u32)> {
     }
 }
 
-/// Adds one user (events in time order) to the matrix.
-pub fn add_user(events: &[Ev], spec: &Spec, out: &mut Matrix) {
+/// Adds one user (events in time order) to the matrix; returns the
+/// number of cohorts the user joined.
+pub fn add_user(events: &[Ev], spec: &Spec, out: &mut Matrix) -> usize {
     let bounded_max = spec.columns.iter().filter_map(|c| c.to).max();
     let last_return = events.iter().rev().find(|e| e.ret).map(|e| e.ts);
     let mut hit = vec![false; bounded_max.map_or(0, |m| m.max(0) as usize + 1)];
-    for (s, group) in starts(events, spec) {
+    let starts = starts(events, spec);
+    for &(s, group) in &starts {
         hit.iter_mut().for_each(|h| *h = false);
         if let Some(max) = bounded_max {
             let first = events.partition_point(|e| e.ts < s);
@@ -168,6 +170,7 @@ pub fn add_user(events: &[Ev], spec: &Spec, out: &mut Matrix) {
             }
         }
     }
+    starts.len()
 }
 
 /// `on N` for N in 0..k.

@@ -3,5 +3,9 @@
 //! ([`engine`]) on a calendar or rolling clock ([`clock`]). Semantics:
 //! docs/retention.md.
 
+pub mod analysis;
 pub mod clock;
+pub mod config;
 pub mod engine;
+pub mod report;
+pub mod run;

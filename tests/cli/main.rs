@@ -15,6 +15,7 @@ mod prop_ingest;
 mod propensity;
 mod readme;
 mod report;
+mod retention;
 mod robust;
 mod segments;
 mod stages;

@@ -581,6 +581,10 @@ name = "revenue"
 kind = "sum"
 event = "purchase"
 property = "price"
+[retention]
+interval = "day"
+breakdown = "utm_campaign"
+return_event = { event = "purchase", referrer = "https://ref.example/3" }
 "#,
     )
     .unwrap();

@@ -1,0 +1,318 @@
+//! From the table and `[retention]` to the report section: resolve the
+//! options, feed each user's events to the kernel, then rates, Wilson
+//! intervals and the two averages.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use super::clock::{Clock, ClockKind, DAY_MS, Unit, parse_offset};
+use super::config::RetentionSection;
+use super::engine::{self, Column, Ev, Matrix, Spec, StartMode};
+use super::report::{Average, Cell, CohortRow, RetentionReport};
+use crate::config::JourneyConfig;
+use crate::error::UsageError;
+use crate::ingest::EventTable;
+use crate::stats::{round6, wilson};
+
+pub const DEFAULT_INTERVALS: u32 = 8;
+const Z95: f64 = 1.959963984540054;
+
+/// The section's settings, checked; errors name the key (or the flag).
+pub struct Options {
+    pub mode: StartMode,
+    pub unit: Unit,
+    pub interval: String,
+    pub kind: ClockKind,
+    pub offset_ms: i64,
+    pub tz: String,
+    pub rule: String,
+    pub columns: Vec<Column>,
+    pub labels: Vec<String>,
+    pub until: Option<i64>,
+}
+
+fn bad(cfg: &JourneyConfig, key: &str, msg: String) -> UsageError {
+    UsageError(format!("{}{key}: {msg}", cfg.at(key)))
+}
+
+/// Parses `until`: RFC 3339, or a date meaning the end of that day at
+/// the offset.
+fn parse_until(s: &str, offset_ms: i64) -> Option<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp_millis());
+    }
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    let day = i64::from(
+        d.signed_duration_since(chrono::NaiveDate::default())
+            .num_days() as i32,
+    );
+    Some((day + 1) * DAY_MS - offset_ms - 1)
+}
+
+impl Options {
+    pub fn resolve(cfg: &JourneyConfig, s: &RetentionSection) -> Result<Options, UsageError> {
+        let interval = s.interval.clone().unwrap_or_else(|| "week".into());
+        let unit = Unit::parse(&interval).map_err(|m| bad(cfg, "retention.interval", m))?;
+        let kind = s.clock.unwrap_or_default();
+        let tz = s.tz.clone().unwrap_or_else(|| "UTC".into());
+        let offset_ms = parse_offset(&tz).map_err(|m| bad(cfg, "retention.tz", m))?;
+        let k = s.intervals.unwrap_or(DEFAULT_INTERVALS);
+        if k == 0 || k > 1000 {
+            return Err(bad(
+                cfg,
+                "retention.intervals",
+                format!("{k}: give 1 to 1000 columns"),
+            ));
+        }
+        let returns = s.returns.clone().unwrap_or_else(|| "on".into());
+        let (rule, columns) = match returns.as_str() {
+            "on" => ("on", engine::on_columns(i64::from(k))),
+            "on_or_after" | "on-or-after" => {
+                ("on_or_after", engine::on_or_after_columns(i64::from(k)))
+            }
+            other => (
+                "brackets",
+                engine::bracket_columns(other).map_err(|m| {
+                    bad(
+                        cfg,
+                        "retention.return",
+                        format!("{m} (or use on, on_or_after)"),
+                    )
+                })?,
+            ),
+        };
+        let labels = columns
+            .iter()
+            .map(|c| match c.to {
+                Some(to) if to != c.from => format!("{}-{to}", c.from),
+                _ => c.from.to_string(),
+            })
+            .collect();
+        let until = match &s.until {
+            Some(u) => Some(parse_until(u, offset_ms).ok_or_else(|| {
+                bad(
+                    cfg,
+                    "retention.until",
+                    format!("{u:?}: give an ISO 8601 time (2026-11-30T23:59:59Z) or a date"),
+                )
+            })?),
+            None => None,
+        };
+        Ok(Options {
+            mode: s.start.unwrap_or_default(),
+            unit,
+            interval,
+            kind,
+            offset_ms,
+            tz,
+            rule: rule.into(),
+            columns,
+            labels,
+            until,
+        })
+    }
+}
+
+pub fn retention(
+    t: &EventTable,
+    ranges: &[Range<usize>],
+    columns: &[String],
+    s: &RetentionSection,
+    o: &Options,
+    warn: &mut dyn FnMut(String),
+) -> anyhow::Result<RetentionReport> {
+    let matcher = |p: &Option<crate::predicate::Predicate>,
+                   key: &str,
+                   what: &str,
+                   warn: &mut dyn FnMut(String)|
+     -> anyhow::Result<_> {
+        let Some(p) = p else { return Ok(None) };
+        let m = crate::predicate::resolve(p, t, key)?;
+        if m.event.is_none() {
+            warn(format!(
+                "retention: the {what} {} does not occur in the data",
+                p.label()
+            ));
+        }
+        Ok(Some(m))
+    };
+    let start = matcher(&s.start_event, "retention.start_event", "start event", warn)?;
+    let ret = matcher(
+        &s.return_event,
+        "retention.return_event",
+        "return event",
+        warn,
+    )?;
+    let group = match &s.breakdown {
+        Some(b) => Some(crate::experiment::metrics::column(
+            t,
+            columns,
+            b,
+            "retention.breakdown",
+        )?),
+        None => None,
+    };
+    let (lo, hi) = (
+        t.ts.iter().copied().min().unwrap_or(0),
+        t.ts.iter().copied().max().unwrap_or(0),
+    );
+    let until = o.until.unwrap_or(hi);
+    let clock = Clock {
+        unit: o.unit,
+        kind: o.kind,
+        offset_ms: o.offset_ms,
+        anchor_ms: (lo + o.offset_ms).div_euclid(DAY_MS) * DAY_MS,
+    };
+    let spec = Spec {
+        clock,
+        mode: o.mode,
+        columns: o.columns.clone(),
+        until,
+    };
+    let mut matrix = Matrix::new();
+    let mut buf: Vec<Ev> = Vec::new();
+    let (mut users, mut with_start) = (0u64, 0u64);
+    for r in ranges.iter().filter(|r| !r.is_empty()) {
+        users += 1;
+        buf.clear();
+        buf.extend(r.clone().filter(|&i| t.ts[i] <= until).map(|i| {
+            let (start_event, start) = match &start {
+                Some(m) => (m.event == Some(t.event[i]), m.matches(t, i)),
+                None => (true, true),
+            };
+            Ev {
+                ts: t.ts[i],
+                start_event,
+                start,
+                ret: ret.as_ref().is_none_or(|m| m.matches(t, i)),
+                group: group.map_or(0, |c| t.props[c].codes[i]),
+            }
+        }));
+        with_start += u64::from(engine::add_user(&buf, &spec, &mut matrix) > 0);
+    }
+    Ok(report(
+        t,
+        s,
+        o,
+        &spec,
+        &matrix,
+        users,
+        users - with_start,
+        group,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    t: &EventTable,
+    s: &RetentionSection,
+    o: &Options,
+    spec: &Spec,
+    matrix: &Matrix,
+    users: u64,
+    without_start: u64,
+    group: Option<usize>,
+) -> RetentionReport {
+    let label_of = |g: u32| {
+        group.map(|c| {
+            if g == 0 {
+                "(none)".to_string()
+            } else {
+                t.props[c].values.get(g).to_string()
+            }
+        })
+    };
+    let cohorts: Vec<CohortRow> = matrix
+        .iter()
+        .map(|(&(b, g), acc)| CohortRow {
+            cohort: spec.clock.label(b),
+            group: label_of(g),
+            users: acc.users,
+            cells: acc
+                .cells
+                .iter()
+                .map(|&(e, r)| {
+                    let ci = wilson(r, e, Z95);
+                    Cell {
+                        eligible: e,
+                        returned: r,
+                        rate: (e > 0).then(|| round6(r as f64 / e as f64)),
+                        ci_low: ci.map(|c| round6(c.0)),
+                        ci_high: ci.map(|c| round6(c.1)),
+                        censored: e == 0,
+                        partial: e > 0 && e < acc.users,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let averages: Vec<Average> = o
+        .labels
+        .iter()
+        .enumerate()
+        .map(|(j, label)| {
+            let observed: Vec<&Cell> = cohorts
+                .iter()
+                .map(|c| &c.cells[j])
+                .filter(|c| c.eligible > 0)
+                .collect();
+            let (e, r) = observed
+                .iter()
+                .fold((0, 0), |(e, r), c| (e + c.eligible, r + c.returned));
+            let n = observed.len() as u64;
+            Average {
+                column: label.clone(),
+                weighted: (e > 0).then(|| round6(r as f64 / e as f64)),
+                unweighted: (n > 0).then(|| {
+                    round6(
+                        observed
+                            .iter()
+                            .map(|c| c.returned as f64 / c.eligible as f64)
+                            .sum::<f64>()
+                            / n as f64,
+                    )
+                }),
+                eligible: e,
+                returned: r,
+                cohorts: n,
+            }
+        })
+        .collect();
+    let mut rate = BTreeMap::new();
+    if group.is_none() {
+        for c in &cohorts {
+            rate.insert(
+                c.cohort.clone(),
+                o.labels
+                    .iter()
+                    .cloned()
+                    .zip(c.cells.iter().map(|x| x.rate))
+                    .collect(),
+            );
+        }
+    }
+    let until = chrono::DateTime::from_timestamp_millis(spec.until)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default();
+    RetentionReport {
+        start: o.mode,
+        start_event: s.start_event.as_ref().map(|p| p.label()),
+        return_event: s.return_event.as_ref().map(|p| p.label()),
+        interval: o.interval.clone(),
+        clock: o.kind,
+        tz: o.tz.clone(),
+        rule: o.rule.clone(),
+        columns: o.labels.clone(),
+        observed_until: until,
+        users,
+        users_without_start: without_start,
+        breakdown: s.breakdown.clone(),
+        average: averages
+            .iter()
+            .map(|a| (a.column.clone(), a.clone()))
+            .collect(),
+        averages,
+        cohorts,
+        rate,
+    }
+}

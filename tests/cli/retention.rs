@@ -1,0 +1,287 @@
+//! `journeymap retention` and `[retention]` in a report: the anchors'
+//! fixtures through the binary, censoring invariants on generated data,
+//! checks, and bad input.
+
+use serde_json::Value;
+
+use crate::common::{generate, jm, json_of};
+
+/// Writes `rows` (user, day offset from 2020-06-10, hour) as events.
+fn journeys(dir: &std::path::Path, rows: &[(&str, i64)]) -> std::path::PathBuf {
+    let base = chrono::NaiveDate::from_ymd_opt(2020, 6, 10).unwrap();
+    let mut csv = String::from("user_id,event,timestamp\n");
+    for (u, d) in rows {
+        let day = base + chrono::Duration::days(*d);
+        csv.push_str(&format!("{u},$pageview,{day}T12:00:00Z\n"));
+    }
+    let p = dir.join("events.csv");
+    std::fs::write(&p, csv).unwrap();
+    p
+}
+
+fn returned_observed(cohort: &Value) -> Vec<u64> {
+    cohort["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["eligible"].as_u64().unwrap() > 0)
+        .map(|c| c["returned"].as_u64().unwrap())
+        .collect()
+}
+
+// PostHog posthog/hogql_queries/insights/test/test_retention_query_runner.py
+// ::test_day_interval: recurring, day, 11 intervals over 2020-06-10..20;
+// person1 active on days 0, 1, 2, 5, 6 and person2 on 1, 2, 3, 6. The
+// published first four rows.
+#[test]
+fn posthog_day_interval_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = Vec::new();
+    for d in [0, 1, 2, 5, 6] {
+        rows.push(("person1", d));
+    }
+    for d in [1, 2, 3, 6] {
+        rows.push(("person2", d));
+    }
+    let events = journeys(dir.path(), &rows);
+    let v = json_of(&[
+        "retention",
+        events.to_str().unwrap(),
+        "--start",
+        "recurring",
+        "--interval",
+        "day",
+        "--intervals",
+        "11",
+        "--until",
+        "2020-06-20",
+    ]);
+    let c = v["cohorts"].as_array().unwrap();
+    assert_eq!(c[0]["cohort"], "2020-06-10");
+    assert_eq!(returned_observed(&c[0]), [1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0]);
+    assert_eq!(returned_observed(&c[1]), [2, 2, 1, 0, 1, 2, 0, 0, 0, 0]);
+    assert_eq!(returned_observed(&c[2]), [2, 1, 0, 1, 2, 0, 0, 0, 0]);
+    assert_eq!(returned_observed(&c[3]), [1, 0, 0, 1, 0, 0, 0, 0]);
+    // The cells past 2020-06-20 are censored, never a 0.
+    let last = &c[0]["cells"][10];
+    assert_eq!(last["censored"], false);
+    assert_eq!(c[1]["cells"][10]["censored"], true);
+    assert!(c[1]["cells"][10]["rate"].is_null());
+}
+
+// ClickHouse tests/queries/0_stateless/00688_aggregation_retention.sql:
+// uids 0-79 on 2018-08-06, 0-49 on 08-07, 0-59 on 08-08.
+#[test]
+fn clickhouse_00688_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("user_id,event,timestamp\n");
+    for u in 0..80 {
+        csv.push_str(&format!("{u},a,2018-08-06T10:00:00Z\n"));
+        if u < 50 {
+            csv.push_str(&format!("{u},a,2018-08-07T10:00:00Z\n"));
+        }
+        if u < 60 {
+            csv.push_str(&format!("{u},a,2018-08-08T10:00:00Z\n"));
+        }
+    }
+    let p = dir.path().join("ch.csv");
+    std::fs::write(&p, csv).unwrap();
+    let v = json_of(&[
+        "retention",
+        p.to_str().unwrap(),
+        "--interval",
+        "day",
+        "--intervals",
+        "3",
+        "--until",
+        "2018-08-08",
+    ]);
+    let row = &v["cohorts"][0];
+    assert_eq!(row["users"], 80);
+    assert_eq!(returned_observed(row), [80, 50, 60]);
+    assert_eq!(v["average"]["1"]["weighted"], 0.625);
+}
+
+#[test]
+fn cells_are_consistent_and_checks_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate(&dir.path().join("s.csv"), "saas", 1500, 5);
+    for args in [
+        vec!["--interval", "week"],
+        vec![
+            "--interval",
+            "day",
+            "--clock",
+            "rolling",
+            "--intervals",
+            "20",
+            "--until",
+            "2026-10-15T12:00:00Z",
+        ],
+        vec![
+            "--interval",
+            "day",
+            "--return",
+            "on-or-after",
+            "--start",
+            "recurring",
+        ],
+        vec![
+            "--interval",
+            "7d",
+            "--return",
+            "1,2-3,4-10",
+            "--by",
+            "channel",
+        ],
+        vec![
+            "--interval",
+            "month",
+            "--start-event",
+            "upgrade",
+            "--start",
+            "first-matching",
+        ],
+    ] {
+        let mut a = vec!["retention", data.to_str().unwrap()];
+        a.extend(&args);
+        let v = json_of(&a);
+        let text = v.to_string();
+        assert!(!text.contains("NaN"), "{args:?}");
+        let mut members = 0;
+        for c in v["cohorts"].as_array().unwrap() {
+            let users = c["users"].as_u64().unwrap();
+            members += users;
+            for cell in c["cells"].as_array().unwrap() {
+                let (e, r) = (
+                    cell["eligible"].as_u64().unwrap(),
+                    cell["returned"].as_u64().unwrap(),
+                );
+                assert!(r <= e && e <= users, "{args:?}: {cell}");
+                assert_eq!(cell["censored"], e == 0, "{args:?}: {cell}");
+                assert_eq!(cell["rate"].is_null(), e == 0, "{args:?}: {cell}");
+            }
+        }
+        // Rolling: each user's interval ends at its own time, so the cells
+        // at the export's end are partly observed.
+        if args.contains(&"rolling") {
+            assert!(text.contains("\"partial\":true"), "{args:?}");
+        } else if args.contains(&"week") {
+            assert!(!text.contains("\"partial\":true"), "{args:?}");
+        }
+        if !args.contains(&"recurring") {
+            assert_eq!(
+                members + v["users_without_start"].as_u64().unwrap(),
+                v["users"].as_u64().unwrap(),
+                "{args:?}"
+            );
+        }
+    }
+    let base = ["retention", data.to_str().unwrap()];
+    let pass = [&base[..], &["--check", "retention.average.1.weighted > 0"]].concat();
+    jm().args(&pass).assert().success();
+    let fail = [&base[..], &["--check", "retention.average.1.weighted > 1"]].concat();
+    jm().args(&fail).assert().code(4);
+    // Cells and brackets are addressed by their labels (dates, `2-7`).
+    let v = json_of(&["retention", data.to_str().unwrap(), "--return", "1,2-7"]);
+    let cohort = v["cohorts"][0]["cohort"].as_str().unwrap().to_string();
+    let cell = format!("retention.rate.{cohort}.1 >= 0");
+    jm().args(["retention", data.to_str().unwrap(), "--return", "1,2-7"])
+        .args([
+            "--check",
+            &cell,
+            "--check",
+            "retention.average.2-7.weighted <= 1",
+        ])
+        .assert()
+        .success();
+}
+
+#[test]
+fn the_report_carries_retention_and_diff_compares_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate(&dir.path().join("s.csv"), "saas", 800, 9);
+    let cfg = dir.path().join("s.journey.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("\n[retention]\ninterval = \"week\"\nreturn_event = \"login\"\n");
+    std::fs::write(&cfg, text).unwrap();
+    let out = dir.path().join("out");
+    jm().args(["report", data.to_str().unwrap(), "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["retention"]["return_event"], "login");
+    assert!(json["retention"]["cohorts"].as_array().unwrap().len() > 1);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("## Retention"), "{md}");
+    let d = json_of(&[
+        "diff",
+        out.join("report.json").to_str().unwrap(),
+        out.join("report.json").to_str().unwrap(),
+    ]);
+    let part = d["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["section"] == "retention")
+        .expect("a retention part");
+    let week1 = &part["figures"]["averages"][1];
+    assert_eq!(week1["column"], "1");
+    assert_eq!(week1["before"], week1["after"]);
+    assert_eq!(week1["p"], 1.0);
+}
+
+#[test]
+fn bad_input_gives_clear_output_or_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    // One user on a single day.
+    let p = dir.path().join("one.csv");
+    std::fs::write(
+        &p,
+        "user_id,event,timestamp,channel\nu1,signup,2026-11-01T10:00:00Z,<b>x</b>\n",
+    )
+    .unwrap();
+    let v = json_of(&["retention", p.to_str().unwrap(), "--interval", "month"]);
+    assert_eq!(v["cohorts"][0]["users"], 1);
+    assert_eq!(v["cohorts"][0]["cells"][0]["censored"], true);
+    assert!(!v.to_string().contains("NaN"));
+    // A start event that never occurs: a warning, empty cohorts, exit 0.
+    let out = jm()
+        .args(["retention", p.to_str().unwrap(), "--start-event", "nope"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("does not occur"), "{err}");
+    // Values from the data are names in report.md, never markup.
+    let cfg = dir.path().join("r.toml");
+    std::fs::write(&cfg, "[retention]\nbreakdown = \"channel\"\n").unwrap();
+    let out_dir = dir.path().join("out");
+    jm().args(["report", p.to_str().unwrap(), "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out_dir)
+        .assert()
+        .success();
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(md.contains("## Retention") && !md.contains("<b>"), "{md}");
+    // Bad values name the flag and the fix.
+    for (flag, value, needle) in [
+        ("--interval", "fortnight", "day, week, month or a duration"),
+        ("--return", "0-3", "brackets start at 1"),
+        ("--tz", "Europe/Paris", "fixed UTC offset"),
+        ("--until", "tomorrow", "ISO 8601"),
+        ("--intervals", "0", "1 to 1000"),
+        ("--by", "chanel", "did you mean \"channel\""),
+    ] {
+        let out = jm()
+            .args(["retention", p.to_str().unwrap(), flag, value])
+            .assert()
+            .failure();
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(err.contains(needle), "{flag} {value}: {err}");
+    }
+}
