@@ -169,27 +169,49 @@ pub fn retention(
         columns: o.columns.clone(),
         until,
     };
+    let users_of: Vec<&Range<usize>> = ranges.iter().filter(|r| !r.is_empty()).collect();
+    // Chunks of users in parallel; counts add up exactly, so the result
+    // does not depend on the split.
+    let parts = crate::parallel::map_ranges(users_of.len(), |chunk| {
+        let mut m = Matrix::new();
+        let mut buf: Vec<Ev> = Vec::new();
+        let mut with_start = 0u64;
+        for r in &users_of[chunk] {
+            buf.clear();
+            buf.extend((*r).clone().filter(|&i| t.ts[i] <= until).map(|i| {
+                let (start_event, start) = match &start {
+                    Some(m) => (m.event == Some(t.event[i]), m.matches(t, i)),
+                    None => (true, true),
+                };
+                Ev {
+                    ts: t.ts[i],
+                    start_event,
+                    start,
+                    ret: ret.as_ref().is_none_or(|m| m.matches(t, i)),
+                    group: group.map_or(0, |c| t.props[c].codes[i]),
+                }
+            }));
+            with_start += u64::from(engine::add_user(&buf, &spec, &mut m) > 0);
+        }
+        (m, with_start)
+    });
     let mut matrix = Matrix::new();
-    let mut buf: Vec<Ev> = Vec::new();
-    let (mut users, mut with_start) = (0u64, 0u64);
-    for r in ranges.iter().filter(|r| !r.is_empty()) {
-        users += 1;
-        buf.clear();
-        buf.extend(r.clone().filter(|&i| t.ts[i] <= until).map(|i| {
-            let (start_event, start) = match &start {
-                Some(m) => (m.event == Some(t.event[i]), m.matches(t, i)),
-                None => (true, true),
-            };
-            Ev {
-                ts: t.ts[i],
-                start_event,
-                start,
-                ret: ret.as_ref().is_none_or(|m| m.matches(t, i)),
-                group: group.map_or(0, |c| t.props[c].codes[i]),
+    let mut with_start = 0u64;
+    for (m, w) in parts {
+        with_start += w;
+        for (k, acc) in m {
+            let e = matrix.entry(k).or_insert_with(|| engine::Acc {
+                users: 0,
+                cells: vec![(0, 0); acc.cells.len()],
+            });
+            e.users += acc.users;
+            for (a, b) in e.cells.iter_mut().zip(&acc.cells) {
+                a.0 += b.0;
+                a.1 += b.1;
             }
-        }));
-        with_start += u64::from(engine::add_user(&buf, &spec, &mut matrix) > 0);
+        }
     }
+    let users = users_of.len() as u64;
     Ok(report(
         t,
         s,
