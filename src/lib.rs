@@ -18,6 +18,7 @@ pub mod funnel;
 pub mod generate;
 pub mod guard;
 pub mod ingest;
+pub mod lifecycle;
 pub mod output;
 pub mod parallel;
 pub mod paths;
