@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# What [retention] adds to a report on ~10M events (the issue's goal: retention weekly, first,
-# 12 intervals, plus lifecycle, under 0.3 s on 2 cores; lifecycle is not built yet, so this
-# measures retention alone):
+# What [retention] and [lifecycle] add to a report on ~10M events (the issue's goal: retention
+# weekly, first, 12 intervals, plus lifecycle, under 0.3 s on 2 cores):
 #   data     the experiment bench's export: journeymap generate --scenario saas --experiment
 #            (220k users, ~10M events, Parquet), made by scripts/bench_experiment.sh or here
 #   without  journeymap report with the generated journey.toml minus its [experiment] section
 #   with     the same plus [retention] interval = "week", intervals = 12 (start first, any event)
+#            and [lifecycle] interval = "week"
 # Runs alternate (without, with) RUNS times; prints each run, the medians and the difference,
 # and the retention command's own stage time from its progress lines.
 #
@@ -25,7 +25,7 @@ fi
 WITHOUT="$DIR/without.journey.toml"
 WITH="$DIR/retention.journey.toml"
 sed '/^# `generate --experiment`/,$d' "$DIR/exp.journey.toml" > "$WITHOUT"
-{ cat "$WITHOUT"; printf '\n[retention]\ninterval = "week"\nintervals = 12\n'; } > "$WITH"
+{ cat "$WITHOUT"; printf '\n[retention]\ninterval = "week"\nintervals = 12\n[lifecycle]\ninterval = "week"\n'; } > "$WITH"
 
 secs() { # command... -> wall seconds of the whole process
   local t0 t1
@@ -40,11 +40,13 @@ median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1
 for i in $(seq "$RUNS"); do
   a=$(secs "$BIN" report "$DATA" --config "$WITHOUT" --out "$DIR/out-without")
   b=$(secs "$BIN" report "$DATA" --config "$WITH" --out "$DIR/out-retention")
-  printf 'run %d: report without %.3f s, with [retention] %.3f s\n' "$i" "$a" "$b"
+  printf 'run %d: report without %.3f s, with %.3f s\n' "$i" "$a" "$b"
   echo "$a" >> "$DIR/r-without.t"; echo "$b" >> "$DIR/r-with.t"
 done
 mw=$(median < "$DIR/r-without.t"); mx=$(median < "$DIR/r-with.t")
-echo "median report without [retention]: $mw s"
-echo "median report with [retention]:    $mx s  (adds $(echo "$mx - $mw" | bc -l | xargs printf '%.3f') s)"
+echo "median report without: $mw s"
+echo "median report with:    $mx s  (adds $(echo "$mx - $mw" | bc -l | xargs printf '%.3f') s)"
 echo "journeymap retention's own stages (weekly, 12 intervals):"
 JOURNEYMAP_PROGRESS=1 "$BIN" retention "$DATA" --interval week --intervals 12 2>&1 >/dev/null | tr '\r' '\n' | tail -3
+echo "journeymap lifecycle's own stages (weekly):"
+JOURNEYMAP_PROGRESS=1 "$BIN" lifecycle "$DATA" --interval week 2>&1 >/dev/null | tr '\r' '\n' | tail -3

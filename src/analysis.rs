@@ -164,6 +164,7 @@ pub static ALL: &[&dyn Registered] = &[
     &Reg::<crate::propensity::analysis::Propensity>::NEW,
     &Reg::<crate::experiment::analysis::Experiment>::NEW,
     &Reg::<crate::retention::analysis::Retention>::NEW,
+    &Reg::<crate::lifecycle::analysis::LifecycleAnalysis>::NEW,
 ];
 
 /// The report sections' keys, for checks that name a missing one.

@@ -272,6 +272,7 @@ pub fn build(ctx: &Context) -> Result<Report> {
         propensity: None,
         experiment: None,
         retention: None,
+        lifecycle: None,
         warnings: ctx.warnings(),
         run: None,
     };

@@ -8,6 +8,7 @@ pub mod generate;
 pub mod init;
 pub mod input;
 pub mod inspect;
+pub mod lifecycle;
 pub mod paths;
 pub mod propensity;
 pub mod report;
@@ -64,6 +65,7 @@ pub enum Command {
     Propensity(propensity::PropensityArgs),
     Experiment(experiment::ExperimentArgs),
     Retention(retention::RetentionArgs),
+    Lifecycle(lifecycle::LifecycleArgs),
     Report(report::ReportArgs),
     Init(init::InitArgs),
     Diff(diff::DiffArgs),
@@ -103,6 +105,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Propensity(a) => propensity::run(a),
         Command::Experiment(a) => experiment::run(a),
         Command::Retention(a) => retention::run(a),
+        Command::Lifecycle(a) => lifecycle::run(a),
         Command::Report(a) => report::run(a),
         Command::Init(a) => init::run(a),
         Command::Diff(a) => diff::run(a),

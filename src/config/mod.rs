@@ -88,6 +88,9 @@ pub struct JourneyConfig {
     /// `[retention]`: cohort retention (docs/retention.md).
     #[serde(default)]
     pub retention: Option<crate::retention::config::RetentionSection>,
+    /// `[lifecycle]`: new, returning, resurrecting, dormant (docs/lifecycle.md).
+    #[serde(default)]
+    pub lifecycle: Option<crate::lifecycle::run::LifecycleSection>,
     /// CI gates, e.g. `"funnel.step[3].conversion >= 0.2"` (docs/checks.md).
     #[serde(default)]
     pub checks: Vec<String>,

@@ -40,6 +40,9 @@ impl JourneyConfig {
         if let Some(r) = &self.retention {
             named.extend(r.properties());
         }
+        if let Some(l) = &self.lifecycle {
+            named.extend(l.properties());
+        }
         named.extend(predicate_properties(predicates));
         if let Some(by) = self.funnel.as_ref().and_then(|f| f.by.as_ref()) {
             named.insert(by.clone());

@@ -3,4 +3,6 @@
 //! transitions between them and their long-run mix. Semantics:
 //! docs/lifecycle.md.
 
+pub mod analysis;
 pub mod engine;
+pub mod run;

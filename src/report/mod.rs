@@ -36,6 +36,8 @@ pub struct Report {
     pub experiment: Option<crate::experiment::report::ExperimentReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retention: Option<crate::retention::report::RetentionReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<crate::lifecycle::run::LifecycleReport>,
     /// What the run noticed and went on past (an event configured but absent
     /// today, an analysis skipped for too little data), in the order found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

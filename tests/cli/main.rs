@@ -10,6 +10,7 @@ mod formats;
 mod funnel;
 mod fuzz;
 mod ingest;
+mod lifecycle;
 mod paths;
 mod prop_ingest;
 mod propensity;

@@ -1,0 +1,124 @@
+//! `journeymap lifecycle`: how the active base moves per interval.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use super::input::InputArgs;
+use super::{out, outln};
+use crate::config::{self, JourneyConfig};
+use crate::error::UsageError;
+use crate::lifecycle::run::{Options, lifecycle};
+use crate::pipeline::Context;
+use crate::predicate::Predicate;
+use crate::progress::Progress;
+
+/// Per interval, the active users that are new, returning or resurrecting
+/// and those gone dormant (PostHog's lifecycle), the transitions between
+/// these states, their long-run mix and the expected intervals until
+/// dormant. Flags override `[lifecycle]` in --config. Semantics:
+/// docs/lifecycle.md.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  journeymap lifecycle events.parquet --interval week
+  journeymap lifecycle events.csv --interval day --active-event login --created-column created_at
+  journeymap lifecycle events.csv --check 'lifecycle.latest.dormant_share <= 0.4'")]
+pub struct LifecycleArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// journey.toml with a [lifecycle] section
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// day, week, month or a duration such as 7d [default: week]
+    #[arg(long, value_name = "INTERVAL", help_heading = "Lifecycle")]
+    pub interval: Option<String>,
+
+    /// Calendar buckets at this fixed UTC offset, e.g. +02:00 [default: UTC]
+    #[arg(long, value_name = "OFFSET", help_heading = "Lifecycle")]
+    pub tz: Option<String>,
+
+    /// What makes a user active, EVENT or EVENT[prop=value] [default: any event]
+    #[arg(long, value_name = "EVENT", help_heading = "Lifecycle")]
+    pub active_event: Option<String>,
+
+    /// A column with each user's creation time [default: the first event]
+    #[arg(long, value_name = "COLUMN", help_heading = "Lifecycle")]
+    pub created_column: Option<String>,
+
+    /// Fail (exit 4) unless this holds, e.g. 'lifecycle.latest.dormant_share <= 0.4' (repeatable)
+    #[arg(long = "check", value_name = "EXPR", help_heading = "Output")]
+    pub checks: Vec<String>,
+
+    /// Print the section as JSON instead of tables
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+}
+
+pub fn run(args: &LifecycleArgs) -> Result<()> {
+    let mut cfg = match &args.config {
+        Some(p) => config::load(p)?,
+        None => JourneyConfig::default(),
+    };
+    let gates: Vec<crate::checks::Check> = args
+        .checks
+        .iter()
+        .map(|c| crate::checks::parse(c))
+        .collect::<Result<_, _>>()?;
+    let mut s = cfg.lifecycle.clone().unwrap_or_default();
+    if let Some(i) = &args.interval {
+        crate::retention::clock::Unit::parse(i)
+            .map_err(|m| UsageError(format!("--interval: {m}")))?;
+        s.interval = Some(i.clone());
+    }
+    if let Some(z) = &args.tz {
+        crate::retention::clock::parse_offset(z).map_err(|m| UsageError(format!("--tz: {m}")))?;
+        s.tz = Some(z.clone());
+    }
+    if let Some(e) = &args.active_event {
+        s.active_event =
+            Some(Predicate::parse_cli(e).map_err(|m| UsageError(format!("--active-event: {m}")))?);
+    }
+    if args.created_column.is_some() {
+        s.created_column.clone_from(&args.created_column);
+    }
+    let o = Options::resolve(&cfg, &s)?;
+    cfg.lifecycle = Some(s.clone());
+    let progress = Progress::new();
+    let selection = crate::ingest::PropertySelection {
+        named: s.properties(),
+        unnamed: false,
+    };
+    let data = args
+        .input
+        .load_without_sessions(&cfg, selection, &progress)?;
+    progress.stage("lifecycle");
+    let ctx = Context::new(&data, &cfg, &progress);
+    let mut warnings = Vec::new();
+    let report = lifecycle(
+        ctx.table(),
+        ctx.user_ranges(),
+        &data.ingested.property_names,
+        &s,
+        &o,
+        &mut |w| warnings.push(w),
+    )?;
+    for w in &warnings {
+        eprintln!("warning: {}", crate::doc::text::clean(w));
+    }
+    progress.stage("done");
+    if args.json {
+        outln(&serde_json::to_string_pretty(&report)?)?;
+    } else {
+        out(&crate::doc::text::render(
+            &crate::lifecycle::analysis::document(&report),
+        ))?;
+    }
+    if gates.is_empty() {
+        return Ok(());
+    }
+    let value = serde_json::json!({ "lifecycle": serde_json::to_value(&report)? });
+    super::report::gate(&crate::checks::evaluate(&value, &gates))
+}
