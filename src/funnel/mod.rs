@@ -61,12 +61,77 @@ pub struct StepStats {
     pub dropped_before: u64,
     pub median_seconds_from_previous: Option<f64>,
     pub p90_seconds_from_previous: Option<f64>,
+    /// Of `dropped_before`, the units whose window was still open at the
+    /// export's end: they may yet convert, so they are not drop-outs.
+    pub still_open_before: u64,
+    /// Time from step 1 to this step among the units that reached it
+    /// (steps 2 and on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_from_first: Option<TimeToConvert>,
     /// Units whose furthest step is this one (they went no further).
     pub stopped_here: u64,
     /// For those who stopped here: the event right after their step event.
     pub next_events_of_stopped: Vec<EventCount>,
     /// For those who stopped here: their last event in the unit (exit point).
     pub exit_events_of_stopped: Vec<EventCount>,
+}
+
+/// The distribution of the time from step 1 to a step among converters.
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+pub struct TimeToConvert {
+    pub units: u64,
+    pub median_seconds: f64,
+    pub p90_seconds: f64,
+    pub mean_seconds: f64,
+    /// Fixed bins: under 1 min, 1-10 min, 10-60 min, 1-6 h, 6-24 h, 1-3 d,
+    /// 3-7 d, 7-14 d, 14-30 d, 30 d and more (lower bound included).
+    pub histogram: Vec<TimeBin>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+pub struct TimeBin {
+    pub label: String,
+    pub from_seconds: f64,
+    pub units: u64,
+}
+
+/// The histogram's bins: (label, lower bound in seconds).
+pub const TIME_BINS: [(&str, f64); 10] = [
+    ("< 1 min", 0.0),
+    ("1-10 min", 60.0),
+    ("10-60 min", 600.0),
+    ("1-6 h", 3_600.0),
+    ("6-24 h", 21_600.0),
+    ("1-3 d", 86_400.0),
+    ("3-7 d", 259_200.0),
+    ("7-14 d", 604_800.0),
+    ("14-30 d", 1_209_600.0),
+    ("30 d +", 2_592_000.0),
+];
+
+fn time_to_convert(sorted: &[f64]) -> Option<TimeToConvert> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let mut histogram: Vec<TimeBin> = TIME_BINS
+        .iter()
+        .map(|(l, f)| TimeBin {
+            label: l.to_string(),
+            from_seconds: *f,
+            units: 0,
+        })
+        .collect();
+    for &x in sorted {
+        let b = TIME_BINS.iter().rposition(|(_, f)| x >= *f).unwrap_or(0);
+        histogram[b].units += 1;
+    }
+    Some(TimeToConvert {
+        units: sorted.len() as u64,
+        median_seconds: nearest_rank(sorted, 0.5),
+        p90_seconds: nearest_rank(sorted, 0.9),
+        mean_seconds: round6(sorted.iter().sum::<f64>() / sorted.len() as f64),
+        histogram,
+    })
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
@@ -246,7 +311,8 @@ pub fn analyze(
     let masks = step_masks(t, &steps, &exclude);
 
     let k = steps.len();
-    let mut acc = Accumulator::new(k);
+    let end = t.ts.iter().copied().max().unwrap_or(0);
+    let mut acc = Accumulator::new(k, end, opts.effective_window());
     let mut levels = Vec::new();
     let mut groups: FxHashMap<u32, Vec<u64>> = FxHashMap::default();
     let mut scratch = Scratch::default();
@@ -328,17 +394,28 @@ struct Accumulator {
     excluded: u64,
     reached: Vec<u64>,
     seconds: Vec<Vec<f64>>,
+    from_first: Vec<Vec<f64>>,
+    /// open[s]: units stopped before step s + 1 with their window open at `end`.
+    open: Vec<u64>,
+    /// The export's last event and the window: a unit whose window reaches
+    /// past `end` has not had its full chance to convert.
+    end: i64,
+    window: Option<i64>,
     next_events: Vec<FxHashMap<u32, u64>>,
     exit_events: Vec<FxHashMap<u32, u64>>,
 }
 
 impl Accumulator {
-    fn new(k: usize) -> Self {
+    fn new(k: usize, end: i64, window: Option<i64>) -> Self {
         Accumulator {
             units: 0,
             excluded: 0,
             reached: vec![0; k],
             seconds: vec![Vec::new(); k],
+            from_first: vec![Vec::new(); k],
+            open: vec![0; k],
+            end,
+            window,
             next_events: vec![FxHashMap::default(); k],
             exit_events: vec![FxHashMap::default(); k],
         }
@@ -351,9 +428,17 @@ impl Accumulator {
             self.reached[s] += 1;
             if s > 0 {
                 self.seconds[s].push((ts[out.pos[s]] - ts[out.pos[s - 1]]) as f64 / 1000.0);
+                self.from_first[s].push((ts[out.pos[s]] - ts[out.pos[0]]) as f64 / 1000.0);
             }
         }
         let k = self.reached.len();
+        if let Some(w) = self.window
+            && out.level > 0
+            && out.level < k
+            && ts[out.pos[0]].saturating_add(w) > self.end
+        {
+            self.open[out.level - 1] += 1;
+        }
         if out.level > 0 && out.level < k {
             let stop = out.level - 1;
             let after = out.pos[stop] + 1;
@@ -398,6 +483,8 @@ impl Accumulator {
             .map(|s| {
                 let mut secs = self.seconds[s].clone();
                 secs.sort_by(f64::total_cmp);
+                let mut first = self.from_first[s].clone();
+                first.sort_by(f64::total_cmp);
                 let prev = if s == 0 {
                     self.reached[0]
                 } else {
@@ -418,6 +505,8 @@ impl Accumulator {
                     median_seconds_from_previous: (!secs.is_empty())
                         .then(|| nearest_rank(&secs, 0.5)),
                     p90_seconds_from_previous: (!secs.is_empty()).then(|| nearest_rank(&secs, 0.9)),
+                    still_open_before: if s > 0 { self.open[s - 1] } else { 0 },
+                    time_from_first: time_to_convert(&first),
                     stopped_here: if s + 1 < k { self.reached[s] - next } else { 0 },
                     next_events_of_stopped: top(&self.next_events[s]),
                     exit_events_of_stopped: top(&self.exit_events[s]),

@@ -214,3 +214,41 @@ fn levels_match_a_literal_per_user_scan_on_generated_data() {
         }
     }
 }
+
+#[test]
+fn time_to_convert_and_open_windows_are_reported_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.csv");
+    // u1 converts a day later; u3 enters on day 0 and drops (window closed
+    // on day 2); u2 enters on day 9 of a 10-day export: still open.
+    std::fs::write(
+        &p,
+        "user_id,event,timestamp\n\
+         u1,a,2026-11-01T00:00:00Z\nu1,b,2026-11-02T00:00:00Z\n\
+         u3,a,2026-11-01T00:00:00Z\nu3,x,2026-11-05T00:00:00Z\n\
+         u2,a,2026-11-10T00:00:00Z\nu4,x,2026-11-11T00:00:00Z\n",
+    )
+    .unwrap();
+    let v = crate::common::json_of(&[
+        "funnel",
+        p.to_str().unwrap(),
+        "--steps",
+        "a,b",
+        "--window",
+        "2d",
+    ]);
+    let s = &v["step_stats"][1];
+    assert_eq!(s["dropped_before"], 2, "{s}");
+    assert_eq!(s["still_open_before"], 1, "{s}");
+    let t = &s["time_from_first"];
+    assert_eq!(t["units"], 1);
+    assert_eq!(t["median_seconds"], 86400.0);
+    let bins = t["histogram"].as_array().unwrap();
+    let hit: Vec<&str> = bins
+        .iter()
+        .filter(|b| b["units"] == 1)
+        .map(|b| b["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(hit, ["1-3 d"]);
+    assert!(v["step_stats"][0].get("time_from_first").is_none());
+}

@@ -51,6 +51,63 @@ pub fn step_table(f: &FunnelReport) -> Table {
     t
 }
 
+/// Time from step 1 among converters, per step, and the last step's
+/// histogram; units still inside their window at the export's end are
+/// named apart from the drop-outs.
+fn time_to_convert(f: &FunnelReport) -> Document {
+    let unit = unit(f);
+    let mut doc = vec![Block::title(3, "Time to convert")];
+    let mut t = Table::new(&[
+        ("#", Align::Right),
+        ("step", Align::Left),
+        ("converted", Align::Right),
+        ("median from step 1", Align::Right),
+        ("p90", Align::Right),
+        ("mean", Align::Right),
+        ("dropped", Align::Right),
+        ("of which still open", Align::Right),
+    ]);
+    let time = |s: f64| Cell::num(s, human_seconds(s));
+    for s in f.step_stats.iter().skip(1) {
+        let Some(tc) = &s.time_from_first else {
+            continue;
+        };
+        t.row(vec![
+            Cell::count(s.step as u64),
+            Cell::name(&s.label),
+            Cell::count(tc.units),
+            time(tc.median_seconds),
+            time(tc.p90_seconds),
+            time(tc.mean_seconds),
+            Cell::count(s.dropped_before),
+            Cell::count(s.still_open_before),
+        ]);
+    }
+    doc.push(Block::Table(t));
+    let open: u64 = f.step_stats.iter().map(|s| s.still_open_before).sum();
+    doc.push(Block::text(format!(
+        "Still open: {} {unit} whose window had not closed by the export's last event; they may yet convert, so read the drop-off of the newest {unit} with care.",
+        thousands(open)
+    )));
+    if let Some(last) = f.step_stats.last().and_then(|s| s.time_from_first.as_ref()) {
+        doc.push(Block::Chart(Chart {
+            title: "Time from step 1 to the last step".into(),
+            axis: format!("share of the {unit} who converted"),
+            bars: last
+                .histogram
+                .iter()
+                .map(|b| {
+                    (
+                        line().text(&b.label).done(),
+                        b.units as f64 / last.units.max(1) as f64,
+                    )
+                })
+                .collect(),
+        }));
+    }
+    doc
+}
+
 fn event_list(v: &[EventCount]) -> Line {
     let mut l = line();
     for (i, e) in v.iter().enumerate() {
@@ -124,6 +181,9 @@ pub fn document(f: &FunnelReport) -> Document {
             .map(|s| (line().name(&s.label).done(), s.conversion_from_first))
             .collect(),
     }));
+    if f.step_stats.iter().any(|s| s.time_from_first.is_some()) {
+        doc.extend(time_to_convert(f));
+    }
     if f.step_stats.iter().any(|s| s.stopped_here > 0) {
         doc.push(Block::title(3, "Where they go instead"));
         doc.push(Block::Table(dropoff_table(f)));
