@@ -45,6 +45,7 @@ fn funnel_and_paths(c: &mut Criterion) {
         per: Per::User,
         exclude: Vec::new(),
         by: None,
+        trend: None,
     };
     let mut group = c.benchmark_group("journey");
     group.sample_size(20);

@@ -55,6 +55,10 @@ pub struct FunnelArgs {
     #[arg(long, value_name = "COLUMN", help_heading = "Funnel")]
     pub by: Option<String>,
 
+    /// Funnel trends: per-step conversion per cohort of entry by day, week, month or a duration (UTC)
+    #[arg(long, value_name = "INTERVAL", help_heading = "Funnel")]
+    pub trend: Option<String>,
+
     /// Write each unit's level: user_id,level (user_id,session_id,level per session); -1 = excluded
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub levels: Option<PathBuf>,
@@ -89,12 +93,13 @@ pub fn flags(
             .map(|e| Predicate::parse_cli(e).map_err(|m| UsageError(format!("--exclude: {m}"))))
             .collect::<Result<_, _>>()?,
         by: by.cloned(),
+        trend: None,
     })
 }
 
 /// Merges flags over the config's [funnel] section.
 pub fn options(args: &FunnelArgs, cfg: &JourneyConfig) -> Result<FunnelOptions> {
-    let f = flags(
+    let mut f = flags(
         args.steps.as_deref(),
         args.window,
         args.mode,
@@ -102,6 +107,7 @@ pub fn options(args: &FunnelArgs, cfg: &JourneyConfig) -> Result<FunnelOptions> 
         &args.exclude,
         args.by.as_ref(),
     )?;
+    f.trend.clone_from(&args.trend);
     let mut origins = Origins::default();
     let opts = FunnelOptions::resolve(&f, cfg, &mut origins).ok_or_else(|| {
         UsageError("no steps: pass --steps a,b,c or --config with a [funnel] section".into())

@@ -216,6 +216,10 @@ pub struct FunnelConfig {
     pub exclude: Vec<Predicate>,
     #[serde(default)]
     pub by: Option<String>,
+    /// Funnel trends: the per-step conversion per cohort of entry, by this
+    /// calendar interval (day, week, month or a duration; UTC).
+    #[serde(default)]
+    pub trend: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]

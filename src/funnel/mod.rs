@@ -41,6 +41,8 @@ pub struct FunnelOptions {
     pub per: Per,
     pub exclude: Vec<Predicate>,
     pub by: Option<String>,
+    /// Per-step conversion per cohort of entry, by this interval.
+    pub trend: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
@@ -153,6 +155,30 @@ pub struct FunnelReport {
     pub step_stats: Vec<StepStats>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breakdown: Option<Breakdown>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trend: Option<Trend>,
+}
+
+/// Funnel trends: per cohort of entry (the calendar interval, UTC, of the
+/// best attempt's step-1 event), the units reaching each step.
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+pub struct Trend {
+    pub interval: String,
+    pub cohorts: Vec<TrendRow>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+pub struct TrendRow {
+    /// The interval's first day, YYYY-MM-DD.
+    pub cohort: String,
+    /// Units reaching each step (the first is the cohort's size).
+    pub reached: Vec<u64>,
+    /// reached[s] / reached[s − 1], steps 2 on.
+    pub step_conversion: Vec<f64>,
+    pub overall_conversion: f64,
+    /// Units of the cohort that have not converted but whose window was
+    /// still open at the export's end.
+    pub still_open: u64,
 }
 
 /// One row of `--levels`: the unit's ids and its level (-1: excluded).
@@ -174,6 +200,7 @@ impl FunnelOptions {
             per: c.per.unwrap_or(Per::User),
             exclude: c.exclude.clone(),
             by: c.by.clone(),
+            trend: c.trend.clone(),
         }
     }
 
@@ -228,6 +255,12 @@ impl FunnelOptions {
                 ("funnel.by", file.and_then(|f| f.by.clone())),
                 src,
             ),
+            trend: origins.pick(
+                "trend",
+                ("--trend", flags.trend.clone()),
+                ("funnel.trend", file.and_then(|f| f.trend.clone())),
+                src,
+            ),
         };
         Some(FunnelOptions::from_config(&merged))
     }
@@ -251,6 +284,9 @@ impl FunnelOptions {
                     self.steps.len()
                 ),
             ));
+        }
+        if let Some(t) = &self.trend {
+            crate::retention::clock::Unit::parse(t).map_err(|m| ParamError::new("trend", m))?;
         }
         Ok(())
     }
@@ -315,6 +351,26 @@ pub fn analyze(
     let mut acc = Accumulator::new(k, end, opts.effective_window());
     let mut levels = Vec::new();
     let mut groups: FxHashMap<u32, Vec<u64>> = FxHashMap::default();
+    let trend_clock = opts
+        .trend
+        .as_deref()
+        .and_then(|t| crate::retention::clock::Unit::parse(t).ok())
+        .map(|unit| crate::retention::clock::Clock {
+            unit,
+            kind: crate::retention::clock::ClockKind::Calendar,
+            offset_ms: 0,
+            anchor_ms: t
+                .ts
+                .iter()
+                .copied()
+                .min()
+                .unwrap_or(0)
+                .div_euclid(86_400_000)
+                * 86_400_000,
+        });
+    // Per cohort of entry: units reaching each step, and the open ones.
+    let mut trend: std::collections::BTreeMap<i64, (Vec<u64>, u64)> = Default::default();
+    let window = opts.effective_window();
     let mut scratch = Scratch::default();
     let mut mask_buf = Vec::new();
     let mut ts_buf = Vec::new();
@@ -325,6 +381,20 @@ pub fn analyze(
         ts_buf.extend(idx.iter().map(|&i| t.ts[i]));
         let out = engine::evaluate(&ts_buf, &mask_buf, &spec, &mut scratch);
         acc.add(t, idx, &ts_buf, &out);
+        if let Some(c) = &trend_clock
+            && out.level > 0
+        {
+            let entry = ts_buf[out.pos[0]];
+            let row = trend
+                .entry(c.bucket(entry))
+                .or_insert_with(|| (vec![0; k], 0));
+            for r in row.0.iter_mut().take(out.level) {
+                *r += 1;
+            }
+            if out.level < k && window.is_some_and(|w| entry.saturating_add(w) > end) {
+                row.1 += 1;
+            }
+        }
         if let Some(p) = by
             && out.level > 0
         {
@@ -359,7 +429,29 @@ pub fn analyze(
         }
     }
     let breakdown = by.map(|p| breakdown::build(&t.props[p], &groups, k));
-    let report = acc.finish(t, opts, steps.len(), breakdown);
+    let mut report = acc.finish(t, opts, steps.len(), breakdown);
+    if let (Some(c), Some(interval)) = (&trend_clock, &opts.trend) {
+        let ratio = |a: u64, b: u64| {
+            if b == 0 {
+                0.0
+            } else {
+                round6(a as f64 / b as f64)
+            }
+        };
+        report.trend = Some(Trend {
+            interval: interval.clone(),
+            cohorts: trend
+                .into_iter()
+                .map(|(b, (reached, open))| TrendRow {
+                    cohort: c.label(b),
+                    step_conversion: (1..k).map(|s| ratio(reached[s], reached[s - 1])).collect(),
+                    overall_conversion: ratio(reached[k - 1], reached[0]),
+                    reached,
+                    still_open: open,
+                })
+                .collect(),
+        });
+    }
     Ok(FunnelResult { report, levels })
 }
 
@@ -525,6 +617,7 @@ impl Accumulator {
             overall_conversion: ratio(self.reached[k - 1], self.reached[0]),
             step_stats,
             breakdown,
+            trend: None,
         }
     }
 }

@@ -252,3 +252,52 @@ fn time_to_convert_and_open_windows_are_reported_apart() {
     assert_eq!(hit, ["1-3 d"]);
     assert!(v["step_stats"][0].get("time_from_first").is_none());
 }
+
+#[test]
+fn trends_give_conversion_per_cohort_of_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.csv");
+    // Week of 2026-11-02: u1 converts, u2 does not (its window closed).
+    // Week of 2026-11-09: u3 converts; u4 enters a day before the export
+    // ends and has not converted: still open.
+    std::fs::write(
+        &p,
+        "user_id,event,timestamp\n\
+         u1,a,2026-11-02T10:00:00Z\nu1,b,2026-11-02T11:00:00Z\n\
+         u2,a,2026-11-03T10:00:00Z\n\
+         u3,a,2026-11-09T10:00:00Z\nu3,b,2026-11-09T12:00:00Z\n\
+         u4,a,2026-11-12T10:00:00Z\nu9,x,2026-11-13T10:00:00Z\n",
+    )
+    .unwrap();
+    let v = crate::common::json_of(&[
+        "funnel",
+        p.to_str().unwrap(),
+        "--steps",
+        "a,b",
+        "--window",
+        "2d",
+        "--trend",
+        "week",
+    ]);
+    let c = v["trend"]["cohorts"].as_array().unwrap();
+    assert_eq!(c.len(), 2);
+    assert_eq!(c[0]["cohort"], "2026-11-02");
+    assert_eq!(c[0]["reached"], serde_json::json!([2, 1]));
+    assert_eq!(c[0]["step_conversion"], serde_json::json!([0.5]));
+    assert_eq!(c[0]["still_open"], 0);
+    assert_eq!(c[1]["reached"], serde_json::json!([2, 1]));
+    assert_eq!(c[1]["still_open"], 1);
+    let out = crate::common::jm()
+        .args([
+            "funnel",
+            p.to_str().unwrap(),
+            "--steps",
+            "a,b",
+            "--trend",
+            "fortnight",
+        ])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("--trend"), "{err}");
+}

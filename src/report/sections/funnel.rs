@@ -188,6 +188,33 @@ pub fn document(f: &FunnelReport) -> Document {
         doc.push(Block::title(3, "Where they go instead"));
         doc.push(Block::Table(dropoff_table(f)));
     }
+    if let Some(tr) = &f.trend {
+        doc.push(Block::title(
+            3,
+            &format!("Trend by {} of entry", tr.interval),
+        ));
+        let mut cols = vec![
+            ("cohort".to_string(), Align::Left),
+            ("entered".into(), Align::Right),
+        ];
+        cols.extend((2..=f.steps.len()).map(|s| (format!("→ step {s}"), Align::Right)));
+        cols.push(("overall".into(), Align::Right));
+        cols.push(("still open".into(), Align::Right));
+        let refs: Vec<(&str, Align)> = cols.iter().map(|(h, a)| (h.as_str(), *a)).collect();
+        let mut t = Table::new(&refs);
+        for c in &tr.cohorts {
+            let mut row = vec![Cell::text(&c.cohort), Cell::count(c.reached[0])];
+            row.extend(c.step_conversion.iter().map(|&x| Cell::pct(x)));
+            row.push(Cell::pct(c.overall_conversion));
+            row.push(Cell::count(c.still_open));
+            t.row(row);
+        }
+        doc.push(Block::Table(t));
+        doc.push(Block::text(format!(
+            "A cohort is the {} (UTC) of the best attempt's step-1 event; \"still open\" counts its {unit} that had not converted while their window was still open at the export's end, so the newest cohorts' rates are not final.",
+            tr.interval
+        )));
+    }
     if let Some(b) = &f.breakdown {
         doc.push(Block::heading(3, line().text("By ").name(&b.property)));
         let head = |s: String| line().text(s).done();
