@@ -15,6 +15,7 @@ use crate::generate::{self, GenerateOptions, Scenario};
   journeymap generate --scenario ecommerce --users 10000 --seed 7 --out shop.csv
   journeymap generate --scenario saas --users 280000 --out big.parquet   # ~10M events
   journeymap generate --scenario saas --experiment --out exp.parquet     # + exp.assignments.csv, exp.experiment-truth.json
+  journeymap generate --scenario saas --retention --out ret.csv          # + ret.retention-truth.json (planted weekly returns)
   # the truth file lands beside the output: shop.truth.csv")]
 pub struct GenerateArgs {
     /// Which business to simulate
@@ -46,6 +47,11 @@ pub struct GenerateArgs {
     /// the treated users beside the output, the planted effect in its truth
     #[arg(long, conflicts_with = "experiment")]
     pub rollout: bool,
+
+    /// Plant a weekly retention curve (saas): `return_visit` in rolling week N
+    /// with a known probability, written to <out>.retention-truth.json
+    #[arg(long, conflicts_with_all = ["experiment", "rollout"])]
+    pub retention: bool,
 }
 
 pub fn run(args: &GenerateArgs) -> Result<()> {
@@ -58,6 +64,8 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         },
         if args.rollout {
             Some(generate::ExperimentPlan::Rollout)
+        } else if args.retention {
+            Some(generate::ExperimentPlan::Retention)
         } else {
             args.experiment
                 .then_some(generate::ExperimentPlan::Randomized {
@@ -79,6 +87,12 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
             "rollout: {} (treated users), {} (planted effect)",
             generate::rollout_path(&args.out).display(),
             generate::rollout_truth_path(&args.out).display()
+        ))?;
+    }
+    if args.retention {
+        super::outln(&format!(
+            "retention: {} (planted weekly return rates)",
+            generate::retention_truth_path(&args.out).display()
         ))?;
     }
     if args.experiment {

@@ -11,6 +11,7 @@ mod experiment;
 mod format;
 pub mod journey;
 pub mod retail;
+mod retention;
 mod saas;
 mod write;
 
@@ -71,6 +72,13 @@ pub enum ExperimentPlan {
     Randomized { srm: bool },
     /// A non-randomized rollout to 30 % of users from a date (for DiD).
     Rollout,
+    /// A planted weekly retention curve ([`retention`]), not a test.
+    Retention,
+}
+
+/// `data/events.parquet` → `data/events.retention-truth.json`.
+pub fn retention_truth_path(out: &Path) -> PathBuf {
+    sibling(out, "retention-truth.json")
 }
 
 /// `data/events.parquet` → `data/events.rollout.csv` (the treated users).
@@ -107,7 +115,7 @@ pub fn generate_with(
 ) -> anyhow::Result<GenerateSummary> {
     if experiment.is_some() && opts.scenario != Scenario::Saas {
         return Err(crate::error::UsageError(
-            "--experiment and --rollout plant their test on the saas scenario: add --scenario saas"
+            "--experiment, --rollout and --retention plant on the saas scenario: add --scenario saas"
                 .into(),
         )
         .into());
@@ -127,6 +135,7 @@ pub fn generate_with(
         _ => None,
     };
     let rollout = experiment == Some(ExperimentPlan::Rollout);
+    let returns = experiment == Some(ExperimentPlan::Retention);
     let mut sink = write::EventSink::create(&opts.out, format, randomized.is_some())?;
     let mut truth_sink = write::TruthSink::create(&truth)?;
     let mut assignments = Vec::new();
@@ -150,6 +159,9 @@ pub fn generate_with(
         if rollout && experiment::roll_out(&mut erng, &mut events) {
             treated.push(idx);
         }
+        if returns {
+            retention::plant(&mut erng, &mut events);
+        }
         debug_assert!(events.windows(2).all(|w| w[0].ts <= w[1].ts));
         sink.write_user(idx, &user, &events)?;
         truth_sink.write_user(idx, &user)?;
@@ -167,6 +179,12 @@ pub fn generate_with(
         crate::atomic::write_bytes(
             &rollout_truth_path(&opts.out),
             (serde_json::to_string_pretty(&truth)? + "\n").as_bytes(),
+        )?;
+    }
+    if returns {
+        crate::atomic::write_bytes(
+            &retention_truth_path(&opts.out),
+            (serde_json::to_string_pretty(&retention::truth())? + "\n").as_bytes(),
         )?;
     }
     if randomized.is_some() {

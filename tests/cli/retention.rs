@@ -406,3 +406,72 @@ fn posthog_week_interval_from_monday() {
         assert_eq!((gc.as_str(), gr), (*wc, wr));
     }
 }
+
+// Acceptance 3: a planted curve (`generate --retention`) is measured back:
+// every column's weighted average within 4 standard errors of the planted
+// rate, and the cells' Wilson intervals cover it at about their 95 %.
+#[test]
+fn planted_retention_curves_are_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ret.csv");
+    jm().args([
+        "generate",
+        "--scenario",
+        "saas",
+        "--retention",
+        "--users",
+        "6000",
+    ])
+    .args(["--seed", "8", "--out"])
+    .arg(&out)
+    .assert()
+    .success();
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("ret.retention-truth.json")).unwrap(),
+    )
+    .unwrap();
+    let rates: Vec<f64> = truth["rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_f64().unwrap())
+        .collect();
+    let v = json_of(&[
+        "retention",
+        out.to_str().unwrap(),
+        "--return-event",
+        "return_visit",
+        "--clock",
+        "rolling",
+        "--interval",
+        "week",
+        "--intervals",
+        "9",
+    ]);
+    for (a, &r) in v["averages"].as_array().unwrap().iter().zip(&rates) {
+        let (w, e) = (
+            a["weighted"].as_f64().unwrap(),
+            a["eligible"].as_f64().unwrap(),
+        );
+        let se = (r * (1.0 - r) / e).sqrt().max(1e-9);
+        assert!((w - r).abs() <= 4.0 * se + 1e-9, "{a}: planted {r}");
+    }
+    let (mut cells, mut covered) = (0, 0);
+    for c in v["cohorts"].as_array().unwrap() {
+        for (n, cell) in c["cells"].as_array().unwrap().iter().enumerate().skip(1) {
+            if cell["eligible"].as_u64().unwrap() >= 30 {
+                cells += 1;
+                let (lo, hi) = (
+                    cell["ci_low"].as_f64().unwrap(),
+                    cell["ci_high"].as_f64().unwrap(),
+                );
+                covered += usize::from(lo <= rates[n] && rates[n] <= hi);
+            }
+        }
+    }
+    assert!(cells >= 20, "{cells} cells");
+    assert!(
+        covered as f64 >= 0.85 * cells as f64,
+        "{covered} of {cells} cells cover the planted rate"
+    );
+}
