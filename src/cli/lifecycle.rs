@@ -23,7 +23,8 @@ use crate::progress::Progress;
 #[command(after_help = "Examples:
   journeymap lifecycle events.parquet --interval week
   journeymap lifecycle events.csv --interval day --active-event login --created-column created_at
-  journeymap lifecycle events.csv --check 'lifecycle.latest.dormant_share <= 0.4'")]
+  journeymap lifecycle events.csv --check 'lifecycle.latest.dormant_share <= 0.4'
+  journeymap lifecycle events.csv --daily-states --active-event purchase --json")]
 pub struct LifecycleArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -47,6 +48,19 @@ pub struct LifecycleArgs {
     /// A column with each user's creation time [default: the first event]
     #[arg(long, value_name = "COLUMN", help_heading = "Lifecycle")]
     pub created_column: Option<String>,
+
+    /// Also retentioneering's daily states (new, current, reactivated, resurrected, at risk, dormant)
+    #[arg(long, help_heading = "Lifecycle")]
+    pub daily_states: bool,
+
+    /// With --daily-states: rows run this many days past a user's last event [default: 30]
+    #[arg(
+        long,
+        value_name = "DAYS",
+        requires = "daily_states",
+        help_heading = "Lifecycle"
+    )]
+    pub max_dormant_days: Option<u32>,
 
     /// Fail (exit 4) unless this holds, e.g. 'lifecycle.latest.dormant_share <= 0.4' (repeatable)
     #[arg(long = "check", value_name = "EXPR", help_heading = "Output")]
@@ -83,6 +97,12 @@ pub fn run(args: &LifecycleArgs) -> Result<()> {
     }
     if args.created_column.is_some() {
         s.created_column.clone_from(&args.created_column);
+    }
+    if args.daily_states {
+        s.daily_states = Some(true);
+    }
+    if args.max_dormant_days.is_some() {
+        s.max_dormant_days = args.max_dormant_days;
     }
     let o = Options::resolve(&cfg, &s)?;
     cfg.lifecycle = Some(s.clone());

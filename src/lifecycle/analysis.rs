@@ -147,5 +147,22 @@ pub fn document(s: &LifecycleReport) -> Document {
         "Long-run mix if these transitions held (stationary distribution): {mix}. Expected intervals until dormant: {}.",
         until.join(", ")
     )));
+    if let Some(d) = &s.daily {
+        const SHOWN: usize = 14;
+        doc.push(Block::title(3, "Daily states (retentioneering)"));
+        doc.push(Block::text(format!(
+            "Users per state per day, rows up to {} days past each user's last event (the last {SHOWN} days shown; all in report.json). prospect: not yet active (retentioneering counts these days as dormant).",
+            d.max_dormant_days
+        )));
+        let mut head: Vec<(&str, Align)> = vec![("day", Align::Left)];
+        head.extend(d.states.iter().map(|x| (x.as_str(), Align::Right)));
+        let mut t = Table::new(&head);
+        for r in d.days.iter().skip(d.days.len().saturating_sub(SHOWN)) {
+            let mut row = vec![Cell::text(&r.day)];
+            row.extend(r.counts.iter().map(|&c| Cell::count(c)));
+            t.row(row);
+        }
+        doc.push(Block::Table(t));
+    }
     doc
 }

@@ -4,5 +4,6 @@
 //! docs/lifecycle.md.
 
 pub mod analysis;
+pub mod daily;
 pub mod engine;
 pub mod run;

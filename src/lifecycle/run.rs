@@ -35,6 +35,12 @@ pub struct LifecycleSection {
     /// value counts.
     #[serde(default)]
     pub created_column: Option<String>,
+    /// Also retentioneering's daily states (docs/lifecycle.md).
+    #[serde(default)]
+    pub daily_states: Option<bool>,
+    /// Daily states run this many days past a user's last event (default 30).
+    #[serde(default)]
+    pub max_dormant_days: Option<u32>,
 }
 
 impl LifecycleSection {
@@ -72,6 +78,23 @@ pub struct LifecycleReport {
     pub stationary: Option<BTreeMap<String, f64>>,
     /// Expected intervals until dormant from each active state.
     pub intervals_until_dormant: BTreeMap<String, Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daily: Option<DailyStates>,
+}
+
+/// retentioneering's daily states: users per state per calendar day.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct DailyStates {
+    pub max_dormant_days: u32,
+    pub states: Vec<String>,
+    pub days: Vec<DayRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct DayRow {
+    pub day: String,
+    /// Users per state, in `states` order.
+    pub counts: Vec<u64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -174,8 +197,18 @@ pub fn lifecycle(
     };
     let (first, last) = (clock.bucket(lo), clock.bucket(hi));
     let users: Vec<&Range<usize>> = ranges.iter().filter(|r| !r.is_empty()).collect();
+    let day_clock = Clock {
+        unit: Unit::Day,
+        ..clock
+    };
+    let (day_first, day_last) = (day_clock.bucket(lo), day_clock.bucket(hi));
+    let daily_on = s.daily_states.unwrap_or(false);
+    let max_dormant = i64::from(s.max_dormant_days.unwrap_or(30));
     let parts = crate::parallel::map_ranges(users.len(), |chunk| {
         let mut l = Lifecycle::new(first, last);
+        let mut daily =
+            super::daily::Daily::new(day_first, if daily_on { day_last } else { day_first - 1 });
+        let mut days: Vec<i64> = Vec::new();
         let (mut censored, mut unreadable) = (0u64, 0u64);
         let mut buckets: Vec<i64> = Vec::new();
         for r in &users[chunk] {
@@ -207,13 +240,32 @@ pub fn lifecycle(
             };
             censored += u64::from(first_seen == first);
             l.add_user(&buckets, created);
+            if daily_on {
+                days.clear();
+                for i in r.clone() {
+                    if active.as_ref().is_none_or(|m| m.matches(t, i)) {
+                        let d = day_clock.bucket(t.ts[i]);
+                        if days.last() != Some(&d) {
+                            days.push(d);
+                        }
+                    }
+                }
+                let seen = (
+                    day_clock.bucket(t.ts[r.start]),
+                    day_clock.bucket(t.ts[r.end - 1]),
+                );
+                daily.add_user(&days, seen, day_last, max_dormant);
+            }
         }
-        (l, censored, unreadable)
+        (l, censored, unreadable, daily)
     });
     let mut l = Lifecycle::new(first, last);
+    let mut daily =
+        super::daily::Daily::new(day_first, if daily_on { day_last } else { day_first - 1 });
     let (mut censored, mut unreadable) = (0, 0);
-    for (p, c, u) in parts {
+    for (p, c, u, d) in parts {
         l.merge(&p);
+        daily.merge(&d);
         censored += c;
         unreadable += u;
     }
@@ -258,5 +310,18 @@ pub fn lifecycle(
         stationary: engine::stationary(&l.transitions)
             .map(|p| (0..4).map(|i| (name(i), round6(p[i]))).collect()),
         intervals_until_dormant: (0..3).map(|i| (name(i), until[i].map(round6))).collect(),
+        daily: daily_on.then(|| DailyStates {
+            max_dormant_days: max_dormant as u32,
+            states: super::daily::STATES.iter().map(|s| s.to_string()).collect(),
+            days: daily
+                .counts
+                .iter()
+                .enumerate()
+                .map(|(k, c)| DayRow {
+                    day: day_clock.label(day_first + k as i64),
+                    counts: c.to_vec(),
+                })
+                .collect(),
+        }),
     })
 }

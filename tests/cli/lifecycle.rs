@@ -128,3 +128,52 @@ fn bad_input_is_clear() {
         assert!(err.contains(needle), "{flag} {value}: {err}");
     }
 }
+
+#[test]
+fn daily_states_follow_retentioneering() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("d.csv");
+    // u1: login Jan 1, purchase Jan 2 (only purchases count: Jan 1 is a
+    // prospect day); u2: active Jan 1 and Jan 3.
+    std::fs::write(
+        &p,
+        "user_id,event,timestamp\n\
+         u1,login,2024-01-01T10:00:00Z\nu1,purchase,2024-01-02T10:00:00Z\n\
+         u2,purchase,2024-01-01T10:00:00Z\nu2,purchase,2024-01-03T10:00:00Z\n",
+    )
+    .unwrap();
+    let v = json_of(&[
+        "lifecycle",
+        p.to_str().unwrap(),
+        "--interval",
+        "day",
+        "--daily-states",
+        "--active-event",
+        "purchase",
+    ]);
+    let d = &v["daily"];
+    let states: Vec<&str> = d["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let at = |day: usize, state: &str| {
+        let k = states.iter().position(|s| *s == state).unwrap();
+        d["days"][day]["counts"][k].as_u64().unwrap()
+    };
+    assert_eq!(d["days"][0]["day"], "2024-01-01");
+    assert_eq!((at(0, "prospect"), at(0, "new")), (1, 1));
+    assert_eq!((at(1, "new"), at(1, "at_risk_wau")), (1, 1));
+    assert_eq!((at(2, "current"), at(2, "at_risk_wau")), (1, 1));
+    // Every user is in exactly one state per day of its rows.
+    for day in d["days"].as_array().unwrap() {
+        let n: u64 = day["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_u64().unwrap())
+            .sum();
+        assert_eq!(n, 2, "{day}");
+    }
+}
