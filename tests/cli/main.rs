@@ -13,6 +13,7 @@ mod ingest;
 mod lifecycle;
 mod paths;
 mod prop_ingest;
+mod prop_retention;
 mod propensity;
 mod readme;
 mod report;
