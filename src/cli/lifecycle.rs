@@ -6,11 +6,9 @@ use anyhow::Result;
 use clap::Args;
 
 use super::input::InputArgs;
-use super::{out, outln};
 use crate::config::{self, JourneyConfig};
 use crate::error::UsageError;
-use crate::lifecycle::run::{Options, lifecycle};
-use crate::pipeline::Context;
+use crate::lifecycle::run::Options;
 use crate::predicate::Predicate;
 use crate::progress::Progress;
 
@@ -104,41 +102,17 @@ pub fn run(args: &LifecycleArgs) -> Result<()> {
     if args.max_dormant_days.is_some() {
         s.max_dormant_days = args.max_dormant_days;
     }
-    let o = Options::resolve(&cfg, &s)?;
-    cfg.lifecycle = Some(s.clone());
-    let progress = Progress::new();
+    Options::resolve(&cfg, &s)?;
     let selection = crate::ingest::PropertySelection {
         named: s.properties(),
         unnamed: false,
     };
+    cfg.lifecycle = Some(s);
+    let progress = Progress::new();
     let data = args
         .input
         .load_without_sessions(&cfg, selection, &progress)?;
-    progress.stage("lifecycle");
-    let ctx = Context::new(&data, &cfg, &progress);
-    let mut warnings = Vec::new();
-    let report = lifecycle(
-        ctx.table(),
-        ctx.user_ranges(),
-        &data.ingested.property_names,
-        &s,
-        &o,
-        &mut |w| warnings.push(w),
-    )?;
-    for w in &warnings {
-        eprintln!("warning: {}", crate::doc::text::clean(w));
-    }
-    progress.stage("done");
-    if args.json {
-        outln(&serde_json::to_string_pretty(&report)?)?;
-    } else {
-        out(&crate::doc::text::render(
-            &crate::lifecycle::analysis::document(&report),
-        ))?;
-    }
-    if gates.is_empty() {
-        return Ok(());
-    }
-    let value = serde_json::json!({ "lifecycle": serde_json::to_value(&report)? });
-    super::report::gate(&crate::checks::evaluate(&value, &gates))
+    super::report::run_one::<crate::lifecycle::analysis::LifecycleAnalysis>(
+        &data, &cfg, &progress, args.json, &gates,
+    )
 }

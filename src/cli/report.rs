@@ -97,6 +97,36 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     gate(&checks::evaluate(&serde_json::to_value(&report)?, &gates))
 }
 
+/// One analysis of the shared pipeline as its own command (`retention`,
+/// `lifecycle`): runs it on the loaded data through its [`Analysis`]
+/// implementation, prints its warnings to stderr and its section as JSON
+/// or as its document, then evaluates `gates` on the section.
+pub fn run_one<A: crate::analysis::Analysis>(
+    data: &pipeline::Data,
+    cfg: &JourneyConfig,
+    progress: &Progress,
+    json: bool,
+    gates: &[checks::Check],
+) -> Result<()> {
+    let ctx = Context::new(data, cfg, progress);
+    progress.stage(A::TITLE);
+    let section = A::section(&A::run(&ctx)?);
+    for w in ctx.warnings() {
+        eprintln!("warning: {}", crate::doc::text::clean(&w));
+    }
+    progress.stage("done");
+    if json {
+        outln(&serde_json::to_string_pretty(&section)?)?;
+    } else {
+        out(&crate::doc::text::render(&A::document(&section)))?;
+    }
+    if gates.is_empty() {
+        return Ok(());
+    }
+    let value = serde_json::json!({ A::KEY: serde_json::to_value(&section)? });
+    gate(&checks::evaluate(&value, gates))
+}
+
 /// Prints each check's result; an error (exit 4) when any failed.
 pub fn gate(results: &[checks::CheckResult]) -> Result<()> {
     let mut failed = Vec::new();

@@ -6,16 +6,14 @@ use anyhow::Result;
 use clap::Args;
 
 use super::input::InputArgs;
-use super::{out, outln};
 use crate::config::{self, JourneyConfig};
 use crate::error::UsageError;
-use crate::pipeline::Context;
 use crate::predicate::Predicate;
 use crate::progress::Progress;
 use crate::retention::clock::ClockKind;
 use crate::retention::config::RetentionSection;
 use crate::retention::engine::StartMode;
-use crate::retention::run::{Options, retention};
+use crate::retention::run::Options;
 
 /// Who comes back: users grouped in cohorts by the interval of their start
 /// event, and per interval after it the share that returned, with each
@@ -165,39 +163,15 @@ pub fn run(args: &RetentionArgs) -> Result<()> {
     if args.intervals == Some(0) {
         return Err(UsageError("--intervals: give 1 to 1000 columns".into()).into());
     }
-    let o = Options::resolve(&cfg, &s)?;
-    cfg.retention = Some(s.clone());
-    let progress = Progress::new();
+    Options::resolve(&cfg, &s)?;
     let selection = crate::ingest::PropertySelection {
         named: s.properties(),
         unnamed: false,
     };
+    cfg.retention = Some(s);
+    let progress = Progress::new();
     let data = args.input.load_selected(&cfg, Some(selection), &progress)?;
-    progress.stage("retention");
-    let ctx = Context::new(&data, &cfg, &progress);
-    let mut warnings = Vec::new();
-    let report = retention(
-        ctx.table(),
-        ctx.user_ranges(),
-        &data.ingested.property_names,
-        &s,
-        &o,
-        &mut |w| warnings.push(w),
-    )?;
-    for w in &warnings {
-        eprintln!("warning: {}", crate::doc::text::clean(w));
-    }
-    progress.stage("done");
-    if args.json {
-        outln(&serde_json::to_string_pretty(&report)?)?;
-    } else {
-        out(&crate::doc::text::render(
-            &crate::retention::analysis::document(&report),
-        ))?;
-    }
-    if gates.is_empty() {
-        return Ok(());
-    }
-    let value = serde_json::json!({ "retention": serde_json::to_value(&report)? });
-    super::report::gate(&crate::checks::evaluate(&value, &gates))
+    super::report::run_one::<crate::retention::analysis::Retention>(
+        &data, &cfg, &progress, args.json, &gates,
+    )
 }

@@ -105,7 +105,10 @@ pub fn document(s: &LifecycleReport) -> Document {
             Cell::count(r.resurrecting),
             Cell::num(
                 r.dormant as f64,
-                format!("-{}", thousands(r.dormant.unsigned_abs())),
+                match r.dormant {
+                    0 => "0".into(),
+                    d => format!("-{}", thousands(d.unsigned_abs())),
+                },
             ),
             Cell::count(r.active),
             Cell::opt(r.dormant_share.map(Cell::pct)),

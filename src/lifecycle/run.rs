@@ -195,13 +195,22 @@ pub fn lifecycle(
         offset_ms: o.offset_ms,
         anchor_ms: (lo + o.offset_ms).div_euclid(DAY_MS) * DAY_MS,
     };
-    let (first, last) = (clock.bucket(lo), clock.bucket(hi));
+    // No events: no interval (an empty range), not a row for 1970.
+    let (first, last) = if t.ts.is_empty() {
+        (0, -1)
+    } else {
+        (clock.bucket(lo), clock.bucket(hi))
+    };
     let users: Vec<&Range<usize>> = ranges.iter().filter(|r| !r.is_empty()).collect();
     let day_clock = Clock {
         unit: Unit::Day,
         ..clock
     };
-    let (day_first, day_last) = (day_clock.bucket(lo), day_clock.bucket(hi));
+    let (day_first, day_last) = if t.ts.is_empty() {
+        (0, -1)
+    } else {
+        (day_clock.bucket(lo), day_clock.bucket(hi))
+    };
     let daily_on = s.daily_states.unwrap_or(false);
     let max_dormant = i64::from(s.max_dormant_days.unwrap_or(30));
     let parts = crate::parallel::map_ranges(users.len(), |chunk| {

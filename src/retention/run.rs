@@ -313,9 +313,14 @@ fn report(
             );
         }
     }
-    let until = chrono::DateTime::from_timestamp_millis(spec.until)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default();
+    // An export without events has no end of observation to name.
+    let until = if t.ts.is_empty() && o.until.is_none() {
+        "— (no events in the export)".to_string()
+    } else {
+        chrono::DateTime::from_timestamp_millis(spec.until)
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_default()
+    };
     RetentionReport {
         start: o.mode,
         start_event: s.start_event.as_ref().map(|p| p.label()),

@@ -177,3 +177,20 @@ fn daily_states_follow_retentioneering() {
         assert_eq!(n, 2, "{day}");
     }
 }
+
+#[test]
+fn an_export_without_events_gives_empty_sections() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("h.csv");
+    std::fs::write(&p, "user_id,event,timestamp\n").unwrap();
+    let v = json_of(&["lifecycle", p.to_str().unwrap(), "--daily-states"]);
+    assert_eq!(v["intervals"], serde_json::json!([]));
+    assert!(v["latest"].is_null());
+    assert_eq!(v["daily"]["days"], serde_json::json!([]));
+    let r = json_of(&["retention", p.to_str().unwrap()]);
+    assert_eq!(r["cohorts"], serde_json::json!([]));
+    assert!(
+        r["observed_until"].as_str().unwrap().contains("no events"),
+        "{r}"
+    );
+}
