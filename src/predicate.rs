@@ -289,6 +289,22 @@ impl MaskTable {
     }
 }
 
+/// The index of property column `name`, or an error naming `what` and the
+/// nearest of `columns` (every column of the export, read or not).
+pub fn column(
+    t: &EventTable,
+    columns: &[String],
+    name: &str,
+    what: &str,
+) -> Result<usize, DataError> {
+    t.props.iter().position(|c| c.name == name).ok_or_else(|| {
+        DataError::Input(format!(
+            "{what}: the export has no column {name:?}{}",
+            suggest(name, columns.iter().map(String::as_str))
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -570,7 +570,8 @@ pub mod did {
     use crate::config::JourneyConfig;
     use crate::error::{DataError, UsageError};
     use crate::experiment::did::{DidOptions, did};
-    use crate::experiment::metrics::{column, resolve};
+    use crate::experiment::metrics::resolve;
+    use crate::predicate::column;
     use crate::progress::Progress;
 
     fn start_ms(s: &str) -> Result<i64, UsageError> {

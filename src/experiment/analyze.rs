@@ -77,7 +77,7 @@ pub fn analyze(
         None => {
             let exposure = s.exposure.as_ref().expect("checked in resolve");
             let prop = s.arm_property.as_deref().expect("checked in resolve");
-            let arm_prop = super::metrics::column(t, columns, prop, "experiment.arm_property")?;
+            let arm_prop = crate::predicate::column(t, columns, prop, "experiment.arm_property")?;
             Source::Exposure {
                 matcher: resolve(exposure, t, "experiment.exposure")?,
                 arm_prop,
@@ -389,7 +389,7 @@ pub fn analyze(
     }
     r.verdict = plain(&overall_pieces(&r));
     if let Some(by) = &s.breakdown {
-        let column = super::metrics::column(t, columns, by, "experiment.breakdown")?;
+        let column = crate::predicate::column(t, columns, by, "experiment.breakdown")?;
         let goal: Vec<(String, &Resolved)> = s
             .metrics
             .iter()

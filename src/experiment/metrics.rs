@@ -138,22 +138,6 @@ pub fn accumulate(
     out
 }
 
-/// The index of property column `name`, or an error naming `what` and the
-/// nearest of `columns` (every column of the export, read or not).
-pub fn column(
-    t: &EventTable,
-    columns: &[String],
-    name: &str,
-    what: &str,
-) -> Result<usize, DataError> {
-    t.props.iter().position(|c| c.name == name).ok_or_else(|| {
-        DataError::Input(format!(
-            "{what}: the export has no column {name:?}{}",
-            crate::predicate::suggest(name, columns.iter().map(String::as_str))
-        ))
-    })
-}
-
 /// A metric resolved against the table; `what` names it in messages and
 /// warnings go to `warn` (an event that never occurs, a property without
 /// numbers). `offset_ms` is where a retention window starts.
@@ -176,7 +160,7 @@ pub fn resolve(
         Ok::<_, DataError>(matcher)
     };
     let numbers_of = |p: &str, key: &str, warn: &mut dyn FnMut(String)| {
-        let col = column(t, columns, p, key)?;
+        let col = crate::predicate::column(t, columns, p, key)?;
         let nums = crate::features::extract::numbers(t, col);
         if nums.iter().all(Option::is_none) {
             warn(format!(

@@ -177,7 +177,7 @@ pub fn lifecycle(
         None => None,
     };
     let created_col = match &s.created_column {
-        Some(c) => Some(crate::experiment::metrics::column(
+        Some(c) => Some(crate::predicate::column(
             t,
             columns,
             c,

@@ -144,7 +144,7 @@ pub fn retention(
         warn,
     )?;
     let group = match &s.breakdown {
-        Some(b) => Some(crate::experiment::metrics::column(
+        Some(b) => Some(crate::predicate::column(
             t,
             columns,
             b,
