@@ -51,7 +51,7 @@ pub struct Check {
     pub threshold: f64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct CheckResult {
     pub check: String,
     pub passed: bool,

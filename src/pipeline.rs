@@ -274,6 +274,7 @@ pub fn build(ctx: &Context) -> Result<Report> {
         retention: None,
         lifecycle: None,
         warnings: ctx.warnings(),
+        checks: Vec::new(),
         run: None,
     };
     configured.sort_unstable();
@@ -298,10 +299,28 @@ pub fn summary_lines(report: &Report) -> Vec<Line> {
     out
 }
 
-/// Writes report.json, report.md and every analysis's per-unit tables into
-/// `dir` as one set (see [`crate::output::set`]); returns the paths
-/// written, report.json and report.md last.
-pub fn write(ctx: &Context, report: &Report, dir: &Path, style: CsvStyle) -> Result<Vec<PathBuf>> {
+/// The files one [`write`] made.
+#[derive(Debug)]
+pub struct Written {
+    /// Every analysis's per-unit files, in the order written.
+    pub tables: Vec<PathBuf>,
+    pub html: Option<PathBuf>,
+    pub json: PathBuf,
+    pub md: PathBuf,
+}
+
+/// What the output set holds beyond report.json and report.md.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteOptions {
+    pub style: CsvStyle,
+    /// Also report.html (docs/html.md).
+    pub html: bool,
+}
+
+/// Writes report.json, report.md (and report.html when asked) and every
+/// analysis's per-unit tables into `dir` as one set (see
+/// [`crate::output::set`]), report.json last.
+pub fn write(ctx: &Context, report: &Report, dir: &Path, opts: WriteOptions) -> Result<Written> {
     ctx.progress.stage("writing");
     let mut set = crate::output::set::OutputSet::open(dir)?;
     let mut report = report.clone();
@@ -310,18 +329,26 @@ pub fn write(ctx: &Context, report: &Report, dir: &Path, style: CsvStyle) -> Res
         id: id[..16].to_string(),
         files: Vec::new(),
     });
-    let mut written = Vec::new();
+    let mut tables = Vec::new();
     for a in ALL {
         if a.document(&report).is_none() {
             continue;
         }
         for table in a.tables(ctx)? {
             let path = set.path(table.file);
-            crate::output::write(&path, table.rows.as_ref(), "--out", style)?;
+            crate::output::write(&path, table.rows.as_ref(), "--out", opts.style)?;
             set.record(table.file)?;
-            written.push(path);
+            tables.push(path);
         }
     }
+    let html = if opts.html {
+        let path = set.path("report.html");
+        crate::atomic::write_bytes(&path, report::html::render(&report).as_bytes())?;
+        set.record("report.html")?;
+        Some(path)
+    } else {
+        None
+    };
     let md = set.path("report.md");
     crate::atomic::write_bytes(&md, report::markdown::render(&report).as_bytes())?;
     set.record("report.md")?;
@@ -329,7 +356,10 @@ pub fn write(ctx: &Context, report: &Report, dir: &Path, style: CsvStyle) -> Res
         run.files = set.manifest();
     }
     let json = set.commit(report::json::render(&report).as_bytes())?;
-    written.push(json);
-    written.push(md);
-    Ok(written)
+    Ok(Written {
+        tables,
+        html,
+        json,
+        md,
+    })
 }

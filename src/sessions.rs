@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::ingest::EventTable;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum SessionSource {
     /// Ids taken from this column; one id used by two users is two sessions.

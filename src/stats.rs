@@ -8,7 +8,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 /// Min, median, p95, max and mean of a sample. Percentiles use the
 /// nearest-rank method: the value at rank ceil(p * n) of the sorted sample,
 /// so every reported figure is a value that occurs in the data.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Distribution {
     pub min: f64,
     pub median: f64,

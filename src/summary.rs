@@ -8,7 +8,7 @@ use crate::ingest::timestamp::format_ms;
 use crate::sessions::{SessionSource, Sessions};
 use crate::stats::Distribution;
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct RowAccounting {
     /// read = used + rejected (+ duplicates when they were dropped).
     pub read: u64,
@@ -22,26 +22,26 @@ pub struct RowAccounting {
     pub rejected_by_reason: Vec<ReasonCount>,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ReasonCount {
     pub reason: String,
     pub rows: u64,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct TimeRange {
     pub first: String,
     pub last: String,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct EventCount {
     pub event: String,
     pub count: u64,
     pub users: u64,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct DataSummary {
     pub rows: RowAccounting,
     pub users: u64,

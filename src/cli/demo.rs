@@ -51,9 +51,16 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     progress.stage("running the analyses in the journey config");
     let ctx = Context::new(&loaded, &config, &progress);
     let report = pipeline::build(&ctx)?;
-    let written = pipeline::write(&ctx, &report, &args.out, Default::default())?;
-    let (per_user, files) = written.split_at(written.len() - 2);
-    let (json, md) = (&files[0], &files[1]);
+    let written = pipeline::write(
+        &ctx,
+        &report,
+        &args.out,
+        pipeline::WriteOptions {
+            html: true,
+            ..Default::default()
+        },
+    )?;
+    let (per_user, json, md) = (&written.tables, &written.json, &written.md);
     outln(&format!(
         "dataset: {} ({} events, {} users)",
         data.display(),
@@ -64,6 +71,9 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     outln(&format!("config:  {}", summary.journey_config.display()))?;
     outln(&format!("report:  {}", md.display()))?;
     outln(&format!("json:    {}", json.display()))?;
+    if let Some(html) = &written.html {
+        outln(&format!("html:    {}", html.display()))?;
+    }
     for path in per_user {
         outln(&format!("per user: {}", path.display()))?;
     }
@@ -72,12 +82,13 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     )]))?;
     let (d, c) = (data.display(), summary.journey_config.display());
     outln(&format!(
-        "\nOpen first: {} (the whole journey; report.json holds the same figures for scripts).\n\
+        "\nOpen first: {} in a browser, or {} (the whole journey; report.json holds the same figures for scripts).\n\
          Try next:\n  \
          journeymap funnel {d} --config {c} --by device\n  \
          journeymap paths {d} --target purchase\n  \
          journeymap report {d} --config {c} --out {out} --check 'funnel.conversion >= 0.05'\n  \
          journeymap init your-export.csv > journey.toml   # then: journeymap report your-export.csv --config journey.toml",
+        written.html.as_ref().unwrap_or(md).display(),
         md.display(),
         out = args.out.display()
     ))?;

@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod paths;
 pub mod propensity;
+pub mod render;
 pub mod report;
 pub mod retention;
 pub mod schema;
@@ -67,6 +68,7 @@ pub enum Command {
     Retention(retention::RetentionArgs),
     Lifecycle(lifecycle::LifecycleArgs),
     Report(report::ReportArgs),
+    Render(render::RenderArgs),
     Init(init::InitArgs),
     Diff(diff::DiffArgs),
     Verify(verify::VerifyArgs),
@@ -107,6 +109,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Retention(a) => retention::run(a),
         Command::Lifecycle(a) => lifecycle::run(a),
         Command::Report(a) => report::run(a),
+        Command::Render(a) => render::run(a),
         Command::Init(a) => init::run(a),
         Command::Diff(a) => diff::run(a),
         Command::Verify(a) => verify::run(a),

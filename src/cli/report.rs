@@ -22,6 +22,7 @@ use crate::progress::Progress;
 #[command(after_help = "Examples:
   journeymap report events.csv --out out/
   journeymap report events.csv --config journey.toml --out out/
+  journeymap report events.csv --config journey.toml --out out/ --html   # also out/report.html
   journeymap report events.csv --config journey.toml --out out/ --check 'funnel.conversion >= 0.2' --check 'data.rejected_share <= 0.01'
   journeymap report 'exports/*.parquet' --out nightly/2026-11-28 --rejects nightly/rejects.csv")]
 pub struct ReportArgs {
@@ -39,6 +40,10 @@ pub struct ReportArgs {
     /// Directory for report.json, report.md and the per-user files (created if missing)
     #[arg(long, value_name = "DIR", default_value = "journeymap-report")]
     pub out: PathBuf,
+
+    /// Also write report.html: one self-contained page with the same sections as report.md, charts drawn as inline SVG, no network requests (docs/html.md)
+    #[arg(long)]
+    pub html: bool,
 
     /// Read every property column, not only those the config's analyses use (slower on wide exports; the duplicate count then compares every column)
     #[arg(long)]
@@ -75,26 +80,39 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     }
     progress.stage("building the report");
     let ctx = Context::new(&data, &config, &progress);
-    let report = pipeline::build(&ctx)?;
+    let mut report = pipeline::build(&ctx)?;
     for w in ctx.warnings() {
         eprintln!("warning: {}", crate::doc::text::clean(&w));
     }
-    let written = pipeline::write(&ctx, &report, &args.out, args.csv.style())?;
+    // The gates are judged before writing, so report.json (and the summary
+    // at the top of report.md and report.html) records how each came out.
+    report.checks = checks::evaluate(&serde_json::to_value(&report)?, &gates);
+    let opts = pipeline::WriteOptions {
+        style: args.csv.style(),
+        html: args.html,
+    };
+    let written = pipeline::write(&ctx, &report, &args.out, opts)?;
     progress.stage("done");
-    let (files, reports) = written.split_at(written.len() - 2);
-    for path in files {
+    for path in &written.tables {
         outln(&format!("wrote {}", path.display()))?;
     }
     out(&crate::doc::text::render(&[crate::doc::Block::Lines(
         pipeline::summary_lines(&report),
     )]))?;
-    for path in reports {
+    for path in [
+        Some(&written.json),
+        Some(&written.md),
+        written.html.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
         outln(&format!("wrote {}", path.display()))?;
     }
     if gates.is_empty() {
         return Ok(());
     }
-    gate(&checks::evaluate(&serde_json::to_value(&report)?, &gates))
+    gate(&report.checks)
 }
 
 /// One analysis of the shared pipeline as its own command (`retention`,

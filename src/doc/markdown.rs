@@ -99,6 +99,9 @@ fn spans_in(l: &Line, place: Place) -> String {
             }
             Span::Name(n) => out += &name_in(n, place),
             Span::Data(d) => out += &data_in(d, place),
+            Span::Link { text, target } => {
+                let _ = write!(out, "[{text}](#{})", super::slug(target));
+            }
         }
     }
     out
@@ -193,6 +196,7 @@ fn mermaid_spans(l: &Line) -> String {
         .map(|s| match s {
             Span::Text(t) | Span::Strong(t) => mermaid_text(t),
             Span::Name(n) | Span::Data(n) => mermaid_text(n),
+            Span::Link { text, .. } => mermaid_text(text),
         })
         .collect()
 }
@@ -260,7 +264,7 @@ fn block(b: &Block) -> Option<String> {
             .collect(),
         Block::Table(t) => table(t),
         Block::Flow(f) => flow(f),
-        Block::Chart(_) => return None,
+        Block::Chart(_) | Block::Grid(_) => return None,
     })
 }
 

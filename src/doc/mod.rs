@@ -2,7 +2,7 @@
 //! as [`Block`]s (headings, paragraphs, tables with typed cells, lists, a
 //! flow diagram, charts that carry their data), and each backend renders
 //! blocks in one place — [`text`] for the terminal, [`markdown`] for
-//! report.md, next an HTML one. Builders never format for a backend, and
+//! report.md, [`html`] for report.html. Builders never format for a backend, and
 //! backends never compute.
 //!
 //! Every string that comes from the data (event names, property values,
@@ -12,8 +12,10 @@
 //! function each.
 
 pub mod fmt;
+pub mod html;
 pub mod markdown;
 pub mod rich;
+pub mod svg;
 pub mod text;
 
 /// One piece of running text.
@@ -27,6 +29,33 @@ pub enum Span {
     Name(String),
     /// Text from the data, shown as it is (a segment name, a value, a note).
     Data(String),
+    /// Our own words linking to the section whose level-2 heading is
+    /// `target` (a report's summary pointing at its sections).
+    Link { text: String, target: String },
+}
+
+/// A heading's anchor, as GitHub makes it for Markdown and as the HTML
+/// backend writes section ids: lowercase, letters, digits, `-` and `_`
+/// kept, spaces to `-`, everything else dropped.
+pub fn slug(s: &str) -> String {
+    s.trim()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A line's words without markup (for anchors and lengths).
+pub fn plain_text(l: &Line) -> String {
+    l.iter()
+        .map(|s| match s {
+            Span::Text(t) | Span::Strong(t) | Span::Name(t) | Span::Data(t) => t.as_str(),
+            Span::Link { text, .. } => text.as_str(),
+        })
+        .collect()
 }
 
 /// A line of running text.
@@ -67,6 +96,14 @@ impl LineBuilder {
         }
         self
     }
+    /// A link to the section titled `target`.
+    pub fn link(mut self, text: impl Into<String>, target: impl Into<String>) -> Self {
+        self.0.push(Span::Link {
+            text: text.into(),
+            target: target.into(),
+        });
+        self
+    }
     pub fn spans(mut self, spans: impl IntoIterator<Item = Span>) -> Self {
         self.0.extend(spans);
         self
@@ -102,6 +139,9 @@ pub enum Block {
     /// A chart's data, for backends that draw (text and Markdown show the
     /// table that goes with it instead).
     Chart(Chart),
+    /// Small multiples: charts of the same kind side by side (one per
+    /// segment); skipped like [`Block::Chart`] where nothing is drawn.
+    Grid(Vec<Chart>),
 }
 
 impl Block {
@@ -264,15 +304,91 @@ pub struct FlowEdge {
     pub label: Option<String>,
     /// Drawn dotted (to an exit).
     pub dotted: bool,
+    /// The share of the flow's users it carries (0..1), for backends that
+    /// draw edge widths.
+    pub weight: Option<f64>,
 }
 
-/// The data of a bar chart: one bar per label.
+/// A chart: its title and the data it draws. Backends that draw (HTML)
+/// render it with its own data table beside it; text and Markdown skip it,
+/// because every section that has a chart also has the table it comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chart {
     pub title: String,
-    /// What the values are, with their unit ("share of users who entered").
-    pub axis: String,
-    pub bars: Vec<(Line, f64)>,
+    pub kind: ChartKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChartKind {
+    /// Horizontal bars, one per label, of shares in 0..1; `axis` says of what
+    /// ("share of the users who entered").
+    Bars {
+        axis: String,
+        bars: Vec<(Line, f64)>,
+    },
+    /// Lines through points on shared axes (calibration, lift, a curve over
+    /// intervals); `diagonal` draws y = x for reference.
+    Lines {
+        x_axis: String,
+        y_axis: String,
+        series: Vec<Series>,
+        diagonal: bool,
+    },
+    /// A grid of shares (retention: cohorts by interval); `None` is a cell
+    /// with nothing observable (drawn hatched, not as zero).
+    Heatmap {
+        row_axis: String,
+        col_axis: String,
+        columns: Vec<String>,
+        rows: Vec<(Line, Vec<Option<f64>>)>,
+    },
+    /// Estimates with intervals around a reference line (a forest plot).
+    Intervals {
+        axis: String,
+        reference: f64,
+        rows: Vec<Interval>,
+    },
+    /// Bars split into parts that add up (lifecycle states per interval);
+    /// values are counts, `parts` names them in drawing order.
+    Stacked {
+        axis: String,
+        parts: Vec<String>,
+        rows: Vec<(Line, Vec<f64>)>,
+    },
+}
+
+/// One line of a [`ChartKind::Lines`] chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub name: Line,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One row of a forest plot: the estimate, its interval and how it is
+/// written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interval {
+    pub label: Line,
+    pub estimate: f64,
+    pub low: f64,
+    pub high: f64,
+    pub text: String,
+}
+
+impl Chart {
+    pub fn bars(
+        title: impl Into<String>,
+        axis: impl Into<String>,
+        bars: Vec<(Line, f64)>,
+    ) -> Block {
+        Block::Chart(Chart {
+            title: title.into(),
+            kind: ChartKind::Bars {
+                axis: axis.into(),
+                bars,
+            },
+        })
+    }
 }
 
 /// A whole document: its blocks in order.

@@ -50,6 +50,7 @@ pub fn spans(l: &Line) -> String {
         .map(|s| match s {
             Span::Text(t) | Span::Strong(t) => t.clone(),
             Span::Name(n) | Span::Data(n) => data(n),
+            Span::Link { text, .. } => text.clone(),
         })
         .collect()
 }
@@ -127,7 +128,7 @@ fn block(b: &Block) -> Option<String> {
             .map(|(i, l)| format!("{:>3}. {}\n", i + 1, spans(l)))
             .collect(),
         Block::Table(t) => table(t),
-        Block::Flow(_) | Block::Chart(_) => return None,
+        Block::Flow(_) | Block::Chart(_) | Block::Grid(_) => return None,
     })
 }
 

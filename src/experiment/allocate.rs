@@ -22,7 +22,7 @@ pub const MIN_USERS: u64 = 100;
 pub const DEFAULT_FLOOR: f64 = 0.01;
 const POINTS: usize = 4001;
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Allocation {
     pub metric: String,
     pub floor: f64,

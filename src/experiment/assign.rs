@@ -27,7 +27,18 @@ pub struct Assigned {
     pub at: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RowReason {
     /// The row has fewer fields than the header names.
@@ -40,7 +51,18 @@ pub enum RowReason {
     BadTime,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum UserReason {
     /// Assigned to more than one arm.
@@ -57,7 +79,7 @@ pub enum UserReason {
     WindowOpen,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct RowRejects {
     pub reason: RowReason,
     pub rows: u64,
@@ -65,7 +87,7 @@ pub struct RowRejects {
     pub lines: Vec<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Exclusion {
     pub reason: UserReason,
     pub users: u64,
@@ -74,13 +96,13 @@ pub struct Exclusion {
 }
 
 /// The assignment's row and user accounting (report.json `experiment.assignment`).
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Accounting {
     /// The file, or `exposure event <predicate>`.
     pub source: String,
     /// Data rows read (file rows, or exposure events).
     pub rows: u64,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rejected_rows: Vec<RowRejects>,
     /// Distinct users assigned.
     pub users: u64,

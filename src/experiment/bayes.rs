@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::stats::{normal_quantile, normal_sf};
 
 /// A proper normal prior on the lift.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Prior {
     pub mean: f64,
     pub sd: f64,

@@ -15,7 +15,7 @@ use crate::stats::round6;
 /// Values shown; the rest are pooled as "(other)".
 pub const MAX_VALUES: usize = 10;
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct SegmentEffect {
     pub value: String,
     pub metric: String,
@@ -38,7 +38,7 @@ pub struct SegmentEffect {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Breakdown {
     pub property: String,
     /// Always true: uncorrected, for generating hypotheses.

@@ -37,7 +37,7 @@ pub struct DidOptions {
     pub alpha: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct DidEstimate {
     pub estimate: f64,
     pub se: f64,
@@ -47,14 +47,14 @@ pub struct DidEstimate {
     pub df: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct GroupMeans {
     pub users: u64,
     pub pre: f64,
     pub post: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Week {
     /// Weeks from the start (negative: before it).
     pub week: i64,
@@ -62,7 +62,7 @@ pub struct Week {
     pub control: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct DidReport {
     pub metric: String,
     pub start: String,

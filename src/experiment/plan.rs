@@ -16,7 +16,7 @@ use crate::stats::round6;
 
 const DAY_MS: f64 = 86_400_000.0;
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct MetricPlan {
     pub metric: String,
     /// Users whose baseline window closed inside the export.
@@ -35,7 +35,7 @@ pub struct MetricPlan {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Plan {
     pub mde: f64,
     pub power: f64,

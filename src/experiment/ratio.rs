@@ -15,7 +15,9 @@ use super::suff::{Arm, Sums};
 /// The denominator's sums (y = after exposure, x = before) and the four
 /// products of numerator and denominator the delta method needs; the
 /// numerator's own sums are the metric's [`Sums`]. Mergeable by addition.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct RatioCross {
     pub den: Sums,
     /// Σ m·d after exposure.

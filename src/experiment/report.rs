@@ -11,7 +11,7 @@ use super::config::{Engine, MetricKind};
 use super::srm::Srm;
 use super::suff::Sums;
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ExperimentReport {
     /// The engine of every verdict.
     pub engine: Engine,
@@ -41,12 +41,12 @@ pub struct ExperimentReport {
     pub breakdown: Option<super::breakdown::Breakdown>,
     /// T-learner uplift per conversion goal metric and comparison, with
     /// `uplift = true` (src/experiment/uplift.rs).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub uplift: Vec<super::uplift::UpliftReport>,
     pub verdict: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ArmSummary {
     pub name: String,
     pub control: bool,
@@ -55,7 +55,7 @@ pub struct ArmSummary {
     pub share: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct MetricResult {
     pub name: String,
     pub kind: MetricKind,
@@ -68,7 +68,7 @@ pub struct MetricResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub per_property: Option<String>,
     /// A funnel's steps after `event`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub then: Vec<String>,
     pub guardrail: bool,
     pub inverse: bool,
@@ -76,7 +76,7 @@ pub struct MetricResult {
     pub comparisons: Vec<Comparison>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ArmMetric {
     pub arm: String,
     pub users: u64,
@@ -91,7 +91,7 @@ pub struct ArmMetric {
     pub ratio: Option<super::ratio::RatioCross>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Effect {
     pub estimate: f64,
     pub ci_low: f64,
@@ -103,7 +103,7 @@ pub struct Effect {
     pub p_adjusted: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct BayesFigures {
     pub chance_to_win: f64,
     /// Expected loss of shipping the treatment / of keeping the baseline,
@@ -112,7 +112,7 @@ pub struct BayesFigures {
     pub risk_baseline: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Comparison {
     pub treatment: String,
     pub baseline: String,
@@ -146,7 +146,7 @@ pub struct Comparison {
     pub verdict: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Figures {
     pub lift: Option<f64>,
     pub lift_ci_low: Option<f64>,

@@ -14,7 +14,9 @@ pub const WARN_P: f64 = 0.01;
 pub const MIN_DEVIATION: f64 = 0.001;
 pub const MIN_USERS_PER_ARM: u64 = 8;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SrmStatus {
     Ok,
@@ -23,7 +25,7 @@ pub enum SrmStatus {
     TooFewUsers,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Srm {
     pub chi2: f64,
     pub df: u32,

@@ -9,7 +9,9 @@ use super::ratio::{RatioArm, RatioCross};
 
 /// n, Σy, Σy² of the metric and Σx, Σx², Σxy of its pre-exposure
 /// covariate (CUPED), over one arm's users.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Sums {
     pub n: u64,
     pub y: f64,

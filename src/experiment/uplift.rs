@@ -40,7 +40,7 @@ pub struct Row {
     pub y: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct CurvePoint {
     /// Share of users targeted, best uplift first.
     pub share: f64,
@@ -48,7 +48,7 @@ pub struct CurvePoint {
     pub uplift: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct UpliftReport {
     pub metric: String,
     pub treatment: String,
@@ -487,7 +487,7 @@ mod tests {
 /// give the rest the baseline", estimated on the randomized data where the
 /// logging propensity is known: π_b(treatment) = the treatment arm's planned
 /// share of the pair (Open Bandit Pipeline's estimators, without clipping).
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct PolicyValue {
     pub k: f64,
     /// π_b(treatment), from the arms' weights.

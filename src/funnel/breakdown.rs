@@ -10,7 +10,7 @@ use crate::stats::{round6, two_proportion};
 /// The test used, stated in the report so nobody has to guess.
 pub const TEST: &str = "two-proportion z-test (pooled variance), two-sided, p < 0.05, each group against all other groups, per step; not run where a group has fewer than 5 expected conversions or non-conversions; no correction for multiple comparisons";
 
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Breakdown {
     pub property: String,
     pub test: String,
@@ -18,7 +18,7 @@ pub struct Breakdown {
     pub groups: Vec<GroupFunnel>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct GroupFunnel {
     /// The property value on the unit's first step-1 event; "(none)" when missing.
     pub value: String,
@@ -29,7 +29,7 @@ pub struct GroupFunnel {
     pub significant: Vec<SignificantDifference>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct SignificantDifference {
     /// The step converted to (2..K).
     pub step: usize,

@@ -45,13 +45,13 @@ pub struct FunnelOptions {
     pub trend: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct EventCount {
     pub event: String,
     pub units: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct StepStats {
     pub step: usize,
     pub label: String,
@@ -79,7 +79,7 @@ pub struct StepStats {
 }
 
 /// The distribution of the time from step 1 to a step among converters.
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct TimeToConvert {
     pub units: u64,
     pub median_seconds: f64,
@@ -90,7 +90,7 @@ pub struct TimeToConvert {
     pub histogram: Vec<TimeBin>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct TimeBin {
     pub label: String,
     pub from_seconds: f64,
@@ -136,7 +136,7 @@ fn time_to_convert(sorted: &[f64]) -> Option<TimeToConvert> {
     })
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct FunnelReport {
     pub steps: Vec<String>,
     pub mode: Mode,
@@ -161,13 +161,13 @@ pub struct FunnelReport {
 
 /// Funnel trends: per cohort of entry (the calendar interval, UTC, of the
 /// best attempt's step-1 event), the units reaching each step.
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Trend {
     pub interval: String,
     pub cohorts: Vec<TrendRow>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct TrendRow {
     /// The interval's first day, YYYY-MM-DD.
     pub cohort: String,

@@ -22,7 +22,7 @@ pub use reject::{Reject, RejectCounts, RejectReason};
 use timestamp::TimeParser;
 
 /// Which source column plays which role.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ColumnMapping {
     pub user: String,
     pub event: String,
@@ -106,7 +106,9 @@ impl IngestOptions {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Csv,
@@ -137,7 +139,7 @@ impl Format {
 }
 
 /// What was read from one file.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct FileInfo {
     pub path: String,
     pub format: Format,

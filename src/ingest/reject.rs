@@ -6,7 +6,9 @@ use serde::Serialize;
 
 /// Every reason a row can be rejected. The order is the order of the checks:
 /// a row is rejected for the first reason that applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     /// A CSV row with more or fewer fields than the header.

@@ -6,7 +6,7 @@ use super::run::{LifecycleReport, Options, lifecycle};
 use crate::analysis::Analysis;
 use crate::config::JourneyConfig;
 use crate::doc::fmt::{pct, thousands};
-use crate::doc::{Align, Block, Cell, Document, Line, Table, line};
+use crate::doc::{Align, Block, Cell, Chart, ChartKind, Document, Line, Table, line};
 use crate::pipeline::Context;
 use crate::report::Report;
 
@@ -115,6 +115,23 @@ pub fn document(s: &LifecycleReport) -> Document {
         ]);
     }
     doc.push(Block::Table(t));
+    doc.push(Block::Chart(Chart {
+        title: "Active users by lifecycle state".into(),
+        kind: ChartKind::Stacked {
+            axis: format!("active users per {} (dormant in the table)", s.interval),
+            parts: vec!["new".into(), "returning".into(), "resurrecting".into()],
+            rows: s
+                .intervals
+                .iter()
+                .map(|r| {
+                    (
+                        line().text(&r.interval).done(),
+                        vec![r.new as f64, r.returning as f64, r.resurrecting as f64],
+                    )
+                })
+                .collect(),
+        },
+    }));
     let mut m = Table::new(&[
         ("from \\ to", Align::Left),
         ("new", Align::Right),

@@ -54,7 +54,7 @@ impl LifecycleSection {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct LifecycleReport {
     pub interval: String,
     pub tz: String,
@@ -69,7 +69,7 @@ pub struct LifecycleReport {
     /// may have been active before it, so their "new" there is uncertain.
     pub left_censored: u64,
     /// Users whose creation value could not be read (their first event counts).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub unreadable_created: u64,
     /// transitions[from][to] between consecutive intervals, in `states` order.
     pub states: Vec<String>,
@@ -83,14 +83,14 @@ pub struct LifecycleReport {
 }
 
 /// retentioneering's daily states: users per state per calendar day.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct DailyStates {
     pub max_dormant_days: u32,
     pub states: Vec<String>,
     pub days: Vec<DayRow>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct DayRow {
     pub day: String,
     /// Users per state, in `states` order.
@@ -101,7 +101,7 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct IntervalRow {
     /// The interval's first day, YYYY-MM-DD.
     pub interval: String,

@@ -108,7 +108,7 @@ impl PathsOptions {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct MarkovReport {
     pub states_kind: StateKind,
     /// The chain's memory: 1, or the length of history a state remembers.
@@ -139,7 +139,7 @@ pub struct MarkovReport {
     pub top_exit_paths: Vec<PathCount>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct StateStats {
     pub state: String,
     /// Times the chain entered the state (START: sessions; CONVERSION:
@@ -171,7 +171,7 @@ pub struct StateStats {
 /// padded with `u32::MAX`.
 type History = [u32; MAX_ORDER];
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Transition {
     pub from: String,
     pub to: String,
@@ -181,7 +181,7 @@ pub struct Transition {
     pub probability: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct PathCount {
     /// `START > a > b > CONVERSION`.
     pub path: String,

@@ -8,6 +8,10 @@ use crate::doc::{self, Document};
 /// order.
 pub fn document(report: &Report) -> Document {
     let mut d = super::sections::data::header(report);
+    // The summary goes right under the title line, before the input table.
+    let rest = d.split_off(2.min(d.len()));
+    d.extend(super::sections::summary::document(report));
+    d.extend(rest);
     d.extend(super::sections::data::document(&report.data));
     d.extend(super::sections::data::warnings(report));
     for a in crate::analysis::ALL {

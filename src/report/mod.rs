@@ -1,6 +1,7 @@
 //! The report: a plain data struct that every renderer takes as it is.
 //! Renderers never compute; everything they show is a field here.
 
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod sections;
@@ -13,9 +14,9 @@ use crate::summary::DataSummary;
 
 /// Bumped on any change to report.json's shape: major when a field is
 /// removed or changes meaning, minor when a field is added.
-pub const SCHEMA_VERSION: &str = "1.10.0";
+pub const SCHEMA_VERSION: &str = "1.11.0";
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema_version: String,
     pub tool: Tool,
@@ -42,6 +43,10 @@ pub struct Report {
     /// today, an analysis skipped for too little data), in the order found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The `--check` gates of the run and how each came out (exit 4 when
+    /// any failed; docs/checks.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<crate::checks::CheckResult>,
     /// The files written with this report (set when it is written).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run: Option<RunInfo>,
@@ -66,7 +71,7 @@ pub struct OutputFile {
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Tool {
     pub name: String,
     pub version: String,
@@ -82,7 +87,7 @@ impl Tool {
 }
 
 /// Which data the report was made from: enough to tell two runs' inputs apart.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct InputFingerprint {
     pub files: Vec<FileInfo>,
     pub total_bytes: u64,
@@ -100,7 +105,7 @@ impl InputFingerprint {
 }
 
 /// The settings the run used, defaults included, so a report can be reproduced.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Parameters {
     pub columns: ColumnMapping,
     pub delimiter: String,

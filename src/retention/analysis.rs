@@ -8,7 +8,7 @@ use super::run::{Options, retention};
 use crate::analysis::{Analysis, DiffPart};
 use crate::config::JourneyConfig;
 use crate::doc::fmt::{pct, thousands};
-use crate::doc::{Align, Block, Cell, Document, Line, Table, line};
+use crate::doc::{Align, Block, Cell, Chart, ChartKind, Document, Line, Series, Table, line};
 use crate::pipeline::Context;
 use crate::report::Report;
 
@@ -203,5 +203,54 @@ pub fn document(s: &RetentionReport) -> Document {
         t.row(row);
     }
     doc.push(Block::Table(t));
+    doc.push(Block::Chart(Chart {
+        title: "Retention by cohort".into(),
+        kind: ChartKind::Heatmap {
+            row_axis: "cohort (users)".into(),
+            col_axis: format!("{} since the cohort's start (0 = its own)", s.interval),
+            columns: s.columns.clone(),
+            rows: s
+                .cohorts
+                .iter()
+                .map(|c| {
+                    let mut l = line().data(&c.cohort);
+                    if let Some(g) = &c.group {
+                        l = l.text(" ").data(g);
+                    }
+                    (
+                        l.text(format!(" ({})", thousands(c.users))).done(),
+                        c.cells.iter().map(|x| x.rate).collect(),
+                    )
+                })
+                .collect(),
+        },
+    }));
+    let curve = |weighted: bool| -> Vec<(f64, f64)> {
+        s.averages
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                Some((i as f64, if weighted { a.weighted? } else { a.unweighted? }))
+            })
+            .collect()
+    };
+    doc.push(Block::Chart(Chart {
+        title: "Average retention curve".into(),
+        kind: ChartKind::Lines {
+            x_axis: format!("{} since the start (column index)", s.interval),
+            y_axis: "share of eligible users who returned".into(),
+            series: vec![
+                Series {
+                    name: line().text("weighted by cohort size").done(),
+                    points: curve(true),
+                },
+                Series {
+                    name: line().text("unweighted").done(),
+                    points: curve(false),
+                },
+            ],
+            diagonal: false,
+        },
+    }));
     doc
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::clock::ClockKind;
 use super::engine::StartMode;
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct RetentionReport {
     pub start: StartMode,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,11 +38,11 @@ pub struct RetentionReport {
     pub average: BTreeMap<String, Average>,
     /// Cohort → column → rate (null when censored), for checks:
     /// `retention.rate.2026-11-02.1`. Without a breakdown only.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rate: BTreeMap<String, BTreeMap<String, Option<f64>>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct CohortRow {
     /// The first day of the cohort's bucket (local), YYYY-MM-DD.
     pub cohort: String,
@@ -52,7 +52,7 @@ pub struct CohortRow {
     pub cells: Vec<Cell>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Cell {
     /// Users whose interval(s) of this column were observable.
     pub eligible: u64,
@@ -68,7 +68,7 @@ pub struct Cell {
     pub partial: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Average {
     pub column: String,
     /// Σ returned / Σ eligible over the cohorts (Amplitude's weighting).

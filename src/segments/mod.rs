@@ -233,7 +233,7 @@ impl SegmentsOptions {
 }
 
 /// The segments section of report.json.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct SegmentsReport {
     pub unit: Unit,
     pub on: On,
@@ -261,7 +261,7 @@ pub struct SegmentsReport {
     pub timings: Option<Timings>,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct FunnelContext {
     pub steps: Vec<String>,
     pub from_step: usize,
@@ -275,7 +275,7 @@ pub struct FunnelContext {
     pub converted_outside_window: u64,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct RolesUsed {
     pub product_view_event: Option<String>,
     pub cart_add_event: Option<String>,
@@ -286,7 +286,7 @@ pub struct RolesUsed {
     pub channel_column: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Selection {
     /// "auto" (k = 2..8 by silhouette: the largest k within one standard
     /// error of the highest score) or "fixed".
@@ -302,7 +302,7 @@ pub struct Selection {
     pub chosen_k: usize,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct KScore {
     pub k: usize,
     pub inertia: f64,
@@ -312,7 +312,7 @@ pub struct KScore {
     pub se_vs_highest: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Segment {
     /// 1-based; segments are numbered by size, largest first.
     pub segment: usize,
@@ -332,7 +332,7 @@ pub struct Segment {
     pub stops_at: Option<StepStop>,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Distinguishing {
     pub feature: String,
     pub z: f64,
@@ -340,7 +340,7 @@ pub struct Distinguishing {
     pub phrase: String,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct FeatureProfile {
     pub feature: String,
     /// The centroid mapped back through the scaler (for log1p features a
@@ -352,14 +352,14 @@ pub struct FeatureProfile {
     pub z: f64,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ExitCount {
     pub event: String,
     pub units: u64,
     pub share: f64,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct StepStop {
     /// Furthest step reached: 0 = not even step 1; the last step = converted.
     pub step: usize,
@@ -370,7 +370,7 @@ pub struct StepStop {
     pub share: f64,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Timings {
     pub funnel_s: f64,
     pub features_s: f64,
@@ -382,7 +382,7 @@ pub struct Timings {
     pub profiles_s: f64,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct FitTiming {
     pub k: usize,
     pub seconds: f64,

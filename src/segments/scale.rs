@@ -29,7 +29,7 @@ pub struct ScaledColumn {
 }
 
 /// A feature left out because it does not vary or repeats another.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct DroppedFeature {
     pub feature: String,
     pub reason: String,

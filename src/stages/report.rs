@@ -11,7 +11,7 @@ pub const TOP_EXITS: usize = 3;
 pub const TOP_UNMAPPED: usize = 10;
 
 /// The stages section of the report.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct StagesReport {
     /// Users in the table (users with at least one valid event).
     pub users: u64,
@@ -32,13 +32,13 @@ pub struct StagesReport {
 }
 
 /// One stage of the mapping: its predicates and the events each one took.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct StageMapping {
     pub stage: String,
     pub predicates: Vec<MappedPredicate>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct MappedPredicate {
     /// `Predicate::label()`: `search` or `page_view[page=/]`.
     pub predicate: String,
@@ -47,7 +47,7 @@ pub struct MappedPredicate {
     pub events: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct StageReport {
     pub name: String,
     /// Events in the stage.
@@ -69,14 +69,14 @@ pub struct StageReport {
 /// [`TOP_TOUCHPOINTS`] each, by events then name). `pages` and `channels` are
 /// `None` when the table has no such column; events without a value are not
 /// counted there.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Touchpoints {
     pub events: Vec<Touchpoint>,
     pub pages: Option<Vec<Touchpoint>>,
     pub channels: Option<Vec<Touchpoint>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Touchpoint {
     pub name: String,
     pub events: u64,
@@ -85,13 +85,13 @@ pub struct Touchpoint {
 }
 
 /// Nearest-rank percentiles over the users who reached the stage.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct TimeSpent {
     pub median_s: f64,
     pub p90_s: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct NextStage {
     /// The next stage's name.
     pub stage: String,
@@ -109,7 +109,7 @@ pub struct NextStage {
     pub exit_points: Vec<ExitPoint>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ExitPoint {
     pub event: String,
     pub users: u64,

@@ -5,10 +5,12 @@
 
 mod common;
 
+mod browser;
 mod experiment;
 mod formats;
 mod funnel;
 mod fuzz;
+mod html;
 mod ingest;
 mod lifecycle;
 mod paths;

@@ -4,7 +4,7 @@
 //! field of [`ExperimentReport`].
 
 use crate::doc::fmt::{pct, thousands};
-use crate::doc::{Align, Block, Cell, Document, Table, line};
+use crate::doc::{Align, Block, Cell, Chart, ChartKind, Document, Interval, Table, line};
 use crate::doc::{Line, LineBuilder};
 use crate::experiment::config::Engine;
 use crate::experiment::did::DidReport;
@@ -111,6 +111,40 @@ fn comparisons_table(s: &ExperimentReport, m: &MetricResult) -> Table {
         ]);
     }
     t
+}
+
+/// The metric's lifts with their intervals around no change.
+fn forest(m: &MetricResult) -> Block {
+    Block::Chart(Chart {
+        title: "Lift with its interval (per comparison)".into(),
+        kind: ChartKind::Intervals {
+            axis: "relative lift (%), 0 = no change".into(),
+            reference: 0.0,
+            rows: m
+                .comparisons
+                .iter()
+                .filter_map(|c| {
+                    let l = c.lift.as_ref()?;
+                    Some(Interval {
+                        label: line()
+                            .name(&c.treatment)
+                            .text(" vs ")
+                            .name(&c.baseline)
+                            .done(),
+                        estimate: l.estimate * 100.0,
+                        low: l.ci_low * 100.0,
+                        high: l.ci_high * 100.0,
+                        text: format!(
+                            "{} ({} to {})",
+                            lift(l.estimate),
+                            lift(l.ci_low),
+                            lift(l.ci_high)
+                        ),
+                    })
+                })
+                .collect(),
+        },
+    })
 }
 
 pub fn document(s: &ExperimentReport) -> Document {
@@ -362,6 +396,7 @@ pub fn document(s: &ExperimentReport) -> Document {
         doc.push(Block::heading(3, h));
         doc.push(Block::Table(arms_table(m)));
         doc.push(Block::Table(comparisons_table(s, m)));
+        doc.push(forest(m));
         for c in &m.comparisons {
             doc.push(Block::para(spans(&comparison_pieces(m, c, s))));
         }

@@ -90,11 +90,10 @@ fn time_to_convert(f: &FunnelReport) -> Document {
         thousands(open)
     )));
     if let Some(last) = f.step_stats.last().and_then(|s| s.time_from_first.as_ref()) {
-        doc.push(Block::Chart(Chart {
-            title: "Time from step 1 to the last step".into(),
-            axis: format!("share of the {unit} who converted"),
-            bars: last
-                .histogram
+        doc.push(Chart::bars(
+            "Time from step 1 to the last step",
+            format!("share of the {unit} who converted"),
+            last.histogram
                 .iter()
                 .map(|b| {
                     (
@@ -103,7 +102,7 @@ fn time_to_convert(f: &FunnelReport) -> Document {
                     )
                 })
                 .collect(),
-        }));
+        ));
     }
     doc
 }
@@ -172,15 +171,14 @@ pub fn document(f: &FunnelReport) -> Document {
         ));
     }
     doc.push(Block::Table(step_table(f)));
-    doc.push(Block::Chart(Chart {
-        title: "Funnel".into(),
-        axis: format!("share of the {unit} who entered"),
-        bars: f
-            .step_stats
+    doc.push(Chart::bars(
+        "Funnel",
+        format!("share of the {unit} who entered"),
+        f.step_stats
             .iter()
             .map(|s| (line().name(&s.label).done(), s.conversion_from_first))
             .collect(),
-    }));
+    ));
     if f.step_stats.iter().any(|s| s.time_from_first.is_some()) {
         doc.extend(time_to_convert(f));
     }

@@ -2,7 +2,7 @@
 //! document.
 
 use crate::doc::fmt::{count, pct, thousands};
-use crate::doc::{Align, Block, Cell, Document, Line, Table, line};
+use crate::doc::{Align, Block, Cell, Chart, Document, Line, Table, line};
 use crate::paths::{MarkovReport, PathCount, StateKind, Transition};
 
 /// Transitions shown in the "top transitions" table.
@@ -223,6 +223,46 @@ fn paths(title: &str, paths: &[PathCount]) -> Vec<Block> {
     out
 }
 
+/// The states whose removal loses the most conversions, largest first.
+fn removal_chart(m: &MarkovReport) -> Block {
+    let mut states: Vec<_> = m
+        .states
+        .iter()
+        .filter_map(|s| Some((s, s.removal_effect?)))
+        .collect();
+    states.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.state.cmp(&b.0.state)));
+    Chart::bars(
+        "Removal effect (top 12 states)",
+        "share of conversions lost without the state",
+        states
+            .into_iter()
+            .take(12)
+            .map(|(s, e)| (line().name(&s.state).done(), e))
+            .collect(),
+    )
+}
+
+/// Where sessions end without converting: the transitions into EXIT.
+fn exit_chart(m: &MarkovReport) -> Block {
+    let mut exits: Vec<_> = m.transitions.iter().filter(|t| t.to == "EXIT").collect();
+    let total: u64 = exits.iter().map(|t| t.count).sum();
+    exits.sort_by(|a, b| b.count.cmp(&a.count).then(a.from.cmp(&b.from)));
+    Chart::bars(
+        "Exit points (top 12 states before EXIT)",
+        format!("share of the {} exits", thousands(total)),
+        exits
+            .into_iter()
+            .take(12)
+            .map(|t| {
+                (
+                    line().name(&t.from).done(),
+                    t.count as f64 / total.max(1) as f64,
+                )
+            })
+            .collect(),
+    )
+}
+
 pub fn document(m: &MarkovReport) -> Document {
     let top = top_transitions(m);
     let mut doc = vec![
@@ -242,6 +282,8 @@ pub fn document(m: &MarkovReport) -> Document {
         Block::text(
             "p(conversion): the probability of converting from the state, under the chain. Sessions, observed: the sessions that visited the state and the share of them that converted. Removal effect: the share of conversions lost if the state were removed (its visitors exit).",
         ),
+        removal_chart(m),
+        exit_chart(m),
         Block::title(3, "Top transitions"),
         Block::text(format!(
             "{} of {} transitions, by count.",

@@ -9,3 +9,4 @@ pub mod markov;
 pub mod propensity;
 pub mod segments;
 pub mod stages;
+pub mod summary;

@@ -4,7 +4,7 @@
 
 use crate::doc::fmt::thousands;
 use crate::doc::rich;
-use crate::doc::{Align, Block, Cell, Document, Table, line};
+use crate::doc::{Align, Block, Cell, Chart, ChartKind, Document, Series, Table, line};
 use crate::propensity::metrics::Metrics;
 use crate::propensity::{PropensityReport, ScoreSummary};
 
@@ -72,6 +72,91 @@ pub fn score_summary(s: &ScoreSummary) -> Document {
     }
     doc.push(Block::Table(actions));
     doc
+}
+
+fn calibration_chart(p: &PropensityReport) -> Block {
+    let points = p
+        .calibration
+        .iter()
+        .filter_map(|b| Some((b.mean_predicted?, b.observed_rate?)))
+        .collect();
+    Block::Chart(Chart {
+        title: "Calibration: observed rate by predicted probability (hold-out)".into(),
+        kind: ChartKind::Lines {
+            x_axis: "mean predicted probability (10 bins)".into(),
+            y_axis: "observed rate".into(),
+            series: vec![Series {
+                name: line().text("model").done(),
+                points,
+            }],
+            diagonal: true,
+        },
+    })
+}
+
+fn lift_chart(p: &PropensityReport) -> Block {
+    let mut capture = vec![(0.0, 0.0)];
+    capture.extend(
+        p.lift
+            .iter()
+            .map(|d| (f64::from(d.decile) * 10.0, d.cumulative_capture)),
+    );
+    let random = vec![(0.0, 0.0), (100.0, 1.0)];
+    Block::Chart(Chart {
+        title: "Cumulative gains: share of positives in the top-scored users (hold-out)".into(),
+        kind: ChartKind::Lines {
+            x_axis: "top-scored users (%)".into(),
+            y_axis: "share of all positives captured".into(),
+            series: vec![
+                Series {
+                    name: line().text("model").done(),
+                    points: capture,
+                },
+                Series {
+                    name: line().text("random order").done(),
+                    points: random,
+                },
+            ],
+            diagonal: false,
+        },
+    })
+}
+
+fn risk_chart(s: &ScoreSummary) -> Block {
+    Block::Chart(Chart {
+        title: "Users by risk band in each stage".into(),
+        kind: ChartKind::Stacked {
+            axis: "users".into(),
+            parts: vec!["high".into(), "medium".into(), "low".into()],
+            rows: s
+                .risk_by_stage
+                .iter()
+                .map(|r| {
+                    (
+                        line().data(&r.stage).done(),
+                        vec![r.high as f64, r.medium as f64, r.low as f64],
+                    )
+                })
+                .collect(),
+        },
+    })
+}
+
+fn actions_chart(s: &ScoreSummary) -> Block {
+    let total: u64 = s.actions.iter().map(|a| a.users).sum();
+    Chart::bars(
+        "Actions",
+        "share of the users the rules gave an action",
+        s.actions
+            .iter()
+            .map(|a| {
+                (
+                    line().data(&a.name).done(),
+                    a.users as f64 / total.max(1) as f64,
+                )
+            })
+            .collect(),
+    )
 }
 
 fn risk_by_stage(s: &ScoreSummary) -> Table {
@@ -180,6 +265,7 @@ pub fn document(p: &PropensityReport) -> Document {
         ]);
     }
     doc.push(Block::Table(c));
+    doc.push(calibration_chart(p));
 
     doc.push(Block::title(3, "Lift by decile (hold-out)"));
     let mut l = Table::new(&[
@@ -203,6 +289,7 @@ pub fn document(p: &PropensityReport) -> Document {
         ]);
     }
     doc.push(Block::Table(l));
+    doc.push(lift_chart(p));
 
     doc.push(Block::title(3, "What moves the odds"));
     let mut f = Table::new(&[
@@ -271,6 +358,7 @@ pub fn document(p: &PropensityReport) -> Document {
     let s = &p.scoring;
     doc.push(Block::title(3, "Risk by stage at the cutoff"));
     doc.push(Block::Table(risk_by_stage(s)));
+    doc.push(risk_chart(s));
 
     doc.push(Block::title(3, "Interventions"));
     if s.rules.is_empty() {
@@ -299,6 +387,7 @@ pub fn document(p: &PropensityReport) -> Document {
             a.row(vec![Cell::data(&x.name), Cell::count(x.users)]);
         }
         doc.push(Block::Table(a));
+        doc.push(actions_chart(s));
         let mut sa = Table::new(&[
             ("stage", Align::Left),
             ("action", Align::Left),

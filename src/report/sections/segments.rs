@@ -3,7 +3,7 @@
 //! journey-map annotation). `journeymap segments` prints the same document.
 
 use crate::doc::fmt::{num, pct, thousands};
-use crate::doc::{Align, Block, Cell, Document, Line, Table, line};
+use crate::doc::{Align, Block, Cell, Chart, ChartKind, Document, Interval, Line, Table, line};
 use crate::segments::{On, SegmentsReport, StepStop, Unit};
 
 /// "step 2 (`add_to_cart`)"; step 0 is "before step 1".
@@ -242,16 +242,86 @@ pub fn document(s: &SegmentsReport) -> Document {
         Block::Para(headline(s)),
         Block::Para(features_line(s)),
         Block::Table(segment_table(s)),
+        Chart::bars(
+            "Segment sizes",
+            format!("share of the {} clustered", thousands(s.units)),
+            s.segments
+                .iter()
+                .map(|g| (line().data(&g.name).done(), g.share))
+                .collect(),
+        ),
     ];
     if let Some(t) = stops_table(s) {
         doc.push(Block::title(3, "Where each segment leaves the funnel"));
         doc.push(Block::Table(t));
+        doc.push(Block::Grid(
+            s.segments
+                .iter()
+                .map(|g| Chart {
+                    title: format!("{}. furthest step reached", g.segment),
+                    kind: ChartKind::Bars {
+                        axis: "share of the segment".into(),
+                        bars: g
+                            .funnel_stops
+                            .iter()
+                            .map(|st| {
+                                let label = if st.step == 0 {
+                                    line().text("none").done()
+                                } else {
+                                    line().text(format!("{}. ", st.step)).name(&st.label).done()
+                                };
+                                (label, st.share)
+                            })
+                            .collect(),
+                    },
+                })
+                .collect(),
+        ));
     }
     doc.extend([
         Block::title(3, "What sets each segment apart"),
         Block::Table(distinguishing_table(s)),
+        Block::Grid(
+            s.segments
+                .iter()
+                .map(|g| Chart {
+                    title: format!("{}. profile (z against everyone)", g.segment),
+                    kind: ChartKind::Intervals {
+                        axis: "z (standard deviations from the mean of all units)".into(),
+                        reference: 0.0,
+                        rows: g
+                            .distinguishing
+                            .iter()
+                            .map(|d| Interval {
+                                label: line().name(&d.feature).done(),
+                                estimate: d.z,
+                                low: d.z,
+                                high: d.z,
+                                text: format!("{:+.2}", d.z),
+                            })
+                            .collect(),
+                    },
+                })
+                .collect(),
+        ),
         Block::title(3, "Exit points"),
         Block::Table(exits_table(s)),
+        Block::Grid(
+            s.segments
+                .iter()
+                .map(|g| Chart {
+                    title: format!("{}. last events", g.segment),
+                    kind: ChartKind::Bars {
+                        axis: "share of the segment".into(),
+                        bars: g
+                            .exits
+                            .iter()
+                            .map(|e| (line().name(&e.event).done(), e.share))
+                            .collect(),
+                    },
+                })
+                .collect(),
+        ),
         Block::title(3, "Centroids in original units"),
         Block::Table(centroid_table(s)),
         Block::title(3, "Choosing k"),

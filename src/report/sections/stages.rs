@@ -64,6 +64,7 @@ pub fn flow(s: &StagesReport) -> Flow {
                 to: format!("S{}", k + 1),
                 label: Some(pct(n.conversion)),
                 dotted: false,
+                weight: s.stages.get(k + 1).map(|next| next.share_of_users),
             });
         }
     }
@@ -94,6 +95,7 @@ pub fn flow(s: &StagesReport) -> Flow {
             to: format!("X{k}"),
             label: None,
             dotted: true,
+            weight: Some(st.share_of_users * n.left_share),
         });
     }
     f
