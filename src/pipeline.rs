@@ -213,10 +213,13 @@ pub fn build(ctx: &Context) -> Result<Report> {
         .filter(|&i| ALL[i].configured(ctx.config))
         .collect();
     configured.sort_by_key(|&i| std::cmp::Reverse(ALL[i].cost()));
+    let bar = ctx.progress.bar(configured.len() as u64, "analyses");
+    let bar = &bar;
     rayon::scope_fifo(|s| {
         for &i in &configured {
             s.spawn_fifo(move |_| {
                 let _ = ALL[i].run(ctx);
+                bar.done(ALL[i].title());
             });
         }
     });

@@ -60,6 +60,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             ..Default::default()
         },
     )?;
+    progress.done();
     let (per_user, json, md) = (&written.tables, &written.json, &written.md);
     outln(&format!(
         "dataset: {} ({} events, {} users)",

@@ -23,6 +23,12 @@ use crate::progress::Progress;
 /// (how many users, how many days), or measure a non-randomized rollout
 /// (difference in differences). Semantics: docs/experiments.md.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  journeymap experiment analyze events.parquet --config journey.toml
+  journeymap experiment plan events.parquet --metric conversion:upgrade --mde 0.05 --arms 3
+  journeymap experiment did events.parquet --treated rollout.csv --start 2026-10-15 --metric count:use_feature
+
+Each subcommand's --help has more.")]
 pub struct ExperimentArgs {
     #[command(subcommand)]
     pub command: ExperimentCommand,
@@ -360,7 +366,7 @@ fn run_analyze(args: &AnalyzeArgs) -> Result<()> {
     for w in &warnings {
         eprintln!("warning: {}", crate::doc::text::clean(w));
     }
-    progress.stage("done");
+    progress.done();
     if args.json {
         outln(&serde_json::to_string_pretty(&report)?)?;
     } else {
@@ -508,7 +514,7 @@ pub mod plan {
                     .map_or(crate::experiment::options::DEFAULT_WINDOW_MS, |d| d.ms()),
             },
         );
-        progress.stage("done");
+        progress.done();
         if args.json {
             return outln(&serde_json::to_string_pretty(&p)?).map_err(Into::into);
         }
@@ -705,7 +711,7 @@ pub mod did {
                 alpha: args.alpha,
             },
         );
-        progress.stage("done");
+        progress.done();
         if args.json {
             return outln(&serde_json::to_string_pretty(&report)?).map_err(Into::into);
         }

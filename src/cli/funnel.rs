@@ -156,7 +156,7 @@ pub fn run(args: &FunnelArgs) -> Result<()> {
         };
         crate::output::write(path, &rows, "--levels", args.csv.style())?;
     }
-    progress.stage("done");
+    progress.done();
     if args.json {
         outln(&serde_json::to_string_pretty(&result.report)?)?;
     } else {

@@ -30,7 +30,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     let loaded = args.input.load_for_inspect(&progress)?;
     progress.stage("summarizing");
     let data = summary::summarize(&loaded.ingested, &loaded.sessions, &loaded.source);
-    progress.stage("done");
+    progress.done();
     if args.json {
         super::outln(&serde_json::to_string_pretty(&data)?)?;
     } else {

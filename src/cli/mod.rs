@@ -16,6 +16,7 @@ pub mod report;
 pub mod retention;
 pub mod schema;
 pub mod segments;
+pub mod shell;
 pub mod verify;
 
 use std::io::Write;
@@ -53,6 +54,10 @@ pub fn outln(s: &str) -> std::io::Result<()> {
 Start with: journeymap demo"
 )]
 pub struct Cli {
+    /// No progress on stderr (warnings and errors still print)
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -75,6 +80,8 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     Generate(generate::GenerateArgs),
     Demo(demo::DemoArgs),
+    Completions(shell::CompletionsArgs),
+    Man(shell::ManArgs),
 }
 
 /// The command line with `experiment plan --baseline-from FILE` (the
@@ -99,6 +106,7 @@ pub fn normalize_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> 
 }
 
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
+    crate::progress::set_quiet(cli.quiet);
     match &cli.command {
         Command::Inspect(a) => inspect::run(a),
         Command::Funnel(a) => funnel::run(a),
@@ -116,6 +124,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Schema(a) => schema::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Completions(a) => shell::completions(a),
+        Command::Man(a) => shell::man(a),
     }
 }
 

@@ -100,7 +100,7 @@ pub fn run(args: &PathsArgs) -> Result<()> {
         .load_selected(&journey, Some(selection), &progress)?;
     progress.stage("building the journey map");
     let report = paths::analyze(&loaded.ingested.table, &loaded.sessions, &opts)?;
-    progress.stage("done");
+    progress.done();
     if args.json {
         super::outln(&serde_json::to_string_pretty(&report)?)?;
     } else {

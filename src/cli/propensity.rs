@@ -19,6 +19,11 @@ use crate::propensity::{self, PropensityReport, ScoreSummary, TrainOptions, outp
 /// Propensity and churn models: who will not convert (or will churn), early
 /// enough to act, and which action to take.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  journeymap propensity train app.csv --target upgrade --observe 3d --horizon 14d --model-out model.json
+  journeymap propensity score today.csv --model model.json --scores-out scores.csv
+
+Each subcommand's --help has more.")]
 pub struct PropensityArgs {
     #[command(subcommand)]
     pub command: PropensityCommand,
@@ -229,7 +234,7 @@ fn train(args: &TrainArgs) -> Result<()> {
         };
         crate::output::write(p, &rows, "--features-out", style)?;
     }
-    progress.stage("done");
+    progress.done();
     if args.json {
         outln(&serde_json::to_string_pretty(&trained.report)?)?;
     } else {
@@ -272,7 +277,7 @@ fn score(args: &ScoreArgs) -> Result<()> {
         scores: &scores,
     };
     crate::output::write(&args.scores_out, &rows, "--scores-out", args.csv.style())?;
-    progress.stage("done");
+    progress.done();
     let same = propensity::fingerprint(t, &loaded.ingested.files).content_hash
         == model.training_data.content_hash;
     if args.json {

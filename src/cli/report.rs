@@ -92,7 +92,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         html: args.html,
     };
     let written = pipeline::write(&ctx, &report, &args.out, opts)?;
-    progress.stage("done");
+    progress.done();
     for path in &written.tables {
         outln(&format!("wrote {}", path.display()))?;
     }
@@ -132,7 +132,7 @@ pub fn run_one<A: crate::analysis::Analysis>(
     for w in ctx.warnings() {
         eprintln!("warning: {}", crate::doc::text::clean(&w));
     }
-    progress.stage("done");
+    progress.done();
     if json {
         outln(&serde_json::to_string_pretty(&section)?)?;
     } else {

@@ -222,7 +222,7 @@ pub fn run(args: &SegmentsArgs) -> Result<()> {
     if let Some(p) = &args.model_out {
         output::write_model(p, &result)?;
     }
-    progress.stage("done");
+    progress.done();
     if args.json {
         super::outln(&serde_json::to_string_pretty(&result.report)?)?;
     } else {

@@ -22,4 +22,5 @@ mod report;
 mod retention;
 mod robust;
 mod segments;
+mod shell;
 mod stages;
