@@ -195,3 +195,63 @@ fn render_refuses_what_is_not_a_report_it_can_read() {
         .code(2)
         .stderr(predicate::str::contains("cannot read no/such/report.json"));
 }
+
+#[test]
+fn every_section_reads_back_from_report_json_unchanged() {
+    // A report with every analysis there is, so each section's types are
+    // read back: render must give report.md and report.html byte for byte.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("saas.csv");
+    jm().args([
+        "generate",
+        "--scenario",
+        "saas",
+        "--experiment",
+        "--users",
+        "900",
+        "--seed",
+        "12",
+        "--out",
+    ])
+    .arg(&data)
+    .assert()
+    .success();
+    let cfg = dir.path().join("saas.journey.toml");
+    let mut toml = std::fs::read_to_string(&cfg).unwrap();
+    toml += "\n[segments]\nk = 3\n\n[retention]\ninterval = \"week\"\n\n[lifecycle]\ninterval = \"week\"\ndaily_states = true\n";
+    std::fs::write(&cfg, toml).unwrap();
+    let out = dir.path().join("out");
+    report(&data, &cfg, &out);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    for s in [
+        "funnel",
+        "stages",
+        "markov",
+        "segments",
+        "propensity",
+        "experiment",
+        "retention",
+        "lifecycle",
+    ] {
+        assert!(json.get(s).is_some(), "the report lacks {s}");
+    }
+    let html = dir.path().join("r.html");
+    let md = dir.path().join("r.md");
+    jm().arg("render")
+        .arg(out.join("report.json"))
+        .arg("--html")
+        .arg(&html)
+        .arg("--md")
+        .arg(&md)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(&md).unwrap(),
+        std::fs::read(out.join("report.md")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(&html).unwrap(),
+        std::fs::read(out.join("report.html")).unwrap()
+    );
+}
