@@ -208,7 +208,7 @@ details summary{cursor:pointer;color:var(--mut);font-size:13px}
 .summary li{margin:3px 0}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:10px 18px}
 .grid svg{width:100%}
-@media print{th{cursor:auto}details>*{display:block}section{break-inside:avoid-page}}
+@media print{th{cursor:auto}details summary{display:none}figure{break-inside:avoid-page}}
 ";
 
 /// Sorts a table by the column whose header was clicked (numbers by value).

@@ -235,13 +235,13 @@ pub fn document(s: &RetentionReport) -> Document {
             .collect()
     };
     doc.push(Block::Chart(Chart {
-        title: "Average retention curve".into(),
+        title: "Average retention curve (weighted by cohort size, and unweighted)".into(),
         kind: ChartKind::Lines {
             x_axis: format!("{} since the start (column index)", s.interval),
             y_axis: "share of eligible users who returned".into(),
             series: vec![
                 Series {
-                    name: line().text("weighted by cohort size").done(),
+                    name: line().text("weighted").done(),
                     points: curve(true),
                 },
                 Series {

@@ -84,10 +84,15 @@ pub fn document(report: &Report) -> Document {
     let passed = report.checks.iter().filter(|c| c.passed).count();
     let l = line().strong("Checks:").text(" ");
     items.push(if report.checks.is_empty() {
-        l.text("none configured (add `--check` or `checks = [...]` in journey.toml to fail a build on a figure).")
+        l.text("none configured (add ")
+            .name("--check")
+            .text(" or ")
+            .name("checks = [...]")
+            .text(" in journey.toml to fail a build on a figure).")
             .done()
     } else if passed == report.checks.len() {
-        l.text(format!("all {} passed.", report.checks.len())).done()
+        l.text(format!("all {} passed.", report.checks.len()))
+            .done()
     } else {
         let mut l = l.text(format!(
             "{} of {} failed: ",
