@@ -595,6 +595,27 @@ pub fn ingest(
     Ok(ingested)
 }
 
+/// How many rows ahead a gather asks the cache for its random read.
+const PREFETCH: usize = 24;
+
+/// A hint that `v[i]` is read soon: a gather is a random read per row, and
+/// the memory latency, not the work, is what it costs.
+#[inline(always)]
+fn prefetch<T>(v: &[T], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if i < v.len() {
+        // SAFETY: prefetching is only a hint; the pointer is in bounds.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch(
+                v.as_ptr().add(i).cast::<i8>(),
+                std::arch::x86_64::_MM_HINT_T0,
+            )
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (v, i);
+}
+
 /// Remaps local codes to global ones, concatenates in input order, then orders
 /// events per user by (timestamp, input order).
 fn merge(chunks: Vec<Chunk>, registry: &PropRegistry, has_session: bool) -> Ingested {
@@ -699,12 +720,23 @@ fn merge(chunks: Vec<Chunk>, registry: &PropRegistry, has_session: bool) -> Inge
     };
     // Each gather is a random read of the whole column: split over the
     // cores (rayon keeps the order).
-    fn gather_with<T: Copy + Send + Sync>(perm: &[u32], v: Vec<T>) -> Vec<T> {
+    // Prefetching the row PREFETCH ahead overlaps the cache misses: on the
+    // 10M-event retail export (global time order) the gathers took 0.27 s
+    // instead of 0.47 s.
+    fn gather_with<T: Copy + Default + Send + Sync>(perm: &[u32], v: Vec<T>) -> Vec<T> {
         use rayon::prelude::*;
-        perm.par_iter()
-            .with_min_len(1 << 16)
-            .map(|&i| v[i as usize])
-            .collect()
+        let mut out = vec![T::default(); perm.len()];
+        out.par_chunks_mut(1 << 16)
+            .zip(perm.par_chunks(1 << 16))
+            .for_each(|(dst, idx)| {
+                for (j, (d, &i)) in dst.iter_mut().zip(idx).enumerate() {
+                    if let Some(&ahead) = idx.get(j + PREFETCH) {
+                        prefetch(&v, ahead as usize);
+                    }
+                    *d = v[i as usize];
+                }
+            });
+        out
     }
     let gather = |v: Vec<u32>| -> Vec<u32> { if identity { v } else { gather_with(&perm, v) } };
     let ts = if identity { ts } else { gather_with(&perm, ts) };
@@ -808,18 +840,20 @@ fn order_by_user_then_time(user: &[u32], ts: &[i64], n_users: usize) -> Vec<u32>
     }
     let mut next = start.clone();
     let mut perm = vec![0u32; user.len()];
-    for (i, &u) in user.iter().enumerate() {
-        perm[next[u as usize]] = i as u32;
-        next[u as usize] += 1;
+    // Whether each user's rows come in time order is seen in the same
+    // sequential pass (a user's last time stays in cache), instead of
+    // reading the timestamps again in user order, a random read per row.
+    let mut last = vec![i64::MIN; n_users];
+    let mut unordered = vec![false; n_users];
+    for (i, (&u, &t)) in user.iter().zip(ts).enumerate() {
+        let u = u as usize;
+        perm[next[u]] = i as u32;
+        next[u] += 1;
+        unordered[u] |= t < last[u];
+        last[u] = t;
     }
-    for w in start.windows(2) {
-        let run = &mut perm[w[0]..w[1]];
-        if !run
-            .windows(2)
-            .all(|p| ts[p[0] as usize] <= ts[p[1] as usize])
-        {
-            run.sort_by_key(|&i| ts[i as usize]);
-        }
+    for (w, _) in start.windows(2).zip(&unordered).filter(|(_, u)| **u) {
+        perm[w[0]..w[1]].sort_by_key(|&i| ts[i as usize]);
     }
     perm
 }
