@@ -144,7 +144,12 @@ fn bars_svg(id: &str, axis: &str, bars: &[(Line, f64)]) -> String {
     }
     for (i, (label, v)) in bars.iter().enumerate() {
         let y = 4.0 + i as f64 * ROW;
-        let w = v.clamp(0.0, 1.0) * pw;
+        // Not a number: no bar (NaN in an attribute is a console error) and a dash.
+        let w = if v.is_finite() {
+            v.clamp(0.0, 1.0) * pw
+        } else {
+            0.0
+        };
         text(
             &mut out,
             lw - 6.0,
@@ -158,7 +163,18 @@ fn bars_svg(id: &str, axis: &str, bars: &[(Line, f64)]) -> String {
             "<rect x=\"{lw:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"16\" fill=\"{ACC}\"/>",
             y + 2.0
         );
-        text(&mut out, lw + w + 4.0, y + 15.0, "start", "", &pct(*v));
+        text(
+            &mut out,
+            lw + w + 4.0,
+            y + 15.0,
+            "start",
+            "",
+            &if v.is_finite() {
+                pct(*v)
+            } else {
+                "–".to_string()
+            },
+        );
     }
     text(
         &mut out,
@@ -369,20 +385,20 @@ fn heatmap_svg(
         );
         for (j, v) in cells.iter().enumerate() {
             let x = lw + cw * j as f64;
-            match v {
+            match v.filter(|v| v.is_finite()) {
                 Some(v) => {
                     let _ = writeln!(
                         out,
                         "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{cw:.1}\" height=\"{ch:.1}\" fill=\"{}\" stroke=\"#fff\"/>",
-                        shade(*v)
+                        shade(v)
                     );
-                    let color = if *v > 0.55 { "#fff" } else { "#1d2330" };
+                    let color = if v > 0.55 { "#fff" } else { "#1d2330" };
                     let _ = writeln!(
                         out,
                         "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" style=\"fill:{color};font-size:11px\">{}</text>",
                         x + cw / 2.0,
                         y + 14.0,
-                        pct(*v)
+                        pct(v)
                     );
                 }
                 None => {
@@ -525,7 +541,11 @@ fn stacked_svg(id: &str, axis: &str, parts: &[String], rows: &[(Line, Vec<f64>)]
         );
         let mut x = lw;
         for (k, v) in values.iter().enumerate() {
-            let w = v.max(0.0) / total * pw;
+            let w = if v.is_finite() {
+                v.max(0.0) / total * pw
+            } else {
+                0.0
+            };
             if w > 0.0 {
                 let _ = writeln!(
                     out,
@@ -691,7 +711,12 @@ pub fn flow(f: &Flow, id: &str) -> String {
         let (Some(a), Some(b)) = (find(&e.from), find(&e.to)) else {
             continue;
         };
-        let sw = 1.5 + 16.0 * e.weight.unwrap_or(0.0).clamp(0.0, 1.0);
+        let sw = 1.5
+            + 16.0
+                * e.weight
+                    .filter(|w| w.is_finite())
+                    .unwrap_or(0.0)
+                    .clamp(0.0, 1.0);
         if e.dotted {
             let x = a.1 + NODE_W / 2.0;
             let _ = writeln!(
@@ -767,6 +792,38 @@ mod tests {
         assert!(t.iter().all(|v| (-0.03..=0.07).contains(v)));
         assert!(t.len() >= 3 && t.len() <= 7, "{t:?}");
         assert_eq!(ticks(0.0, 1234.0), vec![0.0, 500.0, 1000.0]);
+    }
+
+    #[test]
+    fn values_that_are_not_numbers_draw_nothing() {
+        let bars = Chart {
+            title: "t".into(),
+            kind: ChartKind::Bars {
+                axis: "a".into(),
+                bars: vec![(vec![Span::Text("x".into())], f64::NAN), (vec![], 0.5)],
+            },
+        };
+        let heat = Chart {
+            title: "t".into(),
+            kind: ChartKind::Heatmap {
+                row_axis: "r".into(),
+                col_axis: "c".into(),
+                columns: vec!["0".into()],
+                rows: vec![(vec![], vec![Some(f64::NAN), None])],
+            },
+        };
+        let stacked = Chart {
+            title: "t".into(),
+            kind: ChartKind::Stacked {
+                axis: "a".into(),
+                parts: vec!["p".into()],
+                rows: vec![(vec![], vec![f64::INFINITY, 2.0])],
+            },
+        };
+        for c in [bars, heat, stacked] {
+            let svg = chart(&c, "c1");
+            assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+        }
     }
 
     #[test]
