@@ -26,14 +26,7 @@ fi
 CFG="$DIR/html.journey.toml"
 { cat "$DIR/exp.journey.toml"; printf '\n[segments]\nk = 4\n[retention]\ninterval = "week"\nintervals = 12\n[lifecycle]\ninterval = "week"\n'; } > "$CFG"
 
-secs() { # command... -> wall seconds of the whole process
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$@" >/dev/null 2>&1
-  t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc -l
-}
-median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
+. scripts/bench_lib.sh   # secs, median (the script runs from the repository root)
 
 : > "$DIR/h-without.t"; : > "$DIR/h-with.t"; : > "$DIR/h-render.t"
 for i in $(seq "$RUNS"); do

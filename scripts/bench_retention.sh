@@ -27,14 +27,7 @@ WITH="$DIR/retention.journey.toml"
 sed '/^# `generate --experiment`/,$d' "$DIR/exp.journey.toml" > "$WITHOUT"
 { cat "$WITHOUT"; printf '\n[retention]\ninterval = "week"\nintervals = 12\n[lifecycle]\ninterval = "week"\n'; } > "$WITH"
 
-secs() { # command... -> wall seconds of the whole process
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$@" >/dev/null 2>&1
-  t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc -l
-}
-median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
+. scripts/bench_lib.sh   # secs, median (the script runs from the repository root)
 
 : > "$DIR/r-without.t"; : > "$DIR/r-with.t"
 for i in $(seq "$RUNS"); do

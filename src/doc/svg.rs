@@ -67,6 +67,11 @@ fn text(out: &mut String, x: f64, y: f64, anchor: &str, class: &str, body: &str)
     );
 }
 
+/// An axis's title: what its values are, in our words.
+fn axis_label(out: &mut String, x: f64, y: f64, label: &str) {
+    text(out, x, y, "middle", "mut", &escape(label));
+}
+
 /// Ticks over [lo, hi]: about five round steps (1, 2 or 5 times a power of ten).
 fn ticks(lo: f64, hi: f64) -> Vec<f64> {
     let span = (hi - lo).abs().max(1e-12);
@@ -176,14 +181,7 @@ fn bars_svg(id: &str, axis: &str, bars: &[(Line, f64)]) -> String {
             },
         );
     }
-    text(
-        &mut out,
-        lw + pw / 2.0,
-        bottom + 34.0,
-        "middle",
-        "mut",
-        &escape(axis),
-    );
+    axis_label(&mut out, lw + pw / 2.0, bottom + 34.0, axis);
     out += "</svg>\n";
     out
 }
@@ -307,14 +305,7 @@ fn lines_svg(
             &plain(&short(&s.name, 18)),
         );
     }
-    text(
-        &mut out,
-        (left + w - right) / 2.0,
-        h - 10.0,
-        "middle",
-        "mut",
-        &escape(x_axis),
-    );
+    axis_label(&mut out, (left + w - right) / 2.0, h - 10.0, x_axis);
     let _ = writeln!(
         out,
         "<text transform=\"translate(14 {:.1}) rotate(-90)\" text-anchor=\"middle\" class=\"mut\">{}</text>",
@@ -355,13 +346,11 @@ fn heatmap_svg(
         out,
         "<defs><pattern id=\"{id}-h\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#f4f5f8\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#c9ced8\" stroke-width=\"2\"/></pattern></defs>"
     );
-    text(
+    axis_label(
         &mut out,
         lw + cw * columns.len() as f64 / 2.0,
         12.0,
-        "middle",
-        "mut",
-        &escape(col_axis),
+        col_axis,
     );
     for (j, c) in columns.iter().enumerate() {
         text(
@@ -486,14 +475,7 @@ fn intervals_svg(id: &str, axis: &str, reference: f64, rows: &[super::Interval])
             &escape(&r.text),
         );
     }
-    text(
-        &mut out,
-        (lw + W - tw) / 2.0,
-        bottom + 34.0,
-        "middle",
-        "mut",
-        &escape(axis),
-    );
+    axis_label(&mut out, (lw + W - tw) / 2.0, bottom + 34.0, axis);
     out += "</svg>\n";
     out
 }
@@ -557,14 +539,7 @@ fn stacked_svg(id: &str, axis: &str, parts: &[String], rows: &[(Line, Vec<f64>)]
             x += w;
         }
     }
-    text(
-        &mut out,
-        lw + pw / 2.0,
-        bottom + 34.0,
-        "middle",
-        "mut",
-        &escape(axis),
-    );
+    axis_label(&mut out, lw + pw / 2.0, bottom + 34.0, axis);
     out += "</svg>\n";
     out
 }
