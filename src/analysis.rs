@@ -165,6 +165,7 @@ pub static ALL: &[&dyn Registered] = &[
     &Reg::<crate::experiment::analysis::Experiment>::NEW,
     &Reg::<crate::retention::analysis::Retention>::NEW,
     &Reg::<crate::lifecycle::analysis::LifecycleAnalysis>::NEW,
+    &Reg::<crate::recommend::analysis::Recommend>::NEW,
 ];
 
 /// The report sections' keys, for checks that name a missing one.

@@ -276,6 +276,7 @@ pub fn build(ctx: &Context) -> Result<Report> {
         experiment: None,
         retention: None,
         lifecycle: None,
+        recommend: None,
         warnings: ctx.warnings(),
         checks: Vec::new(),
         run: None,

@@ -11,11 +11,13 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod paths;
 pub mod propensity;
+pub mod recommend;
 pub mod render;
 pub mod report;
 pub mod retention;
 pub mod schema;
 pub mod segments;
+pub mod serve;
 pub mod shell;
 pub mod verify;
 
@@ -72,6 +74,8 @@ pub enum Command {
     Experiment(experiment::ExperimentArgs),
     Retention(retention::RetentionArgs),
     Lifecycle(lifecycle::LifecycleArgs),
+    Recommend(recommend::RecommendArgs),
+    Serve(serve::ServeArgs),
     Report(report::ReportArgs),
     Render(render::RenderArgs),
     Init(init::InitArgs),
@@ -116,6 +120,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Experiment(a) => experiment::run(a),
         Command::Retention(a) => retention::run(a),
         Command::Lifecycle(a) => lifecycle::run(a),
+        Command::Recommend(a) => recommend::run(a),
+        Command::Serve(a) => serve::run(a),
         Command::Report(a) => report::run(a),
         Command::Render(a) => render::run(a),
         Command::Init(a) => init::run(a),

@@ -91,6 +91,9 @@ pub struct JourneyConfig {
     /// `[lifecycle]`: new, returning, resurrecting, dormant (docs/lifecycle.md).
     #[serde(default)]
     pub lifecycle: Option<crate::lifecycle::run::LifecycleSection>,
+    /// `[recommend]`: next-item recommendations (docs/recommend.md).
+    #[serde(default)]
+    pub recommend: Option<crate::recommend::config::RecommendSection>,
     /// CI gates, e.g. `"funnel.step[3].conversion >= 0.2"` (docs/checks.md).
     #[serde(default)]
     pub checks: Vec<String>,

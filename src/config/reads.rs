@@ -43,6 +43,9 @@ impl JourneyConfig {
         if let Some(l) = &self.lifecycle {
             named.extend(l.properties());
         }
+        if let Some(r) = &self.recommend {
+            named.extend(r.properties());
+        }
         named.extend(predicate_properties(predicates));
         if let Some(by) = self.funnel.as_ref().and_then(|f| f.by.as_ref()) {
             named.insert(by.clone());

@@ -220,11 +220,46 @@ name = "Purchase"
 events = ["add_to_cart", "view_cart", "checkout", "shipping", "payment", "purchase"]
 "#;
 
+const BOOKSTORE: &str = r#"# journey.toml for data from `journeymap generate --scenario bookstore`.
+# The catalog is beside the events (<stem>.catalog.csv); the truth file
+# names each user's kind and planted next item (docs/recommend.md).
+
+[conversion]
+event = "purchase"
+
+[funnel]
+steps = ["view", "add_to_cart", "purchase"]
+window = "7d"
+
+# Next-book recommendations: a view counts 1, a cart 3, a purchase 5;
+# "viewed X then Y" pairs within 30 days; cold-start users get their
+# channel's (then their device's) most popular books.
+[recommend]
+item_column = "book_id"
+weights = { view = 1, add_to_cart = 3, purchase = 5 }
+cooc_window = "30d"
+fallback_by = ["channel", "device"]
+k = 10
+
+[[stages]]
+name = "Awareness"
+events = ["home", "search"]
+
+[[stages]]
+name = "Consideration"
+events = ["view"]
+
+[[stages]]
+name = "Purchase"
+events = ["add_to_cart", "purchase"]
+"#;
+
 pub fn journey_toml(scenario: Scenario) -> &'static str {
     match scenario {
         Scenario::Ecommerce => ECOMMERCE,
         Scenario::Saas => SAAS,
         Scenario::Retail => RETAIL,
+        Scenario::Bookstore => BOOKSTORE,
     }
 }
 
@@ -297,7 +332,9 @@ mod tests {
             assert!(funnel.window.is_some());
             let names: Vec<&str> = cfg.stages.iter().map(|s| s.name.as_str()).collect();
             let expected: &[&str] = match scenario {
-                Scenario::Ecommerce | Scenario::Retail => &crate::config::DEFAULT_STAGES[..3],
+                Scenario::Ecommerce | Scenario::Retail | Scenario::Bookstore => {
+                    &crate::config::DEFAULT_STAGES[..3]
+                }
                 Scenario::Saas => &crate::config::DEFAULT_STAGES,
             };
             assert_eq!(names, expected, "{scenario:?}");

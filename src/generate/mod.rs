@@ -6,6 +6,7 @@
 //! written next to the events so that segmentation, funnel and propensity
 //! features can be tested against what was actually planted.
 
+mod bookstore;
 mod ecommerce;
 mod experiment;
 mod format;
@@ -26,12 +27,14 @@ pub enum Scenario {
     Saas,
     /// A web shop's warehouse export: nine columns with price, rows in global time order.
     Retail,
+    /// A small online bookstore with series, authors and planted next items (recommendations).
+    Bookstore,
 }
 
 impl Scenario {
     pub fn conversion_event(self) -> &'static str {
         match self {
-            Scenario::Ecommerce | Scenario::Retail => "purchase",
+            Scenario::Ecommerce | Scenario::Retail | Scenario::Bookstore => "purchase",
             Scenario::Saas => "upgrade",
         }
     }
@@ -79,6 +82,11 @@ pub enum ExperimentPlan {
 /// `data/events.parquet` → `data/events.retention-truth.json`.
 pub fn retention_truth_path(out: &Path) -> PathBuf {
     sibling(out, "retention-truth.json")
+}
+
+/// `data/events.parquet` → `data/events.catalog.csv` (the bookstore's books).
+pub fn catalog_path(out: &Path) -> PathBuf {
+    sibling(out, "catalog.csv")
 }
 
 /// `data/events.parquet` → `data/events.rollout.csv` (the treated users).
@@ -129,6 +137,7 @@ pub fn generate_with(
         Scenario::Ecommerce => ecommerce::user,
         Scenario::Saas => saas::user,
         Scenario::Retail => return generate_retail(opts, format, &truth),
+        Scenario::Bookstore => return generate_bookstore(opts, format, &truth),
     };
     let randomized = match experiment {
         Some(ExperimentPlan::Randomized { srm }) => Some(srm),
@@ -244,6 +253,41 @@ fn generate_retail(
         journey_config,
         conversion_event: opts.scenario.conversion_event().to_string(),
         converted_users: users.iter().filter(|u| u.converted).count() as u64,
+    })
+}
+
+/// The bookstore: per-user rows in time order, then the catalog and the
+/// truth (each user's kind and planted next item).
+fn generate_bookstore(
+    opts: &GenerateOptions,
+    format: write::Format,
+    truth: &Path,
+) -> anyhow::Result<GenerateSummary> {
+    let (catalog, rows, users) = bookstore::generate(opts.seed, opts.users);
+    bookstore::write(&opts.out, format, &catalog, &rows, &users)?;
+    bookstore::write_catalog(&catalog_path(&opts.out), &catalog)?;
+    bookstore::write_truth(truth, &catalog, &users)?;
+    let journey_config = journey::journey_path(&opts.out);
+    crate::atomic::write_bytes(
+        &journey_config,
+        journey::journey_toml(opts.scenario).as_bytes(),
+    )?;
+    Ok(GenerateSummary {
+        events: rows.len() as u64,
+        users: opts.users as u64,
+        out: opts.out.clone(),
+        truth: truth.to_path_buf(),
+        journey_config,
+        conversion_event: opts.scenario.conversion_event().to_string(),
+        converted_users: {
+            let mut buyers: Vec<u32> = rows
+                .iter()
+                .filter(|r| r.event == "purchase")
+                .map(|r| r.user)
+                .collect();
+            buyers.dedup();
+            buyers.len() as u64
+        },
     })
 }
 

@@ -1,5 +1,6 @@
-//! Fuzz targets for every parser of outside bytes: CSV, Parquet and
-//! journey.toml. Each starts from a seed corpus (files under fixtures/ that
+//! Fuzz targets for every parser of outside bytes: CSV, Parquet,
+//! journey.toml, assignment files, and the server's request targets,
+//! override file and model file. Each starts from a seed corpus (files under fixtures/ that
 //! real writers made) and mutates it; the property is only that nothing
 //! panics: every input is read, or refused with an error.
 //!
@@ -367,5 +368,114 @@ proptest! {
         muts in proptest::collection::vec(mutation(), 0..12),
     ) {
         assignments_bytes(&apply(ASSIGN_SEED.to_vec(), &muts));
+    }
+}
+
+/// The server's outside bytes: the request target (method, path, query)
+/// through routing and answering, the override file and the model file.
+/// hyper parses HTTP itself; what is ours starts at the target.
+fn serve_state() -> &'static journeymap::serve::state::State {
+    use journeymap::recommend::modelfile::{Compact, ModelFile, SourceCode};
+    static S: std::sync::OnceLock<journeymap::serve::state::State> = std::sync::OnceLock::new();
+    S.get_or_init(|| {
+        let model = ModelFile {
+            format: "journeymap-recs".into(),
+            version: 1,
+            model: "ease".into(),
+            item_column: "item".into(),
+            k: 3,
+            generated_at: "2026-11-30T00:00:00.000Z".into(),
+            items: vec!["a".into(), "b".into(), "c".into(), "d".into()],
+            groups: vec![("channel".into(), "email".into())],
+            global: vec![Compact(0, 9.0, SourceCode::Popularity, None)],
+            group_lists: vec![vec![Compact(1, 3.0, SourceCode::GroupPopularity, Some(0))]],
+            users: vec![
+                (
+                    "u1".into(),
+                    vec![
+                        Compact(2, 0.5, SourceCode::Ease, Some(0)),
+                        Compact(3, 0.1, SourceCode::Cooc, Some(1)),
+                    ],
+                ),
+                (
+                    "u2".into(),
+                    vec![Compact(1, 3.0, SourceCode::GroupPopularity, Some(0))],
+                ),
+            ],
+        };
+        let overrides =
+            journeymap::serve::overrides::Overrides::parse(OVERRIDE_SEED, "seed").unwrap();
+        journeymap::serve::state::State::new(model, b"seed", None, overrides)
+    })
+}
+
+const OVERRIDE_SEED: &[u8] = b"scope,id,rule,value,note\nuser,u1,force_items,d a zz,pick\nuser,u3,suppress,,\nuser,u4,force_action,call,\nitem,b,ban,,\n";
+
+const TARGET_SEEDS: &[&str] = &[
+    "GET /v1/users/u1/recommendations?k=2",
+    "GET /v1/users/u%202/recommendations",
+    "HEAD /v1/users/u3/next-best-action",
+    "GET /healthz",
+    "GET /readyz",
+    "POST /metrics",
+    "GET /v1/users/%C3%A9/recommendations?k=1&k=3",
+];
+
+fn target_bytes(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let (method, rest) = text.split_once(' ').unwrap_or(("GET", &text));
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let counters = journeymap::serve::respond::Counters::default();
+    let answer = match journeymap::serve::route::route(method, path, query) {
+        Ok(r) => journeymap::serve::respond::answer(serve_state(), &r, &counters, "reminder"),
+        Err(refusal) => journeymap::serve::respond::refusal(&refusal),
+    };
+    assert!((200..600).contains(&answer.status));
+    if answer.content_type == "application/json" {
+        serde_json::from_slice::<serde_json::Value>(&answer.body).expect("the body is JSON");
+    }
+}
+
+const MODEL_SEED: &[u8] = br#"{"format":"journeymap-recs","version":1,"model":"ease","item_column":"item","k":2,"generated_at":"2026-11-30T00:00:00.000Z","items":["a","b","c"],"groups":[["channel","email"]],"global":[[0,2.0,"popularity",null]],"group_lists":[[[1,1.0,"group_popularity",0]]],"users":[["u1",[[2,0.5,"ease",0],[1,0.25,"cooc",2]]],["u2",[[1,1.0,"group_popularity",0]]]]}"#;
+
+fn model_bytes(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    if let Ok(m) = journeymap::recommend::modelfile::ModelFile::from_json(&text, "fuzz") {
+        let users: Vec<String> = m.users.iter().map(|u| u.0.clone()).collect();
+        let st = journeymap::serve::state::State::new(m, bytes, None, Default::default());
+        let counters = journeymap::serve::respond::Counters::default();
+        for u in users.iter().map(String::as_str).chain(["nobody"]) {
+            let r = journeymap::serve::route::Route::Recommendations {
+                user: u.into(),
+                k: None,
+            };
+            let a = journeymap::serve::respond::answer(&st, &r, &counters, "x");
+            serde_json::from_slice::<serde_json::Value>(&a.body).expect("the body is JSON");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(64))]
+
+    #[test]
+    fn request_targets_never_panic_and_answer_json(
+        seed in 0..TARGET_SEEDS.len(),
+        muts in proptest::collection::vec(mutation(), 0..6),
+    ) {
+        target_bytes(&apply(TARGET_SEEDS[seed].as_bytes().to_vec(), &muts));
+    }
+
+    #[test]
+    fn override_bytes_never_panic(muts in proptest::collection::vec(mutation(), 1..8)) {
+        let _ = journeymap::serve::overrides::Overrides::parse(&apply(OVERRIDE_SEED.to_vec(), &muts), "fuzz");
+    }
+
+    #[test]
+    fn model_file_bytes_never_panic(muts in proptest::collection::vec(mutation(), 1..8)) {
+        model_bytes(&apply(MODEL_SEED.to_vec(), &muts));
     }
 }

@@ -1,0 +1,301 @@
+//! `journeymap recommend` on the bookstore generator's planted truth, on
+//! shuffled rows, and on inputs that cannot work.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::common::{generate, jm, json_of, read_csv};
+
+fn bookstore(dir: &Path, users: usize) -> (String, String) {
+    let data = dir.join("books.csv");
+    generate(&data, "bookstore", users, 5);
+    (
+        data.display().to_string(),
+        dir.join("books.journey.toml").display().to_string(),
+    )
+}
+
+#[test]
+fn the_models_recover_the_planted_next_items_and_cold_users_fall_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, cfg) = bookstore(dir.path(), 4000);
+    let ranks = dir.path().join("ranks.csv");
+    let ranks_s = ranks.display().to_string();
+    let v = json_of(&[
+        "recommend",
+        "evaluate",
+        &data,
+        "--config",
+        &cfg,
+        "--ranks-out",
+        &ranks_s,
+        "-q",
+    ]);
+    let ev = &v["evaluation"];
+    let hr = |m: &str| {
+        ev["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["model"] == m)
+            .unwrap_or_else(|| panic!("no {m}"))["hit_rate"]
+            .as_f64()
+            .unwrap()
+    };
+    let pop = hr("popularity");
+    assert!(pop > 0.0);
+    for m in ["ease", "cooc"] {
+        assert!(
+            hr(m) >= 2.0 * pop,
+            "{m}: HR@10 {} vs popularity {pop}",
+            hr(m)
+        );
+        let ci = &ev["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["model"] == m)
+            .unwrap()["vs_popularity"]["hit_rate"];
+        assert!(ci["low"].as_f64().unwrap() > 0.0, "{m}: {ci}");
+    }
+    // Series readers: the next volume in the top 10 for at least 80 %.
+    let truth: BTreeMap<String, (String, String)> = read_csv(&dir.path().join("books.truth.csv"))
+        .into_iter()
+        .map(|r| {
+            (
+                r["user_id"].clone(),
+                (r["kind"].clone(), r["next_item"].clone()),
+            )
+        })
+        .collect();
+    for m in ["ease", "cooc"] {
+        let (mut n, mut hit) = (0, 0);
+        for r in read_csv(&ranks) {
+            let (kind, next) = &truth[&r["user_id"]];
+            if r["model"] == m && kind == "series" {
+                assert_eq!(&r["item_id"], next, "the held-out item is the planted one");
+                n += 1;
+                hit += usize::from(r["hit"] == "1");
+            }
+        }
+        assert!(n > 300, "{n} series readers");
+        assert!(hit * 100 >= 80 * n, "{m}: {hit} of {n} series readers");
+    }
+    // Cold-start users: their channel's list (or the global one), named so.
+    let recs = dir.path().join("recs.csv");
+    jm().args(["recommend", "train", &data, "--config", &cfg, "-q", "--out"])
+        .arg(&recs)
+        .assert()
+        .success();
+    let rows = read_csv(&recs);
+    let mut firsts: BTreeMap<&str, &BTreeMap<String, String>> = BTreeMap::new();
+    for r in &rows {
+        firsts.entry(r["user_id"].as_str()).or_insert(r);
+    }
+    let mut cold = 0;
+    for (u, r) in &firsts {
+        let (kind, next) = &truth[*u];
+        if kind == "cold" && next.is_empty() {
+            cold += 1;
+            assert_eq!(r["source"], "group_popularity", "{u}");
+            assert!(
+                r["reason"].starts_with("popular with channel "),
+                "{u}: {}",
+                r["reason"]
+            );
+        } else if kind == "series" {
+            assert_eq!(r["source"], "ease", "{u}");
+            assert!(r["reason"].starts_with("because you viewed b"), "{u}");
+        }
+    }
+    assert!(cold > 50, "{cold} users without a book");
+    assert_eq!(firsts.len(), 4000, "every user has a list");
+}
+
+#[test]
+fn outputs_are_byte_identical_across_runs_and_row_orders() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, cfg) = bookstore(dir.path(), 800);
+    // The same rows, last first.
+    let text = std::fs::read_to_string(&data).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let header = lines.remove(0);
+    lines.reverse();
+    let shuffled = dir.path().join("shuffled.csv");
+    std::fs::write(&shuffled, format!("{header}\n{}\n", lines.join("\n"))).unwrap();
+    let run = |input: &str, tag: &str| {
+        let recs = dir.path().join(format!("recs-{tag}.csv"));
+        let model = dir.path().join(format!("recs-{tag}.model"));
+        let out = jm()
+            .args([
+                "recommend",
+                "train",
+                input,
+                "--config",
+                &cfg,
+                "--evaluate",
+                "--json",
+                "-q",
+            ])
+            .arg("--out")
+            .arg(&recs)
+            .arg("--model-out")
+            .arg(&model)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        (
+            out,
+            std::fs::read(recs).unwrap(),
+            std::fs::read(model).unwrap(),
+        )
+    };
+    let a = run(&data, "a");
+    let b = run(&data, "b");
+    assert!(a == b, "two runs differ");
+    // Ties in time keep export order, so reversing the rows changes only
+    // users with two rows at the same millisecond; the generator has none.
+    let c = run(&shuffled.display().to_string(), "c");
+    assert!(a == c, "reversed rows give other outputs");
+}
+
+#[test]
+fn inputs_that_cannot_work_fail_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = bookstore(dir.path(), 100);
+    let fail = |args: &[&str], code: i32, words: &str| {
+        let out = jm()
+            .args(args)
+            .assert()
+            .code(code)
+            .get_output()
+            .stderr
+            .clone();
+        let err = String::from_utf8_lossy(&out);
+        assert!(err.contains(words), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    };
+    fail(&["recommend", "evaluate", &data], 2, "--item-col");
+    fail(
+        &["recommend", "evaluate", &data, "--item-col", "isbn"],
+        3,
+        "not in the export",
+    );
+    fail(
+        &[
+            "recommend",
+            "evaluate",
+            &data,
+            "--item-col",
+            "book_id",
+            "-k",
+            "0",
+        ],
+        2,
+        "k",
+    );
+    fail(
+        &[
+            "recommend",
+            "evaluate",
+            &data,
+            "--item-col",
+            "book_id",
+            "--weights",
+            "view",
+        ],
+        2,
+        "--weights",
+    );
+    fail(
+        &["recommend", "train", &data, "--item-col", "book_id"],
+        2,
+        "--out",
+    );
+    fail(
+        &[
+            "recommend",
+            "evaluate",
+            &data,
+            "--item-col",
+            "book_id",
+            "--ease-items",
+            "0",
+        ],
+        2,
+        "ease_items",
+    );
+    // An item column that is empty in every row.
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "user_id,timestamp,event,book_id\nu1,2026-01-01T00:00:00Z,view,\nu2,2026-01-01T00:00:01Z,view,\n").unwrap();
+    let empty = empty.display().to_string();
+    fail(
+        &["recommend", "evaluate", &empty, "--item-col", "book_id"],
+        3,
+        "no interactions",
+    );
+    // One item only.
+    let one = dir.path().join("one.csv");
+    std::fs::write(&one, "user_id,timestamp,event,book_id\nu1,2026-01-01T00:00:00Z,view,b1\nu2,2026-01-01T00:00:01Z,view,b1\n").unwrap();
+    let one = one.display().to_string();
+    fail(
+        &["recommend", "evaluate", &one, "--item-col", "book_id"],
+        3,
+        "only one item",
+    );
+    // Weights that name no event of the data count nothing: a warning.
+    let out = jm()
+        .args([
+            "recommend",
+            "evaluate",
+            &data,
+            "--item-col",
+            "book_id",
+            "--weights",
+            "view=1,wishlist=2",
+            "-q",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8_lossy(&out).contains("wishlist"));
+}
+
+#[test]
+fn report_holds_the_section_and_writes_recs_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, cfg) = bookstore(dir.path(), 600);
+    let out = dir.path().join("out");
+    jm().args(["report", &data, "--config", &cfg, "-q", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let r = &v["recommend"];
+    assert_eq!(r["item_column"], "book_id");
+    assert!(r["evaluation"]["models"].as_array().unwrap().len() == 4);
+    assert!(r["lists"]["users"].as_u64().unwrap() == 600);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("## Recommendations"));
+    assert!(md.contains("HR@10"));
+    assert!(out.join("recs.csv").exists());
+    // A check on a model by name.
+    jm().args([
+        "report",
+        &data,
+        "--config",
+        &cfg,
+        "-q",
+        "--check",
+        "recommend.ease.hit_rate >= 0.99",
+        "--out",
+    ])
+    .arg(dir.path().join("out2"))
+    .assert()
+    .code(4);
+}
