@@ -265,6 +265,7 @@ fn load_and_run(
     write: impl FnOnce(
         &crate::recommend::run::Recommendations,
         &crate::ingest::EventTable,
+        &Progress,
     ) -> Result<Vec<String>>,
 ) -> Result<()> {
     Options::resolve(&s)?;
@@ -279,8 +280,7 @@ fn load_and_run(
     progress.stage("recommendations");
     let product = <Recommend as crate::analysis::Analysis>::run(&ctx)?;
     let section = product.report.clone();
-    progress.stage("writing");
-    let wrote = write(&product, ctx.table())?;
+    let wrote = write(&product, ctx.table(), &progress)?;
     for w in ctx.warnings() {
         eprintln!("warning: {}", crate::doc::text::clean(&w));
     }
@@ -321,19 +321,28 @@ fn train(a: &TrainArgs) -> Result<()> {
         lists: true,
     });
     let style = a.csv.style();
-    load_and_run(&a.input, cfg, s, a.model.json, &gates, |p, table| {
-        let mut wrote = Vec::new();
-        if let Some(path) = &a.out {
-            crate::output::write(path, &RecRows::new(p, table), "--out", style)?;
-            wrote.push(path.display().to_string());
-        }
-        if let Some(path) = &a.model_out {
-            let m = crate::recommend::modelfile::ModelFile::of(p, table);
-            crate::atomic::write_bytes(path, (serde_json::to_string(&m)? + "\n").as_bytes())?;
-            wrote.push(path.display().to_string());
-        }
-        Ok(wrote)
-    })
+    load_and_run(
+        &a.input,
+        cfg,
+        s,
+        a.model.json,
+        &gates,
+        |p, table, progress| {
+            let mut wrote = Vec::new();
+            if let Some(path) = &a.out {
+                progress.stage(&format!("writing {}", path.display()));
+                crate::output::write(path, &RecRows::new(p, table), "--out", style)?;
+                wrote.push(path.display().to_string());
+            }
+            if let Some(path) = &a.model_out {
+                progress.stage(&format!("writing {}", path.display()));
+                let m = crate::recommend::modelfile::ModelFile::of(p, table);
+                crate::atomic::write_bytes(path, (serde_json::to_string(&m)? + "\n").as_bytes())?;
+                wrote.push(path.display().to_string());
+            }
+            Ok(wrote)
+        },
+    )
 }
 
 fn evaluate(a: &EvaluateArgs) -> Result<()> {
@@ -357,7 +366,7 @@ fn evaluate(a: &EvaluateArgs) -> Result<()> {
         crate::output::Format::of(p, "--ranks-out")?;
     }
     let style = a.csv.style();
-    load_and_run(&a.input, cfg, s, a.model.json, &gates, |p, table| {
+    load_and_run(&a.input, cfg, s, a.model.json, &gates, |p, table, _| {
         let mut wrote = Vec::new();
         if let Some(path) = &a.ranks_out {
             crate::output::write(path, &RankRows::new(p, table), "--ranks-out", style)?;

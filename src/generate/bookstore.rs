@@ -1,7 +1,8 @@
 //! `generate --scenario bookstore`: a small online bookstore with planted
 //! next items, for the recommendation models.
 //!
-//! The catalog: [`AUTHORS`] authors, each writing in one of [`GENRES`]
+//! The catalog: [`authors`] authors (120, or one per 800 users for big
+//! runs, so 1.1M users have about 10k books), each writing in one of [`GENRES`]
 //! genres, each with [`SERIES_PER_AUTHOR`] three-volume series and a few
 //! standalone books; standalone books have Zipf popularity (a popular head
 //! and a long tail); [`NEW_SHARE`] of the books are released in the last
@@ -36,6 +37,11 @@ pub(crate) const GENRES: [&str; 8] = [
     "fantasy", "mystery", "romance", "scifi", "history", "cooking", "children", "business",
 ];
 pub(crate) const AUTHORS: usize = 120;
+
+/// Authors for a run of `users` users.
+pub(crate) fn authors(users: usize) -> usize {
+    AUTHORS.max(users / 800)
+}
 pub(crate) const SERIES_PER_AUTHOR: usize = 1;
 pub(crate) const NEW_SHARE: f64 = 0.05;
 const DAY: i64 = 86_400_000;
@@ -59,12 +65,17 @@ pub(crate) struct Catalog {
     /// series → its three book indexes.
     pub series: Vec<[usize; 3]>,
     pub by_author: Vec<Vec<usize>>,
+    /// Cumulative popularity over all books, and per genre (with the books).
+    global: Vec<f64>,
+    by_genre: Vec<(Vec<f64>, Vec<usize>)>,
+    series_by_genre: Vec<Vec<usize>>,
+    authors_by_genre: Vec<Vec<usize>>,
 }
 
-pub(crate) fn catalog(rng: &mut Rng) -> Catalog {
+pub(crate) fn catalog(rng: &mut Rng, authors: usize) -> Catalog {
     let mut books = Vec::new();
     let mut series = Vec::new();
-    let mut by_author = vec![Vec::new(); AUTHORS];
+    let mut by_author = vec![Vec::new(); authors];
     for (a, written) in by_author.iter_mut().enumerate() {
         let genre = a % GENRES.len();
         for _ in 0..SERIES_PER_AUTHOR {
@@ -112,11 +123,58 @@ pub(crate) fn catalog(rng: &mut Rng) -> Catalog {
     for (i, b) in books.iter_mut().enumerate() {
         b.id = format!("b{:04}", i + 1);
     }
+    let cum = |idx: &[usize]| -> Vec<f64> {
+        let mut s = 0.0;
+        idx.iter()
+            .map(|&b| {
+                s += books[b].weight;
+                s
+            })
+            .collect()
+    };
+    let all: Vec<usize> = (0..books.len()).collect();
+    let global = cum(&all);
+    let by_genre = (0..GENRES.len())
+        .map(|g| {
+            let idx: Vec<usize> = all
+                .iter()
+                .copied()
+                .filter(|&b| books[b].genre == g)
+                .collect();
+            (cum(&idx), idx)
+        })
+        .collect();
+    let series_by_genre = (0..GENRES.len())
+        .map(|g| {
+            (0..series.len())
+                .filter(|&s| books[series[s][0]].genre == g)
+                .collect()
+        })
+        .collect();
+    let authors_by_genre = (0..GENRES.len())
+        .map(|g| {
+            (0..by_author.len())
+                .filter(|&a| a % GENRES.len() == g)
+                .collect()
+        })
+        .collect();
     Catalog {
         books,
         series,
         by_author,
+        global,
+        by_genre,
+        series_by_genre,
+        authors_by_genre,
     }
+}
+
+/// An index drawn with probability proportional to the cumulative weights' steps.
+fn draw(rng: &mut Rng, cum: &[f64]) -> usize {
+    let total = cum.last().copied().unwrap_or(0.0);
+    let x = rng.f64() * total;
+    cum.partition_point(|&c| c <= x)
+        .min(cum.len().saturating_sub(1))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -174,23 +232,33 @@ impl Clock<'_> {
     }
 }
 
+/// A released book by popularity, its genre weighted 4× when given: a
+/// mixture of the global draw and a draw within the genre, so each pick
+/// costs a binary search, not a pass over the catalog.
 fn pick(rng: &mut Rng, c: &Catalog, genre: Option<usize>, at: i64) -> usize {
-    let w: Vec<f64> = c
-        .books
-        .iter()
-        .map(|b| {
-            if b.released > at {
-                0.0
-            } else {
-                let g = match genre {
-                    Some(g) if b.genre == g => 4.0,
-                    _ => 1.0,
-                };
-                b.weight * g
+    for _ in 0..64 {
+        let b = match genre {
+            Some(g) => {
+                let (cum, idx) = &c.by_genre[g];
+                let wg = cum.last().copied().unwrap_or(0.0);
+                let w = c.global.last().copied().unwrap_or(0.0);
+                if rng.f64() * (w + 3.0 * wg) < w {
+                    draw(rng, &c.global)
+                } else {
+                    idx[draw(rng, cum)]
+                }
             }
-        })
-        .collect();
-    rng.choose_weighted(&w)
+            None => draw(rng, &c.global),
+        };
+        if c.books[b].released <= at {
+            return b;
+        }
+    }
+    // Only unreleased books drawn 64 times: the most popular released one.
+    (0..c.books.len())
+        .filter(|&b| c.books[b].released <= at)
+        .max_by(|&a, &b| c.books[a].weight.total_cmp(&c.books[b].weight))
+        .unwrap_or(0)
 }
 
 pub(crate) fn user(rng: &mut Rng, c: &Catalog, idx: u32, rows: &mut Vec<Row>) -> UserInfo {
@@ -221,10 +289,12 @@ pub(crate) fn user(rng: &mut Rng, c: &Catalog, idx: u32, rows: &mut Vec<Row>) ->
             browse(&mut k, n, Some(genre));
         }
         // A series of the user's genre most of the time.
-        let candidates: Vec<usize> = (0..c.series.len())
-            .filter(|&s| c.books[c.series[s][0]].genre == genre || k.rng.bernoulli(0.05))
-            .collect();
-        let s = candidates[k.rng.below(candidates.len() as u64) as usize];
+        let pool: &[usize] = if k.rng.bernoulli(0.95) {
+            &c.series_by_genre[genre]
+        } else {
+            &c.series_by_genre[k.rng.below(GENRES.len() as u64) as usize]
+        };
+        let s = pool[k.rng.below(pool.len() as u64) as usize];
         // Half are still reading (the next volume is what they do last),
         // half finished the series earlier and browse on: they are the
         // evidence that volume 2 leads to volume 3.
@@ -256,9 +326,7 @@ pub(crate) fn user(rng: &mut Rng, c: &Catalog, idx: u32, rows: &mut Vec<Row>) ->
         for _ in 0..noise {
             browse(&mut k, 2, Some(genre));
         }
-        let authors: Vec<usize> = (0..AUTHORS)
-            .filter(|&a| a % GENRES.len() == genre)
-            .collect();
+        let authors = &c.authors_by_genre[genre];
         let a = authors[k.rng.below(authors.len() as u64) as usize];
         let mut books: Vec<usize> = c.by_author[a]
             .iter()
@@ -307,7 +375,7 @@ pub(crate) fn user(rng: &mut Rng, c: &Catalog, idx: u32, rows: &mut Vec<Row>) ->
 
 /// Generates the users; rows come per user in time order.
 pub(crate) fn generate(seed: u64, users: usize) -> (Catalog, Vec<Row>, Vec<UserInfo>) {
-    let c = catalog(&mut Rng::for_stream(seed, 0));
+    let c = catalog(&mut Rng::for_stream(seed, 0), authors(users));
     let mut rows = Vec::with_capacity(users * 12);
     let mut info = Vec::with_capacity(users);
     for idx in 1..=users as u32 {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::interactions::Interactions;
 use super::lists::{Cascade, fallback};
-use super::models::{Base, Scored, Scorer, UNSCORED};
+use super::models::{Base, Scored, Scorer};
 use crate::rng::Rng;
 use crate::stats::round6;
 
@@ -158,16 +158,8 @@ pub fn run(
     let per_user: Vec<Option<PerUser>> = (0..inter.users.len())
         .into_par_iter()
         .map_init(
-            || {
-                (
-                    Scored {
-                        tier: vec![UNSCORED; n],
-                        score: vec![0.0; n],
-                    },
-                    Vec::new(),
-                )
-            },
-            |(scored, buf), u| {
+            || Scored::new(n),
+            |scored, u| {
                 let t = &split.targets[u];
                 if t.is_empty() {
                     return None;
@@ -175,7 +167,7 @@ pub fn run(
                 let h = &base.histories[u];
                 let warm = !h.items.is_empty();
                 let fb = fallback(&base.popularity, &inter.users[u]);
-                cascade.score(scorer, h, scored, buf);
+                cascade.score(scorer, h, scored);
                 let ranks: Vec<Option<u64>> = t
                     .iter()
                     .map(|&i| cascade.rank(h, scored, fb.0, i))

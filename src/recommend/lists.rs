@@ -73,11 +73,11 @@ impl Cascade {
     }
 
     /// Scores the user into `scored` (unscored everywhere when cold).
-    pub fn score(&self, scorer: &Scorer, h: &History, scored: &mut Scored, buf: &mut Vec<f64>) {
+    pub fn score(&self, scorer: &Scorer, h: &History, scored: &mut Scored) {
         if self.warm(h) {
-            scorer.score(h, self.floor, scored, buf);
+            scorer.score(h, self.floor, scored);
         } else {
-            scored.tier.fill(UNSCORED);
+            scored.clear();
         }
     }
 
@@ -93,21 +93,27 @@ impl Cascade {
         scored: &Scored,
         fb: (&Ranked, Source),
     ) -> Vec<Entry> {
-        let mut cand: Vec<(u8, f64, u32)> = scored
-            .tier
-            .iter()
-            .enumerate()
-            .filter(|&(i, &t)| t != UNSCORED && !self.excluded(h, i as u32))
-            .map(|(i, &t)| (t, scored.score[i], i as u32))
-            .collect();
         let cmp = |a: &(u8, f64, u32), b: &(u8, f64, u32)| {
             a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2))
         };
-        if cand.len() > self.k {
-            cand.select_nth_unstable_by(self.k - 1, cmp);
+        // The best k, kept sorted while scanning: a user has thousands of
+        // scored items and wants ten, so most are refused at the first
+        // comparison with the current k-th.
+        let mut cand: Vec<(u8, f64, u32)> = Vec::with_capacity(self.k + 1);
+        for &i in &scored.touched {
+            let c = (scored.tier[i as usize], scored.score[i as usize], i);
+            if cand.len() == self.k
+                && cmp(&c, cand.last().expect("k > 0")) != std::cmp::Ordering::Less
+            {
+                continue;
+            }
+            if self.excluded(h, i) {
+                continue;
+            }
+            let at = cand.partition_point(|x| cmp(x, &c) == std::cmp::Ordering::Less);
+            cand.insert(at, c);
             cand.truncate(self.k);
         }
-        cand.sort_by(cmp);
         let mut out: Vec<Entry> = cand
             .into_iter()
             .map(|(t, s, i)| Entry {
@@ -152,32 +158,42 @@ impl Cascade {
             return None;
         }
         let ti = t as usize;
-        let n = scored.tier.len();
         let mut before = 0u64;
         if scored.tier[ti] != UNSCORED {
             let (tt, ts) = (scored.tier[ti], scored.score[ti]);
-            for j in 0..n {
-                let tj = scored.tier[j];
-                if tj == UNSCORED || j == ti || self.excluded(h, j as u32) {
+            for &j in &scored.touched {
+                let ju = j as usize;
+                if j == t || self.excluded(h, j) {
                     continue;
                 }
-                let s = scored.score[j];
-                if tj < tt || (tj == tt && (s > ts || (s == ts && j < ti))) {
+                let (tj, s) = (scored.tier[ju], scored.score[ju]);
+                if tj < tt || (tj == tt && (s > ts || (s == ts && ju < ti))) {
                     before += 1;
                 }
             }
             return Some(before + 1);
         }
+        // Every listable scored item comes first; then the unscored,
+        // listable items ahead in the fallback order: all items ahead of
+        // it there (its position) less those scored or excluded.
         let tp = fb.pos[ti];
-        for j in 0..n {
-            if j == ti || self.excluded(h, j as u32) {
-                continue;
-            }
-            if scored.tier[j] != UNSCORED || fb.pos[j] < tp {
+        let mut ahead_taken = 0u64;
+        for &j in &scored.touched {
+            if !self.excluded(h, j) {
                 before += 1;
             }
+            if fb.pos[j as usize] < tp {
+                ahead_taken += 1;
+            }
         }
-        Some(before + 1)
+        if self.exclude_seen {
+            for &(j, _) in &h.items {
+                if scored.tier[j as usize] == UNSCORED && fb.pos[j as usize] < tp {
+                    ahead_taken += 1;
+                }
+            }
+        }
+        Some(before + u64::from(tp) - ahead_taken + 1)
     }
 }
 

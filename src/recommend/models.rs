@@ -160,12 +160,6 @@ impl SparseRows {
         let r = &self.rows[i as usize];
         r.binary_search_by_key(&j, |x| x.0).map_or(0.0, |p| r[p].1)
     }
-    /// Adds `w · row(i)` into `out`.
-    fn add_row(&self, i: u32, w: f64, out: &mut [f64]) {
-        for &(j, s) in &self.rows[i as usize] {
-            out[j as usize] += w * s;
-        }
-    }
 }
 
 /// How many later interactions a "then" pair may reach, and how many
@@ -398,47 +392,96 @@ pub enum Scorer {
 
 /// Scores of one user: `tier[i]` 0 = the model, 1 = the model's second
 /// source (co-occurrence outside EASE's items), u8::MAX = unscored.
+/// Only the `touched` items are ever set, so clearing and every pass over
+/// a user's candidates cost what the user's scores cost, not the catalog.
 pub struct Scored {
     pub tier: Vec<u8>,
     pub score: Vec<f64>,
+    pub touched: Vec<u32>,
+    acc: Vec<f64>,
+    hit: Vec<u32>,
+    ease: Vec<f64>,
 }
 
 pub const UNSCORED: u8 = u8::MAX;
 
-impl Scorer {
-    /// Fills `out` (len = items) with the user's scores; scores at or
-    /// below `floor` stay unscored.
-    pub fn score(&self, h: &History, floor: f64, out: &mut Scored, buf: &mut Vec<f64>) {
-        out.tier.fill(UNSCORED);
-        out.score.fill(0.0);
-        let n = out.score.len();
-        let keep = |buf: &[f64], tier: u8, out: &mut Scored, only: &dyn Fn(usize) -> bool| {
-            for (i, &s) in buf.iter().enumerate() {
-                if s > floor && out.tier[i] == UNSCORED && only(i) {
-                    out.tier[i] = tier;
-                    out.score[i] = s;
-                }
+impl Scored {
+    pub fn new(items: usize) -> Scored {
+        Scored {
+            tier: vec![UNSCORED; items],
+            score: vec![0.0; items],
+            touched: Vec::new(),
+            acc: vec![0.0; items],
+            hit: Vec::new(),
+            ease: Vec::new(),
+        }
+    }
+
+    pub fn clear(&mut self) {
+        for &i in &self.touched {
+            self.tier[i as usize] = UNSCORED;
+            self.score[i as usize] = 0.0;
+        }
+        self.touched.clear();
+    }
+
+    fn set(&mut self, i: u32, tier: u8, s: f64) {
+        if self.tier[i as usize] == UNSCORED {
+            self.tier[i as usize] = tier;
+            self.score[i as usize] = s;
+            self.touched.push(i);
+        }
+    }
+
+    /// Adds `w · row(i)` to the accumulator.
+    fn add(&mut self, rows: &SparseRows, i: u32, w: f64) {
+        for &(j, s) in &rows.rows[i as usize] {
+            let a = &mut self.acc[j as usize];
+            if *a == 0.0 {
+                self.hit.push(j);
             }
-        };
-        buf.clear();
-        buf.resize(n, 0.0);
+            *a += w * s;
+        }
+    }
+
+    /// Moves the accumulated scores above `floor` into tier `tier`.
+    fn flush(&mut self, tier: u8, floor: f64, only: &dyn Fn(u32) -> bool) {
+        let hit = std::mem::take(&mut self.hit);
+        for &j in &hit {
+            let s = std::mem::replace(&mut self.acc[j as usize], 0.0);
+            if s > floor && only(j) {
+                self.set(j, tier, s);
+            }
+        }
+        self.hit = hit;
+        self.hit.clear();
+    }
+}
+
+impl Scorer {
+    /// The user's scores into `out`; scores at or below `floor` stay
+    /// unscored.
+    pub fn score(&self, h: &History, floor: f64, out: &mut Scored) {
+        out.clear();
         match self {
             Scorer::Popularity => {}
             Scorer::Cooc(c) => {
                 for &(i, w) in &h.items {
-                    c.add_row(i, w, buf);
+                    out.add(c, i, w);
                 }
-                keep(buf, 0, out, &|_| true);
+                out.flush(0, floor, &|_| true);
             }
             Scorer::Markov(m) => {
                 if let Some(last) = h.last {
-                    m.add_row(last, 1.0, buf);
+                    out.add(m, last, 1.0);
                 }
-                keep(buf, 0, out, &|_| true);
+                out.flush(0, floor, &|_| true);
             }
             Scorer::Ease(e, c) => {
                 let m = e.items.len();
-                let mut s = vec![0.0f64; m];
+                let mut s = std::mem::take(&mut out.ease);
+                s.clear();
+                s.resize(m, 0.0);
                 for &(i, w) in &h.items {
                     let a = e.index[i as usize];
                     if a == u32::MAX {
@@ -449,15 +492,21 @@ impl Scorer {
                         *x += w * b;
                     }
                 }
-                for (a, &v) in s.iter().enumerate() {
-                    buf[e.items[a] as usize] = v;
+                // The first tier of a cleared state: every item is unscored,
+                // so the writes need no check.
+                debug_assert!(out.touched.is_empty());
+                for (&v, &item) in s.iter().zip(&e.items) {
+                    if v > floor {
+                        out.tier[item as usize] = 0;
+                        out.score[item as usize] = v;
+                        out.touched.push(item);
+                    }
                 }
-                keep(buf, 0, out, &|i| e.index[i] != u32::MAX);
-                buf.iter_mut().for_each(|x| *x = 0.0);
+                out.ease = s;
                 for &(i, w) in &h.items {
-                    c.add_row(i, w, buf);
+                    out.add(c, i, w);
                 }
-                keep(buf, 1, out, &|i| e.index[i] == u32::MAX);
+                out.flush(1, floor, &|j| e.index[j as usize] == u32::MAX);
             }
         }
     }

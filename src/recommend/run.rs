@@ -10,7 +10,7 @@ use super::config::{ModelKind, Options, Window};
 use super::eval::{self, Difference, Figures, Split};
 use super::interactions::Interactions;
 use super::lists::{Cascade, Entry, fallback, reason};
-use super::models::{self, Base, Gram, Scored, Scorer, Train, UNSCORED};
+use super::models::{self, Base, Gram, Scored, Scorer, Train};
 use crate::error::DataError;
 use crate::stats::round6;
 
@@ -200,9 +200,16 @@ fn cascade(o: &Options, model: ModelKind) -> Cascade {
     }
 }
 
-/// λ by NDCG@K on a leave-last-out split of the rows up to `ends`.
+/// Users whose validation target λ is chosen on, at most: a seeded sample
+/// by user id (so it does not depend on row order), enough to tell λs
+/// apart and cheap on a million users.
+pub const VALIDATION_USERS: usize = 20_000;
+
+/// λ by NDCG@K on a leave-last-out split of the rows up to `ends`, over a
+/// sample of [`VALIDATION_USERS`]; the others train with all their rows.
 fn choose_lambda(
     inter: &Interactions,
+    table: &crate::ingest::EventTable,
     ends: &[usize],
     o: &Options,
     progress: &crate::progress::Progress,
@@ -216,11 +223,32 @@ fn choose_lambda(
             grid: Vec::new(),
         });
     }
-    let split = eval::leave_last_out(inter, ends);
+    let mut split = eval::leave_last_out(inter, ends);
+    let mut keys: Vec<(u64, usize)> = (0..inter.users.len())
+        .filter(|&u| !split.targets[u].is_empty())
+        .map(|u| {
+            let name = table.user_names.get(inter.users[u].user);
+            (crate::rng::user_key(name, o.seed), u)
+        })
+        .collect();
+    if keys.len() > VALIDATION_USERS {
+        keys.select_nth_unstable(VALIDATION_USERS - 1);
+        let mut keep = vec![false; inter.users.len()];
+        for &(_, u) in &keys[..VALIDATION_USERS] {
+            keep[u] = true;
+        }
+        for u in 0..inter.users.len() {
+            if !keep[u] {
+                split.targets[u].clear();
+                split.ends[u] = ends[u];
+            }
+        }
+    }
     let t = Train::new(inter, split.ends.clone(), o.half_life_ms);
     let base = models::base(&t);
     let gram = Gram::from_histories(&base.histories, &base.popularity.item_users, o.ease_items);
     let cooc = models::fit_cooc(&t, o.window, &base.popularity.item_users);
+    progress.stage("choosing EASE's lambda on a validation split");
     let mut grid = Vec::new();
     let bar = progress.bar(o.lambda_grid.len() as u64, "EASE lambda");
     for &l in &o.lambda_grid {
@@ -292,13 +320,13 @@ pub fn recommend(
             None => eval::leave_last_out(&inter, &all_ends),
         };
         if uses_ease {
-            ease_info = Some(choose_lambda(&inter, &split.ends, o, progress)?);
+            ease_info = Some(choose_lambda(&inter, table, &split.ends, o, progress)?);
         }
         let (e, r) = evaluate(&inter, o, &split, ease_info.as_mut(), progress)?;
         evaluation = Some(e);
         ranks = r;
     } else if uses_ease && o.serve == ModelKind::Ease {
-        ease_info = Some(choose_lambda(&inter, &all_ends, o, progress)?);
+        ease_info = Some(choose_lambda(&inter, table, &all_ends, o, progress)?);
     }
 
     let mut lists = Vec::new();
@@ -318,23 +346,19 @@ pub fn recommend(
         if let (Some(info), Some(g)) = (ease_info.as_mut(), &gram) {
             info.items = g.items.len() as u64;
         }
+        progress.stage(&format!(
+            "scoring {} users",
+            crate::doc::fmt::thousands(inter.users.len() as u64)
+        ));
         let c = cascade(o, o.serve);
         let n = inter.n_items();
         lists = (0..inter.users.len())
             .into_par_iter()
             .map_init(
-                || {
-                    (
-                        Scored {
-                            tier: vec![UNSCORED; n],
-                            score: vec![0.0; n],
-                        },
-                        Vec::new(),
-                    )
-                },
-                |(scored, buf), u| {
+                || Scored::new(n),
+                |scored, u| {
                     let h = &base.histories[u];
-                    c.score(&scorer, h, scored, buf);
+                    c.score(&scorer, h, scored);
                     c.list(
                         &scorer,
                         h,

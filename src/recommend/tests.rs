@@ -249,11 +249,7 @@ fn rank_and_list_agree_with_sorting_the_whole_catalog() {
         (ModelKind::Popularity, Scorer::Popularity),
     ];
     let n = i.n_items();
-    let mut scored = Scored {
-        tier: vec![UNSCORED; n],
-        score: vec![0.0; n],
-    };
-    let mut buf = Vec::new();
+    let mut scored = Scored::new(n);
     for (kind, scorer) in &scorers {
         for exclude in [true, false] {
             let c = Cascade {
@@ -264,7 +260,7 @@ fn rank_and_list_agree_with_sorting_the_whole_catalog() {
                 exclude_seen: exclude,
             };
             for (u, h) in base.histories.iter().enumerate() {
-                c.score(scorer, h, &mut scored, &mut buf);
+                c.score(scorer, h, &mut scored);
                 let fb = &base.popularity.global;
                 let order = brute_order(h, &scored, fb, exclude);
                 for item in 0..n as u32 {
