@@ -60,6 +60,12 @@ impl Analysis for Recommend {
                 .into());
             }
         }
+        if t.is_empty() {
+            return Err(crate::error::DataError::Input(
+                "no events: the export holds no rows, so there is nothing to recommend from".into(),
+            )
+            .into());
+        }
         let inter = Interactions::build(
             t,
             &Build {

@@ -217,7 +217,8 @@ pub struct Figures {
 
 pub fn figures(ms: &[UserMetrics]) -> Figures {
     let n = ms.len().max(1) as f64;
-    let mean = |f: fn(&UserMetrics) -> f64| round6(ms.iter().map(f).sum::<f64>() / n);
+    // + 0.0: an empty f64 sum is −0.0, which would print as "-0.0000".
+    let mean = |f: fn(&UserMetrics) -> f64| round6(ms.iter().map(f).sum::<f64>() / n + 0.0);
     Figures {
         users: ms.len() as u64,
         hit_rate: mean(|m| m.hit),

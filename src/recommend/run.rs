@@ -48,8 +48,9 @@ pub struct EaseInfo {
     pub items: u64,
     pub cap: u64,
     pub lambda: f64,
-    /// "given" or "validation": chosen by NDCG@K on a leave-last-out split
-    /// of the training data.
+    /// "given", "validation: …" (NDCG@K on a leave-last-out split of the
+    /// training data, with how many users) or "the default: …" when no user
+    /// could validate.
     pub lambda_from: String,
     /// NDCG@K on the validation split per λ tried.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
@@ -246,6 +247,18 @@ fn choose_lambda(
     }
     let t = Train::new(inter, split.ends.clone(), o.half_life_ms);
     let base = models::base(&t);
+    let validating = (0..inter.users.len())
+        .filter(|&u| !split.targets[u].is_empty() && !base.histories[u].items.is_empty())
+        .count();
+    if validating == 0 {
+        return Ok(EaseInfo {
+            items: 0,
+            cap: o.ease_items as u64,
+            lambda: super::config::DEFAULT_GRID[1],
+            lambda_from: "the default: no user has history before a validation target".into(),
+            grid: Vec::new(),
+        });
+    }
     let gram = Gram::from_histories(&base.histories, &base.popularity.item_users, o.ease_items);
     let cooc = models::fit_cooc(&t, o.window, &base.popularity.item_users);
     progress.stage("choosing EASE's lambda on a validation split");
@@ -277,7 +290,11 @@ fn choose_lambda(
         items: 0,
         cap: o.ease_items as u64,
         lambda: best,
-        lambda_from: "validation".into(),
+        lambda_from: format!(
+            "validation: NDCG@{} on a leave-last-out split of the training data, {} users",
+            o.k,
+            crate::doc::fmt::thousands(validating as u64)
+        ),
         grid,
     })
 }
