@@ -231,11 +231,27 @@ fn inputs_that_cannot_work_fail_with_a_reason() {
     let nothing = dir.path().join("nothing.csv");
     std::fs::write(&nothing, "").unwrap();
     let nothing = nothing.display().to_string();
-    fail(&["recommend", "evaluate", &nothing, "--item-col", "book_id"], 3, "no events");
+    fail(
+        &["recommend", "evaluate", &nothing, "--item-col", "book_id"],
+        3,
+        "no events",
+    );
     let header = dir.path().join("header.csv");
     std::fs::write(&header, "user_id,timestamp,event,book_id\n").unwrap();
     let header = header.display().to_string();
-    fail(&["recommend", "train", &header, "--item-col", "book_id", "--model-out", "m"], 3, "no events");
+    fail(
+        &[
+            "recommend",
+            "train",
+            &header,
+            "--item-col",
+            "book_id",
+            "--model-out",
+            "m",
+        ],
+        3,
+        "no events",
+    );
     // An item column that is empty in every row.
     let empty = dir.path().join("empty.csv");
     std::fs::write(&empty, "user_id,timestamp,event,book_id\nu1,2026-01-01T00:00:00Z,view,\nu2,2026-01-01T00:00:01Z,view,\n").unwrap();
