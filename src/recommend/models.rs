@@ -9,7 +9,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::config::Window;
-use super::interactions::{History, Interactions, decay};
+use super::interactions::{History, Interactions};
 use super::linalg;
 
 /// Each user's rows that training may see: `range.start..end[u]`.
@@ -174,7 +174,7 @@ pub const NEIGHBOURS: usize = 50;
 /// items' user counts (cosine, as implicit's CosineRecommender).
 pub fn fit_cooc(t: &Train, window: Window, item_users: &[u64]) -> SparseRows {
     let n = t.inter.n_items();
-    let mut pairs: Vec<u64> = (0..t.ends.len())
+    let pairs: Vec<u64> = (0..t.ends.len())
         .into_par_iter()
         .flat_map_iter(|u| {
             let rows = &t.inter.rows[t.rows(u)];
@@ -198,23 +198,26 @@ pub fn fit_cooc(t: &Train, window: Window, item_users: &[u64]) -> SparseRows {
             mine
         })
         .collect();
-    pairs.par_sort_unstable();
-    let mut rows: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
-    let mut k = 0;
-    while k < pairs.len() {
-        let key = pairs[k];
-        let mut e = k;
-        while e < pairs.len() && pairs[e] == key {
-            e += 1;
+    let mut rows = count_pairs(pairs, n);
+    for (i, r) in rows.iter_mut().enumerate() {
+        for x in r.iter_mut() {
+            let norm = (item_users[i] as f64 * item_users[x.0 as usize] as f64).sqrt();
+            x.1 /= norm.max(1.0);
         }
-        let (i, j) = ((key >> 32) as u32, key as u32);
-        let c = (e - k) as f64;
-        let norm = (item_users[i as usize] as f64 * item_users[j as usize] as f64).sqrt();
-        rows[i as usize].push((j, (c / norm.max(1.0))));
-        k = e;
     }
     prune(&mut rows);
     SparseRows { rows }
+}
+
+/// `(from << 32 | to)` pairs to per-item rows of (to, count), sorted by `to`.
+fn count_pairs(mut pairs: Vec<u64>, items: usize) -> Vec<Vec<(u32, f64)>> {
+    pairs.par_sort_unstable();
+    let mut rows: Vec<Vec<(u32, f64)>> = vec![Vec::new(); items];
+    for run in pairs.chunk_by(|a, b| a == b) {
+        let key = run[0];
+        rows[(key >> 32) as usize].push((key as u32, run.len() as f64));
+    }
+    rows
 }
 
 /// Keeps each row's [`NEIGHBOURS`] strongest entries, sorted by item.
@@ -232,7 +235,7 @@ fn prune(rows: &mut [Vec<(u32, f64)>]) {
 /// interactions with different items, X → Y.
 pub fn fit_markov(t: &Train) -> SparseRows {
     let n = t.inter.n_items();
-    let mut pairs: Vec<u64> = (0..t.ends.len())
+    let pairs: Vec<u64> = (0..t.ends.len())
         .into_par_iter()
         .flat_map_iter(|u| {
             let rows = &t.inter.rows[t.rows(u)];
@@ -249,18 +252,7 @@ pub fn fit_markov(t: &Train) -> SparseRows {
             mine
         })
         .collect();
-    pairs.par_sort_unstable();
-    let mut rows: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
-    let mut k = 0;
-    while k < pairs.len() {
-        let key = pairs[k];
-        let mut e = k;
-        while e < pairs.len() && pairs[e] == key {
-            e += 1;
-        }
-        rows[(key >> 32) as usize].push((key as u32, (e - k) as f64));
-        k = e;
-    }
+    let mut rows = count_pairs(pairs, n);
     for r in rows.iter_mut() {
         let total: f64 = r.iter().map(|x| x.1).sum();
         for x in r.iter_mut() {
@@ -282,11 +274,6 @@ pub struct Gram {
 
 impl Gram {
     /// The `cap` items with the most training users (ties by id).
-    pub fn build(t: &Train, item_users: &[u64], cap: usize) -> Gram {
-        let hist = t.histories();
-        Gram::from_histories(&hist, item_users, cap)
-    }
-
     pub fn from_histories(hist: &[History], item_users: &[u64], cap: usize) -> Gram {
         let mut items: Vec<u32> = (0..item_users.len() as u32)
             .filter(|&i| item_users[i as usize] > 0)
@@ -552,9 +539,4 @@ pub fn base(t: &Train) -> Base {
         popularity,
         histories,
     }
-}
-
-/// The decay helper again, for callers that score single interactions.
-pub fn weight_at(ts: i64, t_ref: i64, half_life_ms: Option<i64>) -> f64 {
-    decay(ts, t_ref, half_life_ms)
 }
