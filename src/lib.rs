@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod diff;
 pub mod doc;
+pub mod drift;
 pub mod duration;
 pub mod error;
 pub mod experiment;

@@ -16,6 +16,7 @@ use crate::generate::{self, GenerateOptions, Scenario};
   journeymap generate --scenario saas --users 280000 --out big.parquet   # ~10M events
   journeymap generate --scenario saas --experiment --out exp.parquet     # + exp.assignments.csv, exp.experiment-truth.json
   journeymap generate --scenario saas --retention --out ret.csv          # + ret.retention-truth.json (planted weekly returns)
+  journeymap generate --drift --seed 43 --out cur.csv                   # + cur.drift-truth.json (compare with a plain export)
   # the truth file lands beside the output: shop.truth.csv")]
 pub struct GenerateArgs {
     /// Which business to simulate
@@ -52,6 +53,12 @@ pub struct GenerateArgs {
     /// with a known probability, written to <out>.retention-truth.json
     #[arg(long, conflicts_with_all = ["experiment", "rollout"])]
     pub retention: bool,
+
+    /// Plant drift (ecommerce): 35 % of users move to the social channel and
+    /// gaps inside sessions are 1.6x longer; compare with an export without it
+    /// (`journeymap drift`); what should drift is in <out>.drift-truth.json
+    #[arg(long, conflicts_with_all = ["experiment", "rollout", "retention"])]
+    pub drift: bool,
 }
 
 pub fn run(args: &GenerateArgs) -> Result<()> {
@@ -66,6 +73,8 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
             Some(generate::ExperimentPlan::Rollout)
         } else if args.retention {
             Some(generate::ExperimentPlan::Retention)
+        } else if args.drift {
+            Some(generate::ExperimentPlan::Drift)
         } else {
             args.experiment
                 .then_some(generate::ExperimentPlan::Randomized {
@@ -87,6 +96,12 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
             "rollout: {} (treated users), {} (planted effect)",
             generate::rollout_path(&args.out).display(),
             generate::rollout_truth_path(&args.out).display()
+        ))?;
+    }
+    if args.drift {
+        super::outln(&format!(
+            "drift: {} (the planted shifts)",
+            generate::drift_truth_path(&args.out).display()
         ))?;
     }
     if args.retention {

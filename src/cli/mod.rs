@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod diff;
+pub mod drift;
 pub mod experiment;
 pub mod funnel;
 pub mod generate;
@@ -51,7 +52,7 @@ pub fn outln(s: &str) -> std::io::Result<()> {
   2  usage error (bad flag, bad value, no such file)
   3  data error (missing column, bad row under --strict, every row rejected,
      a damaged file; verify: the report is not whole)
-  4  a --check failed, or diff --fail-on-drift found drift
+  4  a --check failed, or diff/drift --fail-on-drift found drift
 
 Start with: journeymap demo"
 )]
@@ -80,6 +81,7 @@ pub enum Command {
     Render(render::RenderArgs),
     Init(init::InitArgs),
     Diff(diff::DiffArgs),
+    Drift(drift::DriftArgs),
     Verify(verify::VerifyArgs),
     Schema(schema::SchemaArgs),
     Generate(generate::GenerateArgs),
@@ -126,6 +128,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Render(a) => render::run(a),
         Command::Init(a) => init::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::Drift(a) => drift::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Generate(a) => generate::run(a),

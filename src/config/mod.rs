@@ -94,6 +94,9 @@ pub struct JourneyConfig {
     /// `[recommend]`: next-item recommendations (docs/recommend.md).
     #[serde(default)]
     pub recommend: Option<crate::recommend::config::RecommendSection>,
+    /// `[drift]`: how `journeymap drift` compares two exports (docs/monitoring.md).
+    #[serde(default)]
+    pub drift: Option<crate::drift::DriftSection>,
     /// CI gates, e.g. `"funnel.step[3].conversion >= 0.2"` (docs/checks.md).
     #[serde(default)]
     pub checks: Vec<String>,

@@ -7,6 +7,7 @@
 //! features can be tested against what was actually planted.
 
 mod bookstore;
+mod drift;
 mod ecommerce;
 mod experiment;
 mod format;
@@ -77,6 +78,8 @@ pub enum ExperimentPlan {
     Rollout,
     /// A planted weekly retention curve ([`retention`]), not a test.
     Retention,
+    /// A planted channel-mix and session-duration shift ([`drift`]).
+    Drift,
 }
 
 /// `data/events.parquet` → `data/events.retention-truth.json`.
@@ -97,6 +100,11 @@ pub fn rollout_path(out: &Path) -> PathBuf {
 /// `data/events.parquet` → `data/events.rollout-truth.json`.
 pub fn rollout_truth_path(out: &Path) -> PathBuf {
     sibling(out, "rollout-truth.json")
+}
+
+/// `data/events.parquet` → `data/events.drift-truth.json`.
+pub fn drift_truth_path(out: &Path) -> PathBuf {
+    sibling(out, "drift-truth.json")
 }
 
 /// `data/events.parquet` → `data/events.assignments.csv`.
@@ -121,7 +129,15 @@ pub fn generate_with(
     opts: &GenerateOptions,
     experiment: Option<ExperimentPlan>,
 ) -> anyhow::Result<GenerateSummary> {
-    if experiment.is_some() && opts.scenario != Scenario::Saas {
+    let drift = experiment == Some(ExperimentPlan::Drift);
+    if drift && opts.scenario != Scenario::Ecommerce {
+        return Err(crate::error::UsageError(
+            "--drift plants on the ecommerce scenario: add --scenario ecommerce (the default)"
+                .into(),
+        )
+        .into());
+    }
+    if experiment.is_some() && !drift && opts.scenario != Scenario::Saas {
         return Err(crate::error::UsageError(
             "--experiment, --rollout and --retention plant on the saas scenario: add --scenario saas"
                 .into(),
@@ -157,7 +173,7 @@ pub fn generate_with(
     for idx in 1..=opts.users as u64 {
         events.clear();
         let mut rng = Rng::for_stream(opts.seed, idx);
-        let user = user_of(&mut rng, &mut events);
+        let mut user = user_of(&mut rng, &mut events);
         // Its own stream: the journey is the same with or without the test.
         let mut erng = Rng::for_stream(opts.seed ^ 0x6578_7065_7269_6d65, idx);
         if let Some(srm) = randomized {
@@ -170,6 +186,9 @@ pub fn generate_with(
         }
         if returns {
             retention::plant(&mut erng, &mut events);
+        }
+        if drift {
+            self::drift::plant(&mut erng, &mut user, &mut events);
         }
         debug_assert!(events.windows(2).all(|w| w[0].ts <= w[1].ts));
         sink.write_user(idx, &user, &events)?;
@@ -188,6 +207,12 @@ pub fn generate_with(
         crate::atomic::write_bytes(
             &rollout_truth_path(&opts.out),
             (serde_json::to_string_pretty(&truth)? + "\n").as_bytes(),
+        )?;
+    }
+    if drift {
+        crate::atomic::write_bytes(
+            &drift_truth_path(&opts.out),
+            (serde_json::to_string_pretty(&self::drift::truth())? + "\n").as_bytes(),
         )?;
     }
     if returns {

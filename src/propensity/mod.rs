@@ -42,7 +42,8 @@ pub const DEFAULT_MAX_EVENT_FEATURES: usize = 50;
 pub const MIN_FEATURE_USERS: u64 = 5;
 
 pub use fingerprint::fingerprint;
+pub use model::ModelFile;
 pub use options::{MIN_L2, TrainOptions};
 pub use report::*;
-pub use score::{NO_ACTION, ScoreRow, Scores, check_model_matches, score};
+pub use score::{ModelInputs, NO_ACTION, ScoreRow, Scores, check_model_matches, inputs, score};
 pub use train::{FeatureMatrix, Trained, train};

@@ -416,3 +416,61 @@ fn summarize(rows: &[ScoreRow], stager: &Stager, resolved: &Rules, rules: &[Rule
             .collect(),
     }
 }
+
+/// What the model sees of each user it scores: the feature values before
+/// their transform, and the score (for drift between two exports).
+pub struct ModelInputs {
+    pub users: Vec<u32>,
+    /// One column per model feature, one value per scored user.
+    pub columns: Vec<Vec<f64>>,
+    pub scores: Vec<f64>,
+}
+
+/// [`ModelInputs`] of every user `score` would score, computed the same way.
+pub fn inputs(
+    t: &EventTable,
+    sessions: &Sessions,
+    model: &ModelFile,
+) -> Result<ModelInputs, DataError> {
+    let label = resolve_label(&model.label, t, false)?;
+    let defs: Vec<FeatureDef> = model
+        .features
+        .iter()
+        .map(|f| f.definition.clone())
+        .collect();
+    let (ex, _missing) = Extractor::new(t, sessions, &defs, model.funnel.as_ref().into())?;
+    let lin = model.linear();
+    let scored: Vec<UserCut> = cuts(t, &label)
+        .into_iter()
+        .filter(|c| c.status.scored())
+        .collect();
+    let parts = crate::parallel::map_ranges(scored.len(), |range| {
+        let mut scratch = RowScratch::default();
+        let mut raw = vec![0.0; ex.width()];
+        let mut z = vec![0.0; ex.width()];
+        scored[range]
+            .iter()
+            .map(|c| {
+                ex.row(&c.unit(t), &mut scratch, &mut raw);
+                for ((zk, v), f) in z.iter_mut().zip(&raw).zip(&model.features) {
+                    let x = crate::features::transform(f.definition.transform(), *v);
+                    *zk = standardize(x, f.mean, f.sd);
+                }
+                (t.user[c.range.start], raw.clone(), lin.predict_row(&z))
+            })
+            .collect::<Vec<_>>()
+    });
+    let mut out = ModelInputs {
+        users: Vec::with_capacity(scored.len()),
+        columns: vec![Vec::with_capacity(scored.len()); defs.len()],
+        scores: Vec::with_capacity(scored.len()),
+    };
+    for (u, raw, p) in parts.into_iter().flatten() {
+        out.users.push(u);
+        for (c, v) in out.columns.iter_mut().zip(raw) {
+            c.push(v);
+        }
+        out.scores.push(p);
+    }
+    Ok(out)
+}

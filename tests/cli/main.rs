@@ -6,6 +6,7 @@
 mod common;
 
 mod browser;
+mod drift;
 mod experiment;
 mod formats;
 mod funnel;

@@ -1,0 +1,178 @@
+//! `journeymap drift` on the generator's planted drift, a model's features,
+//! and inputs that cannot compare.
+
+use std::path::Path;
+
+use crate::common::{generate, jm, json_of};
+
+fn column<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["column"] == name)
+        .unwrap_or_else(|| panic!("no column {name}: {v}"))
+}
+
+fn drifted_export(dir: &Path, users: usize, seed: u64) -> String {
+    let out = dir.join(format!("cur{seed}.csv"));
+    let st = jm()
+        .args(["generate", "--drift", "-q", "--users", &users.to_string()])
+        .args(["--seed", &seed.to_string(), "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    out.display().to_string()
+}
+
+#[test]
+fn planted_drift_is_found_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = generate(&dir.path().join("ref.csv"), "ecommerce", 3000, 1);
+    let reference = reference.display().to_string();
+    let current = drifted_export(dir.path(), 3000, 2);
+    let truth: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("cur2.drift-truth.json")).unwrap(),
+    )
+    .unwrap();
+    let v = json_of(&["drift", &reference, &current, "-q"]);
+    for c in truth["drifted"].as_array().unwrap() {
+        let c = column(&v, c.as_str().unwrap());
+        assert_eq!(c["drifted"], true, "{c}");
+        assert!(!c["drilldown"].as_array().unwrap().is_empty(), "{c}");
+    }
+    for c in truth["stable"].as_array().unwrap() {
+        let c = column(&v, c.as_str().unwrap());
+        assert_eq!(c["drifted"], false, "{c}");
+    }
+    // The channel's move is explained by the social group, and the
+    // contributions add up to the change.
+    let ch = column(&v, "duration_s");
+    let by_channel = ch["drilldown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["by"] == "channel")
+        .unwrap();
+    assert_eq!(by_channel["groups"][0]["group"], "social");
+    let mean = |k: &str| ch[k].as_f64().unwrap();
+    let change = by_channel["change"].as_f64().unwrap();
+    assert!((change - (mean("current_mean") - mean("reference_mean"))).abs() < 1e-6);
+    // Same exports, same bytes; the gate exits 4 only on dataset drift.
+    let again = json_of(&["drift", &reference, &current, "-q"]);
+    assert_eq!(v, again);
+    let st = jm()
+        .args(["drift", &reference, &current, "-q", "--fail-on-drift"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        st.status.code(),
+        Some(0),
+        "2 of 10 columns is no dataset drift"
+    );
+    let st = jm()
+        .args(["drift", &reference, &current, "-q", "--fail-on-drift"])
+        .args(["--drift-share", "0.2"])
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(4));
+}
+
+#[test]
+fn a_model_s_features_and_score_are_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = generate(&dir.path().join("ref.csv"), "ecommerce", 3000, 1);
+    let current = drifted_export(dir.path(), 3000, 2);
+    let model = dir.path().join("model.json");
+    let st = jm()
+        .args(["propensity", "train", "-q"])
+        .arg(&reference)
+        .args(["--target", "purchase", "--model-out"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let v = json_of(&[
+        "drift",
+        &reference.display().to_string(),
+        &current,
+        "--model",
+        &model.display().to_string(),
+        "-q",
+    ]);
+    let score = column(&v, "score");
+    assert_eq!(score["level"], "score");
+    assert!(score["statistic"].as_f64().is_some());
+    assert!(v["reference"]["scored_users"].as_u64().unwrap() > 0);
+    let users = v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["level"] == "user")
+        .count();
+    assert!(users >= 3, "{v}");
+}
+
+#[test]
+fn empty_tiny_and_unlike_exports_give_clear_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = generate(&dir.path().join("ref.csv"), "ecommerce", 300, 1);
+    let reference = reference.display().to_string();
+    let header = dir.path().join("header.csv");
+    std::fs::write(
+        &header,
+        "user_id,session_id,event,timestamp,page,product_id,device,channel\n",
+    )
+    .unwrap();
+    let v = json_of(&["drift", &reference, &header.display().to_string(), "-q"]);
+    assert_eq!(v["dataset"]["tested_columns"], 0);
+    assert!(
+        v["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("current export holds no events")
+    );
+    // Other vocabularies, one user, constant values: no NaN, no panic.
+    let odd = dir.path().join("odd.csv");
+    std::fs::write(
+        &odd,
+        "user_id,event,timestamp,plan\nu1,signup,2026-01-01T00:00:00Z,gold\nu1,signup,2026-01-02T00:00:00Z,gold\n",
+    )
+    .unwrap();
+    let out = jm()
+        .args([
+            "drift",
+            &reference,
+            &odd.display().to_string(),
+            "--json",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("NaN"));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        column(&v, "plan")["note"]
+            .as_str()
+            .unwrap()
+            .contains("only in the current")
+    );
+    let st = jm().args(["drift", &reference, "-q"]).output().unwrap();
+    assert_eq!(st.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&st.stderr).contains("REFERENCE and CURRENT"));
+}
