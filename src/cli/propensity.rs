@@ -128,6 +128,7 @@ pub struct TrainArgs {
 #[command(after_help = "Examples:
   journeymap propensity score today.csv --model model.json --scores-out scores.csv
   journeymap propensity score 'exports/*.parquet' --model model.json --scores-out scores.parquet --json
+  journeymap propensity score today.csv --model model.json --scores-out scores.csv --contributions-out why.csv
   journeymap propensity score today.csv --model model.json --config journey.toml --scores-out scores.csv  # newer rules")]
 pub struct ScoreArgs {
     #[command(flatten)]
@@ -140,6 +141,10 @@ pub struct ScoreArgs {
     /// Scores file (.csv or .parquet); `--out` is an older name for it
     #[arg(long, alias = "out", value_name = "FILE")]
     pub scores_out: PathBuf,
+
+    /// Also write every scored user's additive contributions to the log-odds (.csv or .parquet): base_log_odds + the feature columns = log_odds
+    #[arg(long, value_name = "FILE")]
+    pub contributions_out: Option<PathBuf>,
 
     /// Take [[interventions]] and [[stages]] from this journey.toml instead of the model
     #[arg(long, value_name = "FILE")]
@@ -271,12 +276,26 @@ fn score(args: &ScoreArgs) -> Result<()> {
     let t = &loaded.ingested.table;
     propensity::check_model_matches(&model, t, args.allow_missing_events)?;
     progress.stage("scoring");
-    let scores = propensity::score(t, &loaded.sessions, &model, &stages, &rules)?;
+    if let Some(p) = &args.contributions_out {
+        crate::output::Format::of(p, "--contributions-out")?;
+    }
+    let scores = propensity::score_with(
+        t,
+        &loaded.sessions,
+        &model,
+        &stages,
+        &rules,
+        args.contributions_out.is_some(),
+    )?;
     let rows = output::ScoreRows {
         table: t,
         scores: &scores,
     };
     crate::output::write(&args.scores_out, &rows, "--scores-out", args.csv.style())?;
+    if let Some(p) = &args.contributions_out {
+        let rows = output::ContributionRows::new(t, &scores);
+        crate::output::write(p, &rows, "--contributions-out", args.csv.style())?;
+    }
     progress.done();
     let same = propensity::fingerprint(t, &loaded.ingested.files).content_hash
         == model.training_data.content_hash;

@@ -130,3 +130,41 @@ pub fn correlations(
     });
     out
 }
+
+/// One contribution as a sentence: "sessions 3, more than 80% of users:
+/// raises the chance to convert". `phi` = coefficient × standardized value.
+pub fn reason(f: &super::model::ModelFeature, phi: f64, verb: &str) -> String {
+    let z = if f.coefficient == 0.0 {
+        0.0
+    } else {
+        phi / f.coefficient
+    };
+    let x = z * f.sd + f.mean;
+    let tr = f.definition.transform();
+    // + 0.0: a value of -0 prints as 0.
+    let raw = crate::features::inverse(tr, x) + 0.0;
+    let effect = if phi > 0.0 { "raises" } else { "lowers" };
+    if f.definition.is_flag() {
+        let v = if raw > 0.5 { "yes" } else { "no" };
+        return format!("{} {v}: {effect} the chance to {verb}", f.name);
+    }
+    let value = if (raw - raw.round()).abs() < 1e-6 {
+        format!("{}", raw.round() + 0.0)
+    } else if raw.abs() >= 10.0 {
+        format!("{raw:.1}")
+    } else {
+        format!("{raw:.2}")
+    };
+    let position = match f.position(x) {
+        Some((below, above)) if below >= above && below > 0.0 => {
+            format!(", higher than {:.0}% of users", 100.0 * below)
+        }
+        Some((_, above)) if above > 0.0 => format!(", lower than {:.0}% of users", 100.0 * above),
+        Some(_) => ", as most users".to_string(),
+        None => String::new(),
+    };
+    format!(
+        "{} {value}{position}: {effect} the chance to {verb}",
+        f.name
+    )
+}

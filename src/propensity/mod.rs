@@ -45,5 +45,8 @@ pub use fingerprint::fingerprint;
 pub use model::ModelFile;
 pub use options::{MIN_L2, TrainOptions};
 pub use report::*;
-pub use score::{ModelInputs, NO_ACTION, ScoreRow, Scores, check_model_matches, inputs, score};
+pub use score::{
+    Explained, ModelInputs, NO_ACTION, ScoreRow, Scores, check_model_matches, inputs, score,
+    score_with,
+};
 pub use train::{FeatureMatrix, Trained, train};

@@ -33,8 +33,14 @@ pub struct Linear {
 
 impl Linear {
     pub fn predict_row(&self, z: &[f64]) -> f64 {
+        sigmoid(self.log_odds(z))
+    }
+
+    /// b + Σ wⱼzⱼ, summed in feature order; with `contributions` (wⱼzⱼ)
+    /// summed in the same order, b + Σ contributions is this number exactly.
+    pub fn log_odds(&self, z: &[f64]) -> f64 {
         let s: f64 = self.w.iter().zip(z).map(|(w, x)| w * x).sum();
-        sigmoid(self.b + s)
+        self.b + s
     }
 
     pub fn predict(&self, x: &ArrayView2<f64>) -> Vec<f64> {
@@ -149,6 +155,26 @@ pub struct ModelFeature {
     pub sd: f64,
     /// Per standard deviation (the model works on standardized features).
     pub coefficient: f64,
+    /// The training users' (transformed) values at 0, 1, …, 100 % (nearest
+    /// rank): where a scored user stands, for the sentences of explanations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub percentiles: Vec<f64>,
+}
+
+impl ModelFeature {
+    /// The shares of training users below and above `x` (transformed), to
+    /// the percent, with a tolerance for the value's round trip through
+    /// the scaler; None for a model file without percentiles.
+    pub fn position(&self, x: f64) -> Option<(f64, f64)> {
+        let p = &self.percentiles;
+        let eps = 1e-9 * x.abs().max(1.0);
+        (p.len() == 101).then(|| {
+            (
+                p[1..].iter().filter(|&&v| v < x - eps).count() as f64 / 100.0,
+                p[..100].iter().filter(|&&v| v > x + eps).count() as f64 / 100.0,
+            )
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

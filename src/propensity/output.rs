@@ -6,7 +6,9 @@ use super::{FeatureMatrix, NO_ACTION, ScoreRow, Scores};
 use crate::ingest::EventTable;
 use crate::output::{Cells, ColumnSpec, Kind, Rows};
 
-/// Scores: `user_id, status, cutoff, score, risk, risk_band, stage, action`.
+/// Scores: `user_id, status, cutoff, score, risk, risk_band, stage, action,
+/// log_odds, raises_1..3, lowers_1..3` (the largest additive contributions
+/// to the log-odds as sentences; docs/propensity.md).
 pub struct ScoreRows<'a> {
     pub table: &'a EventTable,
     pub scores: &'a Scores,
@@ -23,6 +25,13 @@ impl Rows for ScoreRows<'_> {
             ColumnSpec::new("risk_band", Kind::Text),
             ColumnSpec::new("stage", Kind::Text),
             ColumnSpec::new("action", Kind::Text),
+            ColumnSpec::new("log_odds", Kind::Float),
+            ColumnSpec::new("raises_1", Kind::Text),
+            ColumnSpec::new("raises_2", Kind::Text),
+            ColumnSpec::new("raises_3", Kind::Text),
+            ColumnSpec::new("lowers_1", Kind::Text),
+            ColumnSpec::new("lowers_2", Kind::Text),
+            ColumnSpec::new("lowers_3", Kind::Text),
         ]
     }
     fn len(&self) -> usize {
@@ -45,6 +54,72 @@ impl Rows for ScoreRows<'_> {
             ("scored", None) => Some(NO_ACTION),
             _ => None,
         });
+        let e = s.explained.get(i).copied().flatten();
+        out.float(e.map(|e| e.log_odds));
+        for slots in [e.map(|e| e.raises), e.map(|e| e.lowers)] {
+            for k in 0..3 {
+                let text = slots
+                    .and_then(|s| s[k])
+                    .map(|(j, phi)| super::explain::reason(&s.features[j as usize], phi, s.verb));
+                out.text(text.as_deref());
+            }
+        }
+    }
+}
+
+/// Every scored user's additive contributions: `user_id, base_log_odds,
+/// log_odds, <feature>...`, where base_log_odds + Σ contributions =
+/// log_odds (the intercept is the base: features are centred on the
+/// training means).
+pub struct ContributionRows<'a> {
+    pub table: &'a EventTable,
+    pub scores: &'a Scores,
+    /// Indices of the scored rows.
+    pub scored: Vec<usize>,
+}
+
+impl<'a> ContributionRows<'a> {
+    pub fn new(table: &'a EventTable, scores: &'a Scores) -> ContributionRows<'a> {
+        let scored = (0..scores.rows.len())
+            .filter(|&i| scores.explained[i].is_some())
+            .collect();
+        ContributionRows {
+            table,
+            scores,
+            scored,
+        }
+    }
+}
+
+impl Rows for ContributionRows<'_> {
+    fn columns(&self) -> Vec<ColumnSpec> {
+        let mut c = vec![
+            ColumnSpec::new("user_id", Kind::Text),
+            ColumnSpec::new("base_log_odds", Kind::Float),
+            ColumnSpec::new("log_odds", Kind::Float),
+        ];
+        c.extend(
+            self.scores
+                .features
+                .iter()
+                .map(|f| ColumnSpec::new(f.name.as_str(), Kind::Float)),
+        );
+        c
+    }
+    fn len(&self) -> usize {
+        self.scored.len()
+    }
+    fn row(&self, i: usize, out: &mut dyn Cells) {
+        let s = self.scores;
+        let r = self.scored[i];
+        out.text(Some(self.table.user_names.get(s.rows[r].user)));
+        out.float(Some(s.intercept));
+        out.float(s.explained[r].map(|e| e.log_odds));
+        let d = s.features.len();
+        let phi = s.contributions.as_deref().unwrap_or(&[]);
+        for k in 0..d {
+            out.float(phi.get(i * d + k).copied());
+        }
     }
 }
 

@@ -35,9 +35,63 @@ pub struct ScoreRow {
     pub action: Option<usize>,
 }
 
+/// A scored user's log-odds and its largest additive contributions
+/// (feature index, wⱼzⱼ), the positive ones and the negative ones, largest first.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Explained {
+    pub log_odds: f64,
+    pub raises: [Option<(u16, f64)>; 3],
+    pub lowers: [Option<(u16, f64)>; 3],
+}
+
+impl Explained {
+    fn of(lin: &super::model::Linear, z: &[f64]) -> Explained {
+        let mut e = Explained {
+            log_odds: lin.log_odds(z),
+            ..Default::default()
+        };
+        for (j, (w, x)) in lin.w.iter().zip(z).enumerate() {
+            let phi = w * x;
+            type Slots = [Option<(u16, f64)>; 3];
+            let (slots, better): (&mut Slots, fn(f64, f64) -> bool) = if phi > 0.0 {
+                (&mut e.raises, |a, b| a > b)
+            } else if phi < 0.0 {
+                (&mut e.lowers, |a, b| a < b)
+            } else {
+                continue;
+            };
+            // Insertion into three slots; earlier features win ties.
+            let mut item = Some((j as u16, phi));
+            for s in slots.iter_mut() {
+                match (*s, item) {
+                    (None, _) => {
+                        *s = item;
+                        break;
+                    }
+                    (Some(cur), Some(new)) if better(new.1, cur.1) => {
+                        *s = Some(new);
+                        item = Some(cur);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        e
+    }
+}
+
 /// Scores with the names their indices refer to.
 pub struct Scores {
     pub rows: Vec<ScoreRow>,
+    /// Per row: the explanation of a scored user's score.
+    pub explained: Vec<Option<Explained>>,
+    /// The model's features and verb, for the sentences.
+    pub features: Vec<super::model::ModelFeature>,
+    pub verb: &'static str,
+    /// With `contributions`: every scored user's wⱼzⱼ, row-major (scored
+    /// users in row order × features).
+    pub contributions: Option<Vec<f64>>,
+    pub intercept: f64,
     pub stage_names: Vec<String>,
     pub actions: Vec<String>,
     pub summary: ScoreSummary,
@@ -186,6 +240,18 @@ pub fn score(
     stages: &[StageConfig],
     rules: &[Rule],
 ) -> Result<Scores, DataError> {
+    score_with(t, sessions, model, stages, rules, false)
+}
+
+/// [`score`], keeping every contribution when `contributions` is set.
+pub fn score_with(
+    t: &EventTable,
+    sessions: &Sessions,
+    model: &ModelFile,
+    stages: &[StageConfig],
+    rules: &[Rule],
+    contributions: bool,
+) -> Result<Scores, DataError> {
     let label = resolve_label(&model.label, t, false)?;
     let defs: Vec<FeatureDef> = model
         .features
@@ -221,42 +287,65 @@ pub fn score(
                         let stage = stager.at(t, c.range.start, c.pre_end);
                         resolved_rules.done(t, c.range.start, c.pre_end, &mut done);
                         let age = c.cutoff_ts - t.ts[c.range.start];
+                        let phi = contributions
+                            .then(|| lin.w.iter().zip(&z).map(|(w, x)| w * x).collect());
+                        (
+                            Some(Explained::of(&lin, &z)),
+                            phi,
+                            ScoreRow {
+                                user,
+                                status: "scored",
+                                cutoff_ts: Some(c.cutoff_ts),
+                                score: Some(p),
+                                risk: Some(risk),
+                                band: Some(model.risk_bands.band(risk)),
+                                stage,
+                                action: resolved_rules.choose(stage, risk, &done, age),
+                            },
+                        )
+                    }
+                    Status::ConvertedBefore => (
+                        None,
+                        None,
                         ScoreRow {
                             user,
-                            status: "scored",
+                            status: "converted",
                             cutoff_ts: Some(c.cutoff_ts),
-                            score: Some(p),
-                            risk: Some(risk),
-                            band: Some(model.risk_bands.band(risk)),
-                            stage,
-                            action: resolved_rules.choose(stage, risk, &done, age),
-                        }
-                    }
-                    Status::ConvertedBefore => ScoreRow {
-                        user,
-                        status: "converted",
-                        cutoff_ts: Some(c.cutoff_ts),
-                        score: None,
-                        risk: None,
-                        band: None,
-                        stage: stager.at(t, c.range.start, c.pre_end),
-                        action: None,
-                    },
-                    _ => ScoreRow {
-                        user,
-                        status: "no_cutoff",
-                        cutoff_ts: None,
-                        score: None,
-                        risk: None,
-                        band: None,
-                        stage: stager.at(t, c.range.start, c.range.end),
-                        action: None,
-                    },
+                            score: None,
+                            risk: None,
+                            band: None,
+                            stage: stager.at(t, c.range.start, c.pre_end),
+                            action: None,
+                        },
+                    ),
+                    _ => (
+                        None,
+                        None,
+                        ScoreRow {
+                            user,
+                            status: "no_cutoff",
+                            cutoff_ts: None,
+                            score: None,
+                            risk: None,
+                            band: None,
+                            stage: stager.at(t, c.range.start, c.range.end),
+                            action: None,
+                        },
+                    ),
                 }
             })
-            .collect::<Vec<ScoreRow>>()
+            .collect::<Vec<_>>()
     });
-    let rows: Vec<ScoreRow> = parts.into_iter().flatten().collect();
+    let mut rows: Vec<ScoreRow> = Vec::with_capacity(all.len());
+    let mut explained = Vec::with_capacity(all.len());
+    let mut phis: Option<Vec<f64>> = contributions.then(Vec::new);
+    for (e, phi, r) in parts.into_iter().flatten() {
+        rows.push(r);
+        explained.push(e);
+        if let (Some(all), Some(phi)) = (phis.as_mut(), phi) {
+            all.extend::<Vec<f64>>(phi);
+        }
+    }
     // Checked model numbers keep scores finite; a feature value that is
     // not (an overflow) must stop the run rather than band a user "low".
     if let Some(r) = rows
@@ -271,6 +360,11 @@ pub fn score(
     let summary = summarize(&rows, &stager, &resolved_rules, rules);
     Ok(Scores {
         rows,
+        explained,
+        features: model.features.clone(),
+        verb: model.label.verb(),
+        contributions: phis,
+        intercept: model.intercept,
         stage_names: stager.names.clone(),
         actions: resolved_rules.actions.clone(),
         summary,

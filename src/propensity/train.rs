@@ -557,7 +557,20 @@ fn evaluate(
     })
 }
 
+/// Column `c`'s values over `rows` at 0, 1, …, 100 % (nearest rank).
+fn percentiles(x: &Array2<f64>, rows: &[usize], c: usize) -> Vec<f64> {
+    let mut v: Vec<f64> = rows.iter().map(|&r| x[[r, c]]).collect();
+    if v.is_empty() {
+        return Vec::new();
+    }
+    v.sort_by(f64::total_cmp);
+    (0..=100)
+        .map(|k| crate::stats::nearest_rank(&v, k as f64 / 100.0))
+        .collect()
+}
+
 fn model_file(
+    x: &Array2<f64>,
     opts: &TrainOptions,
     defs: &[FeatureDef],
     prep: &Prepared,
@@ -575,6 +588,7 @@ fn model_file(
             mean: prep.scaler.mean[c],
             sd: prep.scaler.sd[c],
             coefficient: w,
+            percentiles: percentiles(x, &prep.train_rows, c),
         })
         .collect();
     ModelFile {
@@ -680,7 +694,7 @@ pub fn train(
     progress.stage("final fit and hold-out");
     let ev = evaluate(&x, y, &prep, &sel)?;
     let fp = fingerprint(t, files);
-    let model = model_file(opts, &defs, &prep, &sel, &ev, fp.clone());
+    let model = model_file(&x, opts, &defs, &prep, &sel, &ev, fp.clone());
     // Everything downstream uses the model as read back from its JSON, so
     // `score` on the same data reproduces these scores bit for bit.
     let model_json = serde_json::to_string_pretty(&model)? + "\n";

@@ -336,7 +336,14 @@ fn scoring_the_training_data_reproduces_the_training_scores() {
             "risk",
             "risk_band",
             "stage",
-            "action"
+            "action",
+            "log_odds",
+            "raises_1",
+            "raises_2",
+            "raises_3",
+            "lowers_1",
+            "lowers_2",
+            "lowers_3"
         ]
     );
     let score = df.column("score").unwrap().f64().unwrap().clone();
@@ -553,11 +560,19 @@ fn a_model_saved_by_the_first_release_scores_identically() {
         .arg(&out)
         .assert()
         .success();
-    assert_eq!(
-        std::fs::read_to_string(&out).unwrap(),
-        std::fs::read_to_string(v1.join("scores.csv")).unwrap(),
-        "the first release's model scores differently now"
-    );
+    // The columns that release wrote are the same; the explanation
+    // columns came later.
+    let now = read_csv(&out);
+    let then = read_csv(&v1.join("scores.csv"));
+    assert_eq!(now.len(), then.len());
+    for (a, b) in now.iter().zip(&then) {
+        for (k, v) in b {
+            assert_eq!(
+                &a[k], v,
+                "the first release's model scores differently now ({k})"
+            );
+        }
+    }
 }
 
 /// Issue 12, acceptance 3. The retail generator draws conversion from the
@@ -606,4 +621,68 @@ fn automatic_features_find_device_channel_and_price() {
         plain < model - 0.01,
         "without device, channel and price: {plain:.4} vs {model:.4}"
     );
+}
+
+/// Issue 17, acceptance 3: for every scored user, base + Σ contributions
+/// = the stored log-odds (to 1e-9), and the log-odds is the score's logit.
+#[test]
+fn contributions_add_up_to_the_log_odds_for_every_scored_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = crate::common::generate(&dir.path().join("shop.csv"), "ecommerce", 3000, 11);
+    let model = dir.path().join("model.json");
+    let scores = dir.path().join("scores.csv");
+    let why = dir.path().join("why.csv");
+    crate::common::jm()
+        .args(["propensity", "train", "-q"])
+        .arg(&data)
+        .args(["--target", "purchase", "--model-out"])
+        .arg(&model)
+        .assert()
+        .success();
+    crate::common::jm()
+        .args(["propensity", "score", "-q"])
+        .arg(&data)
+        .arg("--model")
+        .arg(&model)
+        .arg("--scores-out")
+        .arg(&scores)
+        .arg("--contributions-out")
+        .arg(&why)
+        .assert()
+        .success();
+    let s = crate::common::read_csv(&scores);
+    let c = crate::common::read_csv(&why);
+    let scored: Vec<_> = s.iter().filter(|r| r["status"] == "scored").collect();
+    assert_eq!(scored.len(), c.len());
+    assert!(c.len() > 1000);
+    let num = |v: &str| v.parse::<f64>().unwrap();
+    for (srow, crow) in scored.iter().zip(&c) {
+        assert_eq!(srow["user_id"], crow["user_id"]);
+        let lo = num(&crow["log_odds"]);
+        let sum: f64 = num(&crow["base_log_odds"])
+            + crow
+                .iter()
+                .filter(|(k, _)| !["user_id", "base_log_odds", "log_odds"].contains(&k.as_str()))
+                .map(|(_, v)| num(v))
+                .sum::<f64>();
+        assert!(
+            (sum - lo).abs() <= 1e-9,
+            "{}: {sum} vs {lo}",
+            crow["user_id"]
+        );
+        assert_eq!(num(&srow["log_odds"]), lo);
+        let p = num(&srow["score"]);
+        assert!((lo - (p / (1.0 - p)).ln()).abs() <= 1e-9 * lo.abs().max(1.0));
+        // Reasons name what raises and what lowers, in words.
+        let r1 = &srow["raises_1"];
+        assert!(
+            r1.is_empty() || r1.contains("raises the chance to convert"),
+            "{r1}"
+        );
+        let l1 = &srow["lowers_1"];
+        assert!(
+            l1.is_empty() || l1.contains("lowers the chance to convert"),
+            "{l1}"
+        );
+    }
 }
