@@ -14,6 +14,7 @@ pub mod drift;
 pub mod duration;
 pub mod error;
 pub mod experiment;
+pub mod fairness;
 pub mod features;
 pub mod funnel;
 pub mod generate;

@@ -1,0 +1,236 @@
+//! Fairness of a model's decisions by group, as fairlearn's `MetricFrame`
+//! and its disparity metrics define them (`metrics/_fairness_metrics.py`):
+//! per group n, base rate, selection rate, TPR, FPR, precision and AUC; the
+//! demographic-parity difference and ratio (selection rates) and the
+//! equalized-odds difference (the larger of the TPR and FPR differences)
+//! and ratio (the smaller of the two ratios), each `between_groups` (max −
+//! min, min / max) and `to_overall`; seeded bootstrap intervals over rows.
+//!
+//! The kernel only: it is not yet wired into the propensity report (issue 17).
+
+use serde::Serialize;
+
+use crate::rng::Rng;
+
+/// Groups below this size are flagged (kept, never dropped).
+pub const SMALL_GROUP: u64 = 100;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupMetrics {
+    pub group: String,
+    pub n: u64,
+    pub base_rate: f64,
+    pub selection_rate: f64,
+    /// None when the group has no positive (TPR) or no negative (FPR).
+    pub tpr: Option<f64>,
+    pub fpr: Option<f64>,
+    /// None when the group has no selected user.
+    pub precision: Option<f64>,
+    pub auc: Option<f64>,
+    pub small: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Disparity {
+    pub difference: f64,
+    pub ratio: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fairness {
+    pub overall: GroupMetrics,
+    pub groups: Vec<GroupMetrics>,
+    pub demographic_parity: Disparity,
+    pub demographic_parity_to_overall: Disparity,
+    /// None when some group lacks positives or negatives.
+    pub equalized_odds: Option<Disparity>,
+}
+
+fn metrics(
+    name: &str,
+    rows: &[usize],
+    y: &[bool],
+    pred: &[bool],
+    score: Option<&[f64]>,
+) -> GroupMetrics {
+    let n = rows.len() as u64;
+    let (mut tp, mut fp, mut pos, mut sel) = (0u64, 0u64, 0u64, 0u64);
+    for &i in rows {
+        pos += u64::from(y[i]);
+        sel += u64::from(pred[i]);
+        tp += u64::from(y[i] && pred[i]);
+        fp += u64::from(!y[i] && pred[i]);
+    }
+    let neg = n - pos;
+    let rate = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
+    let auc = score.and_then(|s| {
+        (pos > 0 && neg > 0).then(|| {
+            let sc: Vec<f64> = rows.iter().map(|&i| s[i]).collect();
+            let yy: Vec<bool> = rows.iter().map(|&i| y[i]).collect();
+            crate::propensity::metrics::auc(&sc, &yy)
+        })
+    });
+    GroupMetrics {
+        group: name.to_string(),
+        n,
+        base_rate: rate(pos, n).unwrap_or(0.0),
+        selection_rate: rate(sel, n).unwrap_or(0.0),
+        tpr: rate(tp, pos),
+        fpr: rate(fp, neg),
+        precision: rate(tp, sel),
+        auc,
+        small: n < SMALL_GROUP,
+    }
+}
+
+fn between(v: &[f64]) -> Disparity {
+    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+    Disparity {
+        difference: max - min,
+        ratio: if max > 0.0 { min / max } else { 1.0 },
+    }
+}
+
+/// Fairness of decisions `pred` against outcomes `y` over `groups` (one
+/// name per row; groups in name order). `score` adds per-group AUC.
+pub fn assess(y: &[bool], pred: &[bool], score: Option<&[f64]>, groups: &[&str]) -> Fairness {
+    let mut names: Vec<&str> = groups.to_vec();
+    names.sort_unstable();
+    names.dedup();
+    let all: Vec<usize> = (0..y.len()).collect();
+    let overall = metrics("(all)", &all, y, pred, score);
+    let per: Vec<GroupMetrics> = names
+        .iter()
+        .map(|g| {
+            let rows: Vec<usize> = (0..y.len()).filter(|&i| groups[i] == *g).collect();
+            metrics(g, &rows, y, pred, score)
+        })
+        .collect();
+    let sel: Vec<f64> = per.iter().map(|g| g.selection_rate).collect();
+    let to_overall = {
+        let d = sel
+            .iter()
+            .map(|s| (s - overall.selection_rate).abs())
+            .fold(0.0, f64::max);
+        let r = sel
+            .iter()
+            .map(|s| {
+                let (a, b) = (s.min(overall.selection_rate), s.max(overall.selection_rate));
+                if b > 0.0 { a / b } else { 1.0 }
+            })
+            .fold(1.0, f64::min);
+        Disparity {
+            difference: d,
+            ratio: r,
+        }
+    };
+    let tpr: Option<Vec<f64>> = per.iter().map(|g| g.tpr).collect();
+    let fpr: Option<Vec<f64>> = per.iter().map(|g| g.fpr).collect();
+    let equalized_odds = match (tpr, fpr) {
+        (Some(t), Some(f)) => {
+            let (a, b) = (between(&t), between(&f));
+            Some(Disparity {
+                difference: a.difference.max(b.difference),
+                ratio: a.ratio.min(b.ratio),
+            })
+        }
+        _ => None,
+    };
+    Fairness {
+        overall,
+        groups: per,
+        demographic_parity: between(&sel),
+        demographic_parity_to_overall: to_overall,
+        equalized_odds,
+    }
+}
+
+/// A seeded percentile bootstrap (rows resampled with replacement) of the
+/// demographic-parity and equalized-odds differences: 95 % intervals.
+pub fn bootstrap(
+    y: &[bool],
+    pred: &[bool],
+    groups: &[&str],
+    n_boot: usize,
+    seed: u64,
+) -> ([f64; 2], Option<[f64; 2]>) {
+    let n = y.len();
+    let mut dp = Vec::with_capacity(n_boot);
+    let mut eo = Vec::with_capacity(n_boot);
+    for b in 0..n_boot {
+        let mut rng = Rng::for_stream(seed, b as u64);
+        let idx: Vec<usize> = (0..n).map(|_| rng.below(n as u64) as usize).collect();
+        let yy: Vec<bool> = idx.iter().map(|&i| y[i]).collect();
+        let pp: Vec<bool> = idx.iter().map(|&i| pred[i]).collect();
+        let gg: Vec<&str> = idx.iter().map(|&i| groups[i]).collect();
+        let f = assess(&yy, &pp, None, &gg);
+        dp.push(f.demographic_parity.difference);
+        if let Some(e) = f.equalized_odds {
+            eo.push(e.difference);
+        }
+    }
+    let ci = |mut v: Vec<f64>| -> [f64; 2] {
+        v.sort_by(f64::total_cmp);
+        [
+            crate::stats::nearest_rank(&v, 0.025),
+            crate::stats::nearest_rank(&v, 0.975),
+        ]
+    };
+    let eo_ci = (eo.len() * 2 >= n_boot && !eo.is_empty()).then(|| ci(eo));
+    (ci(dp), eo_ci)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// fairlearn's docs (`common_fairness_metrics.rst`,
+    /// `perform_fairness_assessment.rst`): DPD 0.25, DPR 0.6667, EOD 1.0,
+    /// EOR 0.0, and the per-group table.
+    #[test]
+    fn fairlearn_s_18_row_example() {
+        let b = |v: [u8; 18]| v.map(|x| x == 1).to_vec();
+        let y = b([0, 1, 1, 1, 1, 0, 1, 0, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
+        let p = b([0, 0, 1, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0]);
+        let sf: Vec<&str> = "b b a b b c c c a a c a b c c b c c".split(' ').collect();
+        let f = assess(&y, &p, None, &sf);
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-4;
+        assert!(close(f.demographic_parity.difference, 0.25));
+        assert!(close(f.demographic_parity.ratio, 0.6667));
+        let eo = f.equalized_odds.unwrap();
+        assert!(close(eo.difference, 1.0));
+        assert!(close(eo.ratio, 0.0));
+        assert_eq!(f.overall.n, 18);
+        assert!(close(f.overall.tpr.unwrap(), 0.5));
+        assert!(close(f.overall.fpr.unwrap(), 0.6667));
+        assert!(close(f.overall.selection_rate, 0.5556));
+        let want = [
+            ("a", 0.5, 1.0, 0.75, 4),
+            ("b", 0.6, 0.0, 0.5, 6),
+            ("c", 0.4, 0.6667, 0.5, 8),
+        ];
+        for (g, (name, tpr, fpr, sel, n)) in f.groups.iter().zip(want) {
+            assert_eq!((g.group.as_str(), g.n), (name, n));
+            assert!(close(g.tpr.unwrap(), tpr) && close(g.fpr.unwrap(), fpr));
+            assert!(close(g.selection_rate, sel));
+            assert!(g.small);
+        }
+        // Seeded: the same intervals twice, and they hold the estimate.
+        let (dp, eo_ci) = bootstrap(&y, &p, &sf, 200, 7);
+        assert_eq!((dp, eo_ci), bootstrap(&y, &p, &sf, 200, 7));
+        assert!(dp[0] <= 0.25 && 0.25 <= dp[1], "{dp:?}");
+    }
+
+    #[test]
+    fn a_group_of_one_and_a_constant_decision_give_numbers_not_nan() {
+        let y = [true, false, true];
+        let p = [true, true, true];
+        let f = assess(&y, &p, Some(&[0.9, 0.8, 0.7]), &["x", "x", "y"]);
+        assert_eq!(f.demographic_parity.difference, 0.0);
+        assert_eq!(f.demographic_parity.ratio, 1.0);
+        // Group y has no negative: its FPR (and so EOD) is undefined.
+        assert!(f.equalized_odds.is_none());
+        assert!(f.groups[1].auc.is_none());
+    }
+}
