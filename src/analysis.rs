@@ -162,6 +162,7 @@ pub static ALL: &[&dyn Registered] = &[
     &Reg::<crate::paths::analysis::Markov>::NEW,
     &Reg::<crate::segments::analysis::Segments>::NEW,
     &Reg::<crate::propensity::analysis::Propensity>::NEW,
+    &Reg::<crate::fairness::analysis::FairnessAnalysis>::NEW,
     &Reg::<crate::experiment::analysis::Experiment>::NEW,
     &Reg::<crate::retention::analysis::Retention>::NEW,
     &Reg::<crate::lifecycle::analysis::LifecycleAnalysis>::NEW,

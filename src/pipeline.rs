@@ -277,6 +277,7 @@ pub fn build(ctx: &Context) -> Result<Report> {
         retention: None,
         lifecycle: None,
         recommend: None,
+        fairness: None,
         warnings: ctx.warnings(),
         checks: Vec::new(),
         run: None,

@@ -17,6 +17,7 @@ use crate::generate::{self, GenerateOptions, Scenario};
   journeymap generate --scenario saas --experiment --out exp.parquet     # + exp.assignments.csv, exp.experiment-truth.json
   journeymap generate --scenario saas --retention --out ret.csv          # + ret.retention-truth.json (planted weekly returns)
   journeymap generate --drift --seed 43 --out cur.csv                   # + cur.drift-truth.json (compare with a plain export)
+  journeymap generate --fairness --out shop.csv                         # + shop.fairness-truth.json (tablet users under-served)
   # the truth file lands beside the output: shop.truth.csv")]
 pub struct GenerateArgs {
     /// Which business to simulate
@@ -59,6 +60,11 @@ pub struct GenerateArgs {
     /// (`journeymap drift`); what should drift is in <out>.drift-truth.json
     #[arg(long, conflicts_with_all = ["experiment", "rollout", "retention"])]
     pub drift: bool,
+
+    /// Plant a group the model under-serves (ecommerce): tablet users convert
+    /// with probability 0.2 whatever they do; <out>.fairness-truth.json
+    #[arg(long, conflicts_with_all = ["experiment", "rollout", "retention", "drift"])]
+    pub fairness: bool,
 }
 
 pub fn run(args: &GenerateArgs) -> Result<()> {
@@ -75,6 +81,8 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
             Some(generate::ExperimentPlan::Retention)
         } else if args.drift {
             Some(generate::ExperimentPlan::Drift)
+        } else if args.fairness {
+            Some(generate::ExperimentPlan::Fairness)
         } else {
             args.experiment
                 .then_some(generate::ExperimentPlan::Randomized {
@@ -96,6 +104,12 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
             "rollout: {} (treated users), {} (planted effect)",
             generate::rollout_path(&args.out).display(),
             generate::rollout_truth_path(&args.out).display()
+        ))?;
+    }
+    if args.fairness {
+        super::outln(&format!(
+            "fairness: {} (the under-served group)",
+            generate::fairness_truth_path(&args.out).display()
         ))?;
     }
     if args.drift {

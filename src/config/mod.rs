@@ -94,6 +94,9 @@ pub struct JourneyConfig {
     /// `[recommend]`: next-item recommendations (docs/recommend.md).
     #[serde(default)]
     pub recommend: Option<crate::recommend::config::RecommendSection>,
+    /// `[fairness]`: the propensity model's decisions by group (docs/monitoring.md).
+    #[serde(default)]
+    pub fairness: Option<crate::fairness::analysis::FairnessSection>,
     /// `[drift]`: how `journeymap drift` compares two exports (docs/monitoring.md).
     #[serde(default)]
     pub drift: Option<crate::drift::DriftSection>,

@@ -46,6 +46,9 @@ impl JourneyConfig {
         if let Some(r) = &self.recommend {
             named.extend(r.properties());
         }
+        if let Some(f) = &self.fairness {
+            named.extend(f.groups.iter().cloned());
+        }
         named.extend(predicate_properties(predicates));
         if let Some(by) = self.funnel.as_ref().and_then(|f| f.by.as_ref()) {
             named.insert(by.clone());

@@ -10,6 +10,7 @@ mod bookstore;
 mod drift;
 mod ecommerce;
 mod experiment;
+mod fairness;
 mod format;
 pub mod journey;
 pub mod retail;
@@ -80,6 +81,8 @@ pub enum ExperimentPlan {
     Retention,
     /// A planted channel-mix and session-duration shift ([`drift`]).
     Drift,
+    /// A group the model under-serves ([`fairness`]).
+    Fairness,
 }
 
 /// `data/events.parquet` → `data/events.retention-truth.json`.
@@ -100,6 +103,11 @@ pub fn rollout_path(out: &Path) -> PathBuf {
 /// `data/events.parquet` → `data/events.rollout-truth.json`.
 pub fn rollout_truth_path(out: &Path) -> PathBuf {
     sibling(out, "rollout-truth.json")
+}
+
+/// `data/events.parquet` → `data/events.fairness-truth.json`.
+pub fn fairness_truth_path(out: &Path) -> PathBuf {
+    sibling(out, "fairness-truth.json")
 }
 
 /// `data/events.parquet` → `data/events.drift-truth.json`.
@@ -130,14 +138,15 @@ pub fn generate_with(
     experiment: Option<ExperimentPlan>,
 ) -> anyhow::Result<GenerateSummary> {
     let drift = experiment == Some(ExperimentPlan::Drift);
-    if drift && opts.scenario != Scenario::Ecommerce {
+    let unfair = experiment == Some(ExperimentPlan::Fairness);
+    if (drift || unfair) && opts.scenario != Scenario::Ecommerce {
         return Err(crate::error::UsageError(
-            "--drift plants on the ecommerce scenario: add --scenario ecommerce (the default)"
+            "--drift and --fairness plant on the ecommerce scenario: add --scenario ecommerce (the default)"
                 .into(),
         )
         .into());
     }
-    if experiment.is_some() && !drift && opts.scenario != Scenario::Saas {
+    if experiment.is_some() && !drift && !unfair && opts.scenario != Scenario::Saas {
         return Err(crate::error::UsageError(
             "--experiment, --rollout and --retention plant on the saas scenario: add --scenario saas"
                 .into(),
@@ -190,6 +199,9 @@ pub fn generate_with(
         if drift {
             self::drift::plant(&mut erng, &mut user, &mut events);
         }
+        if unfair {
+            self::fairness::plant(&mut erng, &mut user, &mut events);
+        }
         debug_assert!(events.windows(2).all(|w| w[0].ts <= w[1].ts));
         sink.write_user(idx, &user, &events)?;
         truth_sink.write_user(idx, &user)?;
@@ -207,6 +219,12 @@ pub fn generate_with(
         crate::atomic::write_bytes(
             &rollout_truth_path(&opts.out),
             (serde_json::to_string_pretty(&truth)? + "\n").as_bytes(),
+        )?;
+    }
+    if unfair {
+        crate::atomic::write_bytes(
+            &fairness_truth_path(&opts.out),
+            (serde_json::to_string_pretty(&self::fairness::truth())? + "\n").as_bytes(),
         )?;
     }
     if drift {

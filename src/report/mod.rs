@@ -14,7 +14,7 @@ use crate::summary::DataSummary;
 
 /// Bumped on any change to report.json's shape: major when a field is
 /// removed or changes meaning, minor when a field is added.
-pub const SCHEMA_VERSION: &str = "1.12.0";
+pub const SCHEMA_VERSION: &str = "1.13.0";
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Report {
@@ -41,6 +41,8 @@ pub struct Report {
     pub lifecycle: Option<crate::lifecycle::run::LifecycleReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommend: Option<crate::recommend::run::RecommendReport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fairness: Option<crate::fairness::analysis::FairnessReport>,
     /// What the run noticed and went on past (an event configured but absent
     /// today, an analysis skipped for too little data), in the order found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

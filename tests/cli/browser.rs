@@ -146,6 +146,7 @@ fn the_html_report_loads_in_headless_chromium_without_errors_or_requests() {
             ("journey-map-markov-chain", 2),
             ("abandonment-segments", 4),
             ("propensity-model", 4),
+            ("fairness", 0),
         ],
     );
 

@@ -176,3 +176,73 @@ fn empty_tiny_and_unlike_exports_give_clear_output() {
     assert_eq!(st.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&st.stderr).contains("REFERENCE and CURRENT"));
 }
+
+/// Issue 17, acceptance 4's second half: the under-served group planted by
+/// `generate --fairness` has the lowest AUC and the largest calibration
+/// error; a fairness check gates the build.
+#[test]
+fn the_fairness_section_finds_the_under_served_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("shop.csv");
+    let st = jm()
+        .args([
+            "generate",
+            "--fairness",
+            "-q",
+            "--users",
+            "12000",
+            "--seed",
+            "3",
+            "--out",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(st.status.success());
+    let cfg = dir.path().join("shop.journey.toml");
+    let out = dir.path().join("out");
+    let st = jm()
+        .args(["report", "-q"])
+        .arg(&data)
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .args(["--check", "fairness.equalized_odds_difference <= 0.1"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        st.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let f = &r["fairness"];
+    let device = f["by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["column"] == "device")
+        .unwrap();
+    let groups = device["groups"].as_array().unwrap();
+    let by = |k: &str| {
+        let mut g: Vec<(&str, f64)> = groups
+            .iter()
+            .map(|g| (g["group"].as_str().unwrap(), g[k].as_f64().unwrap()))
+            .collect();
+        g.sort_by(|a, b| a.1.total_cmp(&b.1));
+        g
+    };
+    assert_eq!(by("auc")[0].0, "tablet", "{device}");
+    assert_eq!(by("calibration_error").last().unwrap().0, "tablet");
+    let [lo, hi] = [0, 1].map(|k| device["equalized_odds_difference_ci"][k].as_f64().unwrap());
+    assert!(lo <= hi && hi <= 1.0);
+    assert!(f["equalized_odds_difference"].as_f64().unwrap() > 0.1);
+    assert!(
+        std::fs::read_to_string(out.join("report.md"))
+            .unwrap()
+            .contains("## Fairness")
+    );
+}

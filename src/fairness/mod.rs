@@ -6,16 +6,20 @@
 //! and ratio (the smaller of the two ratios), each `between_groups` (max −
 //! min, min / max) and `to_overall`; seeded bootstrap intervals over rows.
 //!
-//! The kernel only: it is not yet wired into the propensity report (issue 17).
+//! `analysis.rs` applies it to the propensity model's hold-out decisions.
 
-use serde::Serialize;
+pub mod analysis;
+
+use serde::{Deserialize, Serialize};
 
 use crate::rng::Rng;
 
 /// Groups below this size are flagged (kept, never dropped).
 pub const SMALL_GROUP: u64 = 100;
+/// The group of users without a value of the column.
+pub const NONE: &str = "(none)";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupMetrics {
     pub group: String,
     pub n: u64,
@@ -27,16 +31,19 @@ pub struct GroupMetrics {
     /// None when the group has no selected user.
     pub precision: Option<f64>,
     pub auc: Option<f64>,
+    /// Expected calibration error over ten equal-width score bins:
+    /// Σ_b (n_b/n)·|mean score − observed rate|.
+    pub calibration_error: Option<f64>,
     pub small: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Disparity {
     pub difference: f64,
     pub ratio: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Fairness {
     pub overall: GroupMetrics,
     pub groups: Vec<GroupMetrics>,
@@ -63,6 +70,21 @@ fn metrics(
     }
     let neg = n - pos;
     let rate = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
+    let calibration_error = score.filter(|_| n > 0).map(|s| {
+        let mut bins = [(0u64, 0.0f64, 0u64); 10];
+        for &i in rows {
+            let b = ((s[i] * 10.0).floor() as usize).min(9);
+            bins[b].0 += 1;
+            bins[b].1 += s[i];
+            bins[b].2 += u64::from(y[i]);
+        }
+        bins.iter()
+            .filter(|b| b.0 > 0)
+            .map(|&(k, sp, pos)| {
+                k as f64 / n as f64 * (sp / k as f64 - pos as f64 / k as f64).abs()
+            })
+            .sum()
+    });
     let auc = score.and_then(|s| {
         (pos > 0 && neg > 0).then(|| {
             let sc: Vec<f64> = rows.iter().map(|&i| s[i]).collect();
@@ -79,6 +101,7 @@ fn metrics(
         fpr: rate(fp, neg),
         precision: rate(tp, sel),
         auc,
+        calibration_error,
         small: n < SMALL_GROUP,
     }
 }
@@ -146,8 +169,10 @@ pub fn assess(y: &[bool], pred: &[bool], score: Option<&[f64]>, groups: &[&str])
     }
 }
 
-/// A seeded percentile bootstrap (rows resampled with replacement) of the
-/// demographic-parity and equalized-odds differences: 95 % intervals.
+/// A seeded percentile bootstrap (rows resampled with replacement, one
+/// random stream per replicate, so the intervals do not depend on threads)
+/// of the demographic-parity and equalized-odds differences: 95 % intervals.
+/// Each replicate counts (group, outcome, decision) cells: O(rows).
 pub fn bootstrap(
     y: &[bool],
     pred: &[bool],
@@ -155,19 +180,35 @@ pub fn bootstrap(
     n_boot: usize,
     seed: u64,
 ) -> ([f64; 2], Option<[f64; 2]>) {
-    let n = y.len();
-    let mut dp = Vec::with_capacity(n_boot);
-    let mut eo = Vec::with_capacity(n_boot);
-    for b in 0..n_boot {
-        let mut rng = Rng::for_stream(seed, b as u64);
-        let idx: Vec<usize> = (0..n).map(|_| rng.below(n as u64) as usize).collect();
-        let yy: Vec<bool> = idx.iter().map(|&i| y[i]).collect();
-        let pp: Vec<bool> = idx.iter().map(|&i| pred[i]).collect();
-        let gg: Vec<&str> = idx.iter().map(|&i| groups[i]).collect();
-        let f = assess(&yy, &pp, None, &gg);
-        dp.push(f.demographic_parity.difference);
-        if let Some(e) = f.equalized_odds {
-            eo.push(e.difference);
+    let mut names: Vec<&str> = groups.to_vec();
+    names.sort_unstable();
+    names.dedup();
+    let g = names.len();
+    let cell: Vec<u32> = (0..y.len())
+        .map(|i| {
+            let k = names.binary_search(&groups[i]).unwrap_or(0);
+            (k * 4 + usize::from(y[i]) * 2 + usize::from(pred[i])) as u32
+        })
+        .collect();
+    let n = y.len() as u64;
+    let reps = crate::parallel::map_ranges(n_boot, |range| {
+        let mut counts = vec![0u64; 4 * g];
+        range
+            .map(|b| {
+                let mut rng = Rng::for_stream(seed, b as u64);
+                counts.iter_mut().for_each(|c| *c = 0);
+                for _ in 0..n {
+                    counts[cell[rng.below(n) as usize] as usize] += 1;
+                }
+                differences(&counts)
+            })
+            .collect::<Vec<_>>()
+    });
+    let (mut dp, mut eo) = (Vec::with_capacity(n_boot), Vec::with_capacity(n_boot));
+    for (d, e) in reps.into_iter().flatten() {
+        dp.push(d);
+        if let Some(e) = e {
+            eo.push(e);
         }
     }
     let ci = |mut v: Vec<f64>| -> [f64; 2] {
@@ -177,8 +218,34 @@ pub fn bootstrap(
             crate::stats::nearest_rank(&v, 0.975),
         ]
     };
+    // An interval only when most replicates define the difference.
     let eo_ci = (eo.len() * 2 >= n_boot && !eo.is_empty()).then(|| ci(eo));
-    (ci(dp), eo_ci)
+    (if dp.is_empty() { [0.0, 0.0] } else { ci(dp) }, eo_ci)
+}
+
+/// DP and EO differences from per-group cells [tn, fp, fn, tp] (index
+/// y·2 + pred); groups absent from a replicate are left out, as fairlearn
+/// would not see them.
+fn differences(c: &[u64]) -> (f64, Option<f64>) {
+    let (mut sel, mut tpr, mut fpr) = (Vec::new(), Vec::new(), Vec::new());
+    let mut eo_defined = true;
+    for k in c.chunks(4) {
+        let (tn, fp, fneg, tp) = (k[0], k[1], k[2], k[3]);
+        let n = tn + fp + fneg + tp;
+        if n == 0 {
+            continue;
+        }
+        sel.push((fp + tp) as f64 / n as f64);
+        match (tp + fneg, tn + fp) {
+            (p, q) if p > 0 && q > 0 => {
+                tpr.push(tp as f64 / p as f64);
+                fpr.push(fp as f64 / q as f64);
+            }
+            _ => eo_defined = false,
+        }
+    }
+    let eo = eo_defined.then(|| between(&tpr).difference.max(between(&fpr).difference));
+    (between(&sel).difference, eo)
 }
 
 #[cfg(test)]
