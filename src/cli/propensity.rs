@@ -222,8 +222,27 @@ fn train(args: &TrainArgs) -> Result<()> {
         &opts,
         &progress,
     )?;
+    progress.stage("fairness");
+    let fair_sec = cfg.fairness.clone().unwrap_or_default();
+    let fairness =
+        (!trained.model.properties.is_empty() || !fair_sec.groups.is_empty()).then(|| {
+            crate::fairness::analysis::assess_trained(t, &trained, &fair_sec, &mut |w| {
+                eprintln!("warning: {}", crate::doc::text::clean(&w))
+            })
+        });
     progress.stage("writing");
     crate::atomic::write_bytes(&args.model_out, trained.model_json.as_bytes())?;
+    let card_path = propensity::card::card_path(&args.model_out);
+    let mut card = Vec::new();
+    card.extend(propensity::card::card(
+        &trained.report,
+        fairness.as_ref(),
+        1,
+    ));
+    if let Some(f) = &fairness {
+        card.extend(crate::fairness::analysis::document(f));
+    }
+    crate::atomic::write_bytes(&card_path, crate::doc::markdown::render(&card).as_bytes())?;
     let style = args.csv.style();
     if let Some(p) = &args.scores_out {
         let rows = output::ScoreRows {
@@ -244,7 +263,11 @@ fn train(args: &TrainArgs) -> Result<()> {
         outln(&serde_json::to_string_pretty(&trained.report)?)?;
     } else {
         out(&render_train(&trained.report))?;
-        outln(&format!("wrote {}", args.model_out.display()))?;
+        outln(&format!(
+            "wrote {} and {}",
+            args.model_out.display(),
+            card_path.display()
+        ))?;
     }
     Ok(())
 }

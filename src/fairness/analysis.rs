@@ -8,7 +8,7 @@
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use super::{Fairness, SMALL_GROUP, assess, bootstrap};
+use super::{Fairness, SMALL_GROUP, assess, bootstrap_columns};
 use crate::analysis::{Alias, Analysis};
 use crate::config::JourneyConfig;
 use crate::doc::{Align, Block, Cell, Document, Line, Table, line};
@@ -135,6 +135,43 @@ impl Analysis for FairnessAnalysis {
     fn run(ctx: &Context) -> Result<FairnessReport> {
         let trained = ctx.product::<Propensity>()?;
         let sec = ctx.config.fairness.clone().unwrap_or_default();
+        Ok(assess_trained(ctx.table(), trained, &sec, &mut |w| {
+            ctx.warn(w)
+        }))
+    }
+
+    fn section(p: &FairnessReport) -> FairnessReport {
+        p.clone()
+    }
+    fn slot(r: &mut Report) -> &mut Option<FairnessReport> {
+        &mut r.fairness
+    }
+    fn get(r: &Report) -> Option<&FairnessReport> {
+        r.fairness.as_ref()
+    }
+
+    fn headline(f: &FairnessReport) -> Line {
+        headline(f)
+    }
+
+    fn document(f: &FairnessReport) -> Document {
+        document(f)
+    }
+
+    fn aliases() -> &'static [Alias] {
+        &[]
+    }
+}
+
+/// The fairness of a trained model's hold-out decisions (`warn` hears of
+/// group columns the data lacks).
+pub fn assess_trained(
+    t: &EventTable,
+    trained: &crate::propensity::Trained,
+    sec: &FairnessSection,
+    warn: &mut dyn FnMut(String),
+) -> FairnessReport {
+    {
         let columns = if sec.groups.is_empty() {
             trained.model.properties.clone()
         } else {
@@ -142,7 +179,6 @@ impl Analysis for FairnessAnalysis {
         };
         let n_boot = sec.bootstrap.unwrap_or(1000);
         let seed = sec.seed.unwrap_or(0);
-        let t = ctx.table();
         let m = &trained.matrix;
         let lin = trained.model.linear();
         let threshold = trained.model.threshold;
@@ -153,26 +189,36 @@ impl Analysis for FairnessAnalysis {
             .collect();
         let y: Vec<bool> = rows.iter().map(|&i| m.labels[i]).collect();
         let pred: Vec<bool> = p.iter().map(|&s| s >= threshold).collect();
-        let mut by = Vec::new();
+        let mut present: Vec<(&String, Vec<String>)> = Vec::new();
         for col in &columns {
-            let Some(groups) = user_groups(t, col) else {
-                ctx.warn(format!(
+            match user_groups(t, col) {
+                Some(g) => present.push((col, g)),
+                None => warn(format!(
                     "fairness: column {} is not in the data; not assessed",
                     crate::doc::rich::code(col)
-                ));
-                continue;
-            };
-            let g: Vec<&str> = rows
-                .iter()
-                .map(|&i| groups[m.users[i] as usize].as_str())
-                .collect();
-            let mut fairness = assess(&y, &pred, Some(&p), &g);
+                )),
+            }
+        }
+        let per_row: Vec<Vec<&str>> = present
+            .iter()
+            .map(|(_, groups)| {
+                rows.iter()
+                    .map(|&i| groups[m.users[i] as usize].as_str())
+                    .collect()
+            })
+            .collect();
+        let intervals = if n_boot > 0 && !y.is_empty() {
+            bootstrap_columns(&y, &pred, &per_row, n_boot, seed)
+        } else {
+            Vec::new()
+        };
+        let mut by = Vec::new();
+        for (k, ((col, groups), g)) in present.iter().zip(&per_row).enumerate() {
+            let mut fairness = assess(&y, &pred, Some(&p), g);
             round_fairness(&mut fairness);
-            let (dp_ci, eo_ci) = if n_boot > 0 && !y.is_empty() {
-                let (d, e) = bootstrap(&y, &pred, &g, n_boot, seed);
-                (Some(d.map(round6)), e.map(|e| e.map(round6)))
-            } else {
-                (None, None)
+            let (dp_ci, eo_ci) = match intervals.get(k) {
+                Some((d, e)) => (Some(d.map(round6)), e.map(|e| e.map(round6))),
+                None => (None, None),
             };
             let mut actions: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
             for r in trained.scores.rows.iter().filter(|r| r.status == "scored") {
@@ -181,7 +227,7 @@ impl Analysis for FairnessAnalysis {
                 e.1 += u64::from(r.action.is_some());
             }
             by.push(ByColumn {
-                column: col.clone(),
+                column: (*col).clone(),
                 fairness,
                 demographic_parity_difference_ci: dp_ci,
                 equalized_odds_difference_ci: eo_ci,
@@ -197,7 +243,7 @@ impl Analysis for FairnessAnalysis {
             });
         }
         let worst = |f: fn(&ByColumn) -> Option<f64>| by.iter().filter_map(f).reduce(f64::max);
-        Ok(FairnessReport {
+        FairnessReport {
             data: "the propensity model's hold-out users at training".into(),
             users: rows.len() as u64,
             threshold: round6(threshold),
@@ -209,46 +255,29 @@ impl Analysis for FairnessAnalysis {
             }),
             equalized_odds_difference: worst(|b| b.fairness.equalized_odds.map(|e| e.difference)),
             by,
-        })
+        }
     }
+}
 
-    fn section(p: &FairnessReport) -> FairnessReport {
-        p.clone()
-    }
-    fn slot(r: &mut Report) -> &mut Option<FairnessReport> {
-        &mut r.fairness
-    }
-    fn get(r: &Report) -> Option<&FairnessReport> {
-        r.fairness.as_ref()
-    }
-
-    fn headline(f: &FairnessReport) -> Line {
-        let fmt = |v: Option<f64>| v.map_or("undefined".to_string(), |v| format!("{v:.3}"));
-        line()
-            .text(format!(
-                "fairness: demographic-parity difference {}, equalized-odds difference {} (worst over {} column{})",
-                fmt(f.demographic_parity_difference),
-                fmt(f.equalized_odds_difference),
-                f.by.len(),
-                if f.by.len() == 1 { "" } else { "s" }
-            ))
-            .done()
-    }
-
-    fn document(f: &FairnessReport) -> Document {
-        document(f)
-    }
-
-    fn aliases() -> &'static [Alias] {
-        &[]
-    }
+fn headline(f: &FairnessReport) -> Line {
+    let fmt = |v: Option<f64>| v.map_or("undefined".to_string(), |v| format!("{v:.3}"));
+    line()
+        .text(format!(
+            "fairness: demographic-parity difference {}, equalized-odds difference {} (worst over {} column{})",
+            fmt(f.demographic_parity_difference),
+            fmt(f.equalized_odds_difference),
+            f.by.len(),
+            if f.by.len() == 1 { "" } else { "s" }
+        ))
+        .done()
 }
 
 fn ci(v: Option<[f64; 2]>) -> String {
     v.map_or(String::new(), |[a, b]| format!(" [95% CI {a:.3}, {b:.3}]"))
 }
 
-fn document(f: &FairnessReport) -> Document {
+/// The fairness section's document (also the model card's fairness part).
+pub fn document(f: &FairnessReport) -> Document {
     let mut doc = vec![Block::title(2, "Fairness")];
     doc.push(Block::text(format!(
         "Decisions of the propensity model on its {} hold-out users (selected: score at least {:.3}), by group; fairlearn's definitions. Groups under {} users are marked small and kept.",

@@ -172,7 +172,6 @@ pub fn assess(y: &[bool], pred: &[bool], score: Option<&[f64]>, groups: &[&str])
 /// A seeded percentile bootstrap (rows resampled with replacement, one
 /// random stream per replicate, so the intervals do not depend on threads)
 /// of the demographic-parity and equalized-odds differences: 95 % intervals.
-/// Each replicate counts (group, outcome, decision) cells: O(rows).
 pub fn bootstrap(
     y: &[bool],
     pred: &[bool],
@@ -180,37 +179,54 @@ pub fn bootstrap(
     n_boot: usize,
     seed: u64,
 ) -> ([f64; 2], Option<[f64; 2]>) {
-    let mut names: Vec<&str> = groups.to_vec();
-    names.sort_unstable();
-    names.dedup();
-    let g = names.len();
-    let cell: Vec<u32> = (0..y.len())
-        .map(|i| {
-            let k = names.binary_search(&groups[i]).unwrap_or(0);
-            (k * 4 + usize::from(y[i]) * 2 + usize::from(pred[i])) as u32
+    bootstrap_columns(y, pred, &[groups.to_vec()], n_boot, seed)[0]
+}
+
+/// [`bootstrap`] for several group columns at once: each replicate draws
+/// its rows once and counts (group, outcome, decision) cells of every
+/// column, so a replicate costs one random draw per row whatever the
+/// number of columns.
+pub fn bootstrap_columns(
+    y: &[bool],
+    pred: &[bool],
+    columns: &[Vec<&str>],
+    n_boot: usize,
+    seed: u64,
+) -> Vec<([f64; 2], Option<[f64; 2]>)> {
+    let n = y.len() as u64;
+    // Per column: the number of groups, and each row's cell.
+    let cells: Vec<(usize, Vec<u32>)> = columns
+        .iter()
+        .map(|groups| {
+            let mut names: Vec<&str> = groups.clone();
+            names.sort_unstable();
+            names.dedup();
+            let cell = (0..y.len())
+                .map(|i| {
+                    let k = names.binary_search(&groups[i]).unwrap_or(0);
+                    (k * 4 + usize::from(y[i]) * 2 + usize::from(pred[i])) as u32
+                })
+                .collect();
+            (names.len(), cell)
         })
         .collect();
-    let n = y.len() as u64;
     let reps = crate::parallel::map_ranges(n_boot, |range| {
-        let mut counts = vec![0u64; 4 * g];
+        let mut counts: Vec<Vec<u64>> = cells.iter().map(|(g, _)| vec![0u64; 4 * g]).collect();
         range
             .map(|b| {
                 let mut rng = Rng::for_stream(seed, b as u64);
-                counts.iter_mut().for_each(|c| *c = 0);
+                counts.iter_mut().flatten().for_each(|c| *c = 0);
                 for _ in 0..n {
-                    counts[cell[rng.below(n) as usize] as usize] += 1;
+                    let row = rng.below(n) as usize;
+                    for (c, (_, cell)) in counts.iter_mut().zip(&cells) {
+                        c[cell[row] as usize] += 1;
+                    }
                 }
-                differences(&counts)
+                counts.iter().map(|c| differences(c)).collect::<Vec<_>>()
             })
             .collect::<Vec<_>>()
     });
-    let (mut dp, mut eo) = (Vec::with_capacity(n_boot), Vec::with_capacity(n_boot));
-    for (d, e) in reps.into_iter().flatten() {
-        dp.push(d);
-        if let Some(e) = e {
-            eo.push(e);
-        }
-    }
+    let reps: Vec<Vec<(f64, Option<f64>)>> = reps.into_iter().flatten().collect();
     let ci = |mut v: Vec<f64>| -> [f64; 2] {
         v.sort_by(f64::total_cmp);
         [
@@ -218,9 +234,15 @@ pub fn bootstrap(
             crate::stats::nearest_rank(&v, 0.975),
         ]
     };
-    // An interval only when most replicates define the difference.
-    let eo_ci = (eo.len() * 2 >= n_boot && !eo.is_empty()).then(|| ci(eo));
-    (if dp.is_empty() { [0.0, 0.0] } else { ci(dp) }, eo_ci)
+    (0..columns.len())
+        .map(|k| {
+            let dp: Vec<f64> = reps.iter().map(|r| r[k].0).collect();
+            let eo: Vec<f64> = reps.iter().filter_map(|r| r[k].1).collect();
+            // An interval only when most replicates define the difference.
+            let eo_ci = (eo.len() * 2 >= n_boot && !eo.is_empty()).then(|| ci(eo));
+            (if dp.is_empty() { [0.0, 0.0] } else { ci(dp) }, eo_ci)
+        })
+        .collect()
 }
 
 /// DP and EO differences from per-group cells [tn, fp, fn, tp] (index

@@ -148,8 +148,10 @@ pub fn reason(f: &super::model::ModelFeature, phi: f64, verb: &str) -> String {
         let v = if raw > 0.5 { "yes" } else { "no" };
         return format!("{} {v}: {effect} the chance to {verb}", f.name);
     }
-    let value = if (raw - raw.round()).abs() < 1e-6 {
-        format!("{}", raw.round() + 0.0)
+    // Integers and percents through integer formatting: float formatting
+    // with a precision is the slow path, and a scores file holds millions.
+    let value = if (raw - raw.round()).abs() < 1e-6 && raw.abs() < 1e15 {
+        (raw.round() as i64).to_string()
     } else if raw.abs() >= 10.0 {
         format!("{raw:.1}")
     } else {
@@ -157,9 +159,11 @@ pub fn reason(f: &super::model::ModelFeature, phi: f64, verb: &str) -> String {
     };
     let position = match f.position(x) {
         Some((below, above)) if below >= above && below > 0.0 => {
-            format!(", higher than {:.0}% of users", 100.0 * below)
+            format!(", higher than {}% of users", (100.0 * below).round() as u32)
         }
-        Some((_, above)) if above > 0.0 => format!(", lower than {:.0}% of users", 100.0 * above),
+        Some((_, above)) if above > 0.0 => {
+            format!(", lower than {}% of users", (100.0 * above).round() as u32)
+        }
         Some(_) => ", as most users".to_string(),
         None => String::new(),
     };

@@ -43,5 +43,9 @@ pub fn fingerprint(t: &EventTable, files: &[FileInfo]) -> Fingerprint {
         events: t.len() as u64,
         users: t.user_names.len() as u64,
         content_hash: format!("{h:016x}"),
+        period: match (t.ts.iter().min(), t.ts.iter().max()) {
+            (Some(&a), Some(&b)) => Some([crate::output::iso(a), crate::output::iso(b)]),
+            _ => None,
+        },
     }
 }

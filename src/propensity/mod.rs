@@ -9,6 +9,7 @@
 //! [`score`] applies a saved model to new data. Nothing here prints.
 
 pub mod analysis;
+pub mod card;
 pub mod config;
 pub mod explain;
 mod fingerprint;

@@ -203,6 +203,10 @@ pub struct Fingerprint {
     pub users: u64,
     /// FNV-1a over every (user, event, timestamp), as 16 hex digits.
     pub content_hash: String,
+    /// The first and last event's time (ISO 8601 UTC); absent in models
+    /// saved before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<[String; 2]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -246,3 +246,46 @@ fn the_fairness_section_finds_the_under_served_group() {
             .contains("## Fairness")
     );
 }
+
+/// The model card beside model.json: training data and period, label,
+/// metrics with intervals, calibration, fairness, drift status, limits.
+#[test]
+fn propensity_train_writes_a_model_card_beside_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate(&dir.path().join("shop.csv"), "ecommerce", 3000, 4);
+    let model = dir.path().join("model.json");
+    let st = jm()
+        .args(["propensity", "train", "-q"])
+        .arg(&data)
+        .arg("--config")
+        .arg(dir.path().join("shop.journey.toml"))
+        .arg("--model-out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let card = std::fs::read_to_string(dir.path().join("model-card.md")).unwrap();
+    for part in [
+        "# Model card",
+        "**Intended use:**",
+        "**Training data:**",
+        "2026-",
+        "**Label:**",
+        "**Metrics (hold-out):** AUC",
+        "95% CI",
+        "**Calibration:**",
+        "**Drift status:**",
+        "**Fairness (hold-out, by group):**",
+        "**Known limits:**",
+        "## Fairness",
+    ] {
+        assert!(card.contains(part), "no {part:?} in the card:\n{card}");
+    }
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    assert_eq!(m["training_data"]["period"].as_array().unwrap().len(), 2);
+}

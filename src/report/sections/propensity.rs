@@ -402,6 +402,7 @@ pub fn document(p: &PropensityReport) -> Document {
         }
         doc.push(Block::Table(sa));
     }
+    doc.extend(crate::propensity::card::card(p, None, 3));
     doc
 }
 
