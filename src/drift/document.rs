@@ -153,6 +153,56 @@ pub fn document(r: &DriftReport) -> Document {
             doc.push(Block::Table(t));
         }
     }
+    if let Some(p) = &r.performance {
+        doc.push(Block::title(2, "Model performance"));
+        let mut t = Table::new(&[
+            ("data", Align::Left),
+            ("labeled users", Align::Right),
+            ("base rate", Align::Right),
+            ("AUC [95% CI]", Align::Right),
+            ("log loss", Align::Right),
+            ("Brier", Align::Right),
+            ("calibration error", Align::Right),
+        ]);
+        for (name, f) in [
+            ("training hold-out", Some(&p.training)),
+            ("reference", p.reference.as_ref()),
+            ("current", p.current.as_ref()),
+        ] {
+            let Some(f) = f else { continue };
+            t.row(vec![
+                Cell::text(name),
+                Cell::count(f.labeled_users),
+                Cell::pct(f.base_rate),
+                Cell::opt(f.auc.map(|a| {
+                    Cell::num(
+                        a,
+                        match f.auc_ci {
+                            Some([lo, hi]) => format!("{a:.3} [{lo:.3}, {hi:.3}]"),
+                            None => format!("{a:.3}"),
+                        },
+                    )
+                })),
+                Cell::fixed(f.log_loss, 4),
+                Cell::fixed(f.brier, 4),
+                Cell::opt(f.calibration_error.map(|e| Cell::fixed(e, 3))),
+            ]);
+        }
+        doc.push(Block::Table(t));
+        if p.degraded {
+            doc.push(Block::para(
+                line()
+                    .strong("The model has degraded:")
+                    .text(" the current AUC's 95% interval lies below the training AUC.")
+                    .done(),
+            ));
+        }
+        if !p.notes.is_empty() {
+            doc.push(Block::Bullets(
+                p.notes.iter().map(|n| line().text(n).done()).collect(),
+            ));
+        }
+    }
     if !r.notes.is_empty() {
         doc.push(Block::Bullets(
             r.notes.iter().map(|n| line().text(n).done()).collect(),

@@ -8,6 +8,7 @@ pub mod columns;
 pub mod document;
 pub mod drill;
 pub mod ks;
+pub mod performance;
 pub mod stattest;
 
 use serde::{Deserialize, Serialize};
@@ -55,6 +56,8 @@ pub struct DriftReport {
     pub psi_bins: PsiBins,
     /// Event columns first, then user features, then the score.
     pub columns: Vec<ColumnDrift>,
+    /// With a model: its performance where labels are known.
+    pub performance: Option<performance::Performance>,
     pub notes: Vec<String>,
 }
 
@@ -237,6 +240,7 @@ impl DriftReport {
             },
             psi_bins: opts.psi_bins,
             columns,
+            performance: None,
             notes,
         }
     }
@@ -263,11 +267,21 @@ pub fn run(
         }
     }
     let scored: Option<[u64; 2]>;
+    let mut perf = None;
     match model {
         Some(m) => {
             let r = crate::propensity::inputs(reference.0, reference.1, m)?;
             let c = crate::propensity::inputs(current.0, current.1, m)?;
             scored = Some([r.users.len() as u64, c.users.len() as u64]);
+            perf = Some(performance::compare(
+                m,
+                performance::figures(&r.scores, &r.labels),
+                performance::figures(&c.scores, &c.labels),
+                [
+                    !r.labels.is_empty() || r.users.is_empty(),
+                    !c.labels.is_empty() || c.users.is_empty(),
+                ],
+            ));
             for (k, f) in m.features.iter().enumerate() {
                 built.push(columns::user_column(
                     f.name.clone(),
@@ -351,16 +365,15 @@ pub fn run(
             users.users = u;
         }
     }
-    Ok(Drift {
-        report: DriftReport::new(
-            side(t[0], scored.map(|s| s[0])),
-            side(t[1], scored.map(|s| s[1])),
-            out,
-            opts,
-            notes,
-        ),
-        users,
-    })
+    let mut report = DriftReport::new(
+        side(t[0], scored.map(|s| s[0])),
+        side(t[1], scored.map(|s| s[1])),
+        out,
+        opts,
+        notes,
+    );
+    report.performance = perf;
+    Ok(Drift { report, users })
 }
 
 /// What [`run`] returns: the report, and the per-user values it tested.

@@ -518,6 +518,9 @@ pub struct ModelInputs {
     /// One column per model feature, one value per scored user.
     pub columns: Vec<Vec<f64>>,
     pub scores: Vec<f64>,
+    /// Each scored user's label where its window has closed (None: censored);
+    /// empty when the export cannot label (a conversion target it lacks).
+    pub labels: Vec<Option<bool>>,
 }
 
 /// [`ModelInputs`] of every user `score` would score, computed the same way.
@@ -527,6 +530,10 @@ pub fn inputs(
     model: &ModelFile,
 ) -> Result<ModelInputs, DataError> {
     let label = resolve_label(&model.label, t, false)?;
+    let can_label = !matches!(
+        label.outcome,
+        ResolvedOutcome::Conversion { target: None, .. }
+    );
     let defs: Vec<FeatureDef> = model
         .features
         .iter()
@@ -550,7 +557,11 @@ pub fn inputs(
                     let x = crate::features::transform(f.definition.transform(), *v);
                     *zk = standardize(x, f.mean, f.sd);
                 }
-                (t.user[c.range.start], raw.clone(), lin.predict_row(&z))
+                let y = match c.status {
+                    Status::Labeled(b) => Some(b),
+                    _ => None,
+                };
+                (t.user[c.range.start], raw.clone(), lin.predict_row(&z), y)
             })
             .collect::<Vec<_>>()
     });
@@ -558,13 +569,17 @@ pub fn inputs(
         users: Vec::with_capacity(scored.len()),
         columns: vec![Vec::with_capacity(scored.len()); defs.len()],
         scores: Vec::with_capacity(scored.len()),
+        labels: Vec::new(),
     };
-    for (u, raw, p) in parts.into_iter().flatten() {
+    for (u, raw, p, y) in parts.into_iter().flatten() {
         out.users.push(u);
         for (c, v) in out.columns.iter_mut().zip(raw) {
             c.push(v);
         }
         out.scores.push(p);
+        if can_label {
+            out.labels.push(y);
+        }
     }
     Ok(out)
 }

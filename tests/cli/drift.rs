@@ -120,6 +120,16 @@ fn a_model_s_features_and_score_are_compared() {
         .filter(|c| c["level"] == "user")
         .count();
     assert!(users >= 3, "{v}");
+    // Labels are known in both exports: performance against training.
+    let perf = &v["performance"];
+    assert!(perf["training"]["auc"].as_f64().unwrap() > 0.5);
+    for side in ["reference", "current"] {
+        let f = &perf[side];
+        assert!(f["labeled_users"].as_u64().unwrap() > 100, "{perf}");
+        let [lo, hi] = [0, 1].map(|k| f["auc_ci"][k].as_f64().unwrap());
+        assert!(lo <= f["auc"].as_f64().unwrap() && f["auc"].as_f64().unwrap() <= hi);
+    }
+    assert!(perf["auc_change_vs_training"].as_f64().is_some());
 }
 
 #[test]
