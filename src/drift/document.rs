@@ -69,34 +69,7 @@ pub fn document(r: &DriftReport) -> Document {
             ))
             .done(),
     ));
-    let mut t = Table::new(&[
-        ("column", Align::Left),
-        ("level", Align::Left),
-        ("type", Align::Left),
-        ("test", Align::Left),
-        ("statistic", Align::Right),
-        ("threshold", Align::Right),
-        ("verdict", Align::Left),
-        ("PSI", Align::Right),
-        ("what moved", Align::Left),
-    ]);
-    for c in &r.columns {
-        t.row(vec![
-            Cell::name(&c.column),
-            Cell::text(level(c.level)),
-            Cell::text(c.kind),
-            Cell::text(c.method_name.unwrap_or("")),
-            Cell::opt(c.statistic.map(|s| Cell::num(s, format!("{s:.4}")))),
-            Cell::opt(c.threshold.map(|s| Cell::fixed(s, 2))),
-            verdict(c),
-            Cell::opt(
-                c.psi
-                    .map(|p| Cell::num(p, format!("{p:.3} ({})", c.psi_band.unwrap_or("")))),
-            ),
-            moved(c),
-        ]);
-    }
-    doc.push(Block::Table(t));
+    doc.push(Block::Table(columns_table(&r.columns)));
     doc.push(Block::text(
         "p-value tests (K-S, chi-square, Z) drift below their threshold, distances (Wasserstein normed by the reference standard deviation, Jensen-Shannon) at or above it, as Evidently chooses and judges them. PSI: below 0.1 stable, 0.1-0.25 moderate, 0.25 or more major.",
     ));
@@ -209,4 +182,36 @@ pub fn document(r: &DriftReport) -> Document {
         ));
     }
     doc
+}
+
+/// One row per column: test, statistic, threshold, verdict, PSI, what moved.
+pub fn columns_table(columns: &[ColumnDrift]) -> Table {
+    let mut t = Table::new(&[
+        ("column", Align::Left),
+        ("level", Align::Left),
+        ("type", Align::Left),
+        ("test", Align::Left),
+        ("statistic", Align::Right),
+        ("threshold", Align::Right),
+        ("verdict", Align::Left),
+        ("PSI", Align::Right),
+        ("what moved", Align::Left),
+    ]);
+    for c in columns {
+        t.row(vec![
+            Cell::name(&c.column),
+            Cell::text(level(c.level)),
+            Cell::text(c.kind),
+            Cell::text(c.method_name.unwrap_or("")),
+            Cell::opt(c.statistic.map(|s| Cell::num(s, format!("{s:.4}")))),
+            Cell::opt(c.threshold.map(|s| Cell::fixed(s, 2))),
+            verdict(c),
+            Cell::opt(
+                c.psi
+                    .map(|p| Cell::num(p, format!("{p:.3} ({})", c.psi_band.unwrap_or("")))),
+            ),
+            moved(c),
+        ]);
+    }
+    t
 }

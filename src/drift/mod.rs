@@ -10,6 +10,7 @@ pub mod drill;
 pub mod ks;
 pub mod performance;
 pub mod stattest;
+pub mod summary;
 
 use serde::{Deserialize, Serialize};
 

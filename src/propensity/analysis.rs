@@ -129,7 +129,17 @@ impl Analysis for Propensity {
                 _ => None,
             },
         };
-        if auc.is_none() && score_psi.is_none() && notes.is_empty() {
+        let summaries = |v: &Value| -> Vec<crate::drift::summary::ValueSummary> {
+            v.pointer("/propensity/feature_summaries")
+                .and_then(|s| serde_json::from_value(s.clone()).ok())
+                .unwrap_or_default()
+        };
+        let features = crate::drift::summary::compare(
+            &summaries(old),
+            &summaries(new),
+            crate::drift::PsiBins::Deciles,
+        );
+        if auc.is_none() && score_psi.is_none() && notes.is_empty() && features.is_empty() {
             return None;
         }
         let mut document = Vec::new();
@@ -152,9 +162,19 @@ impl Analysis for Propensity {
                 "Score distribution PSI: {p:.4} ({verdict}; < 0.1 stable, 0.1–0.25 moderate, > 0.25 major)."
             )));
         }
+        if !features.is_empty() {
+            let drifted = features.iter().filter(|c| c.drifted).count();
+            document.push(Block::text(format!(
+                "Feature drift (labeled users' features and hold-out scores, from the reports' summaries; Evidently's default tests): {drifted} of {} columns drifted.",
+                features.len()
+            )));
+            document.push(Block::Table(crate::drift::document::columns_table(
+                &features,
+            )));
+        }
         Some(DiffPart {
             section: "propensity",
-            figures: json!({ "model_auc": auc, "score_psi": score_psi }),
+            figures: json!({ "model_auc": auc, "score_psi": score_psi, "feature_drift": features }),
             document,
             drift: score_psi,
             notes,

@@ -173,6 +173,10 @@ pub struct PropensityReport {
     pub correlations_skewed: bool,
     pub scoring: ScoreSummary,
     pub training_data: Fingerprint,
+    /// Each model feature's values over the labeled users (and the hold-out
+    /// scores), compact, for `diff`'s drift tests between two reports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feature_summaries: Vec<crate::drift::summary::ValueSummary>,
 }
 
 /// A candidate left out for near-duplicating a kept feature.

@@ -703,7 +703,7 @@ pub fn train(
     progress.stage("scoring every user");
     let scores = score(t, sessions, &model, &model.stages, &model.interventions)?;
     let (correlations, correlations_skewed) = event_correlations(t, &spans, y);
-    let report = PropensityReport {
+    let mut report = PropensityReport {
         kind: if opts.label.is_churn() {
             "churn"
         } else {
@@ -764,6 +764,7 @@ pub fn train(
         correlations_skewed,
         scoring: scores.summary.clone(),
         training_data: fp,
+        feature_summaries: Vec::new(),
     };
     let matrix = standardized(
         &x,
@@ -774,6 +775,7 @@ pub fn train(
         prep.is_holdout,
         lab.y.clone(),
     );
+    report.feature_summaries = feature_summaries(&model, &matrix, &ev.p_hold);
     Ok(Trained {
         model_json,
         model,
@@ -781,6 +783,36 @@ pub fn train(
         scores,
         matrix,
     })
+}
+
+/// Each feature's raw values over the labeled users (back from the
+/// standardized matrix), then the hold-out scores, summarized for `diff`.
+fn feature_summaries(
+    model: &ModelFile,
+    m: &FeatureMatrix,
+    p_hold: &[f64],
+) -> Vec<crate::drift::summary::ValueSummary> {
+    let mut out: Vec<_> = model
+        .features
+        .iter()
+        .enumerate()
+        .map(|(k, f)| {
+            let raw: Vec<f64> = m
+                .values
+                .column(k)
+                .iter()
+                .map(|z| {
+                    // The round trip through the scaler leaves float noise
+                    // that would split one count into several values.
+                    let x = crate::features::inverse(f.definition.transform(), z * f.sd + f.mean);
+                    (x * 1e9).round() / 1e9
+                })
+                .collect();
+            crate::drift::summary::summarize(&f.name, &raw)
+        })
+        .collect();
+    out.push(crate::drift::summary::summarize("score", p_hold));
+    out
 }
 
 /// The labeled users' matrix standardized with the saved model's scaler.

@@ -299,3 +299,40 @@ fn propensity_train_writes_a_model_card_beside_the_model() {
         serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
     assert_eq!(m["training_data"]["period"].as_array().unwrap().len(), 2);
 }
+
+/// `diff` tests the model features' drift from the two reports' compact
+/// summaries (report.json keeps them), as `drift` would on the data.
+#[test]
+fn diff_tests_feature_drift_from_the_reports_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = generate(&dir.path().join("a.csv"), "ecommerce", 2000, 1);
+    let cfg = dir.path().join("a.journey.toml");
+    let b = drifted_export(dir.path(), 2000, 2);
+    for (data, out) in [(a.display().to_string(), "ra"), (b, "rb")] {
+        let st = jm()
+            .args(["report", "-q", &data, "--config"])
+            .arg(&cfg)
+            .arg("--out")
+            .arg(dir.path().join(out))
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+    }
+    let old = dir.path().join("ra/report.json").display().to_string();
+    let new = dir.path().join("rb/report.json").display().to_string();
+    let v = json_of(&["diff", &old, &new]);
+    let part = v["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["section"] == "propensity")
+        .unwrap();
+    let cols = part["figures"]["feature_drift"].as_array().unwrap();
+    assert!(cols.len() > 5, "{part}");
+    assert!(cols.iter().any(|c| c["column"] == "score"));
+    assert!(cols.iter().all(|c| c["statistic"].as_f64().is_some()));
+}
