@@ -7,12 +7,13 @@ requires, per column, the same test, the same verdict and the statistic within
 1e-6; then checks that the planted drift (`generate --drift`) is found and the
 rest is not.
 
-Two cases cover every branch of Evidently's selector: a large pair (more than
-1,000 reference rows: Wasserstein / Jensen-Shannon) and a small one (800 users:
-K-S on user features) and alternate rows of a 1,800-row head (chi-square on
-the event columns, p-values from 0 to 0.996).
+Three cases cover Evidently's selector but its Z branch (no generated column
+has at most two values and 1,000 rows; unit tests cover it): a large pair
+(more than 1,000 reference rows: Wasserstein / Jensen-Shannon), an 800-user
+pair (K-S on the user features) and alternate rows of a 1,800-row head
+(chi-square on the event columns, p-values from 0 to 0.996).
 
-    python3 -m venv /tmp/evvenv && /tmp/evvenv/bin/pip install "evidently==0.7.23"
+    python3 -m venv /tmp/evvenv && /tmp/evvenv/bin/pip install "evidently==0.7.23" "pandas<3"
     /tmp/evvenv/bin/python scripts/evidently_drift.py [path/to/journeymap]
 """
 import json
