@@ -141,6 +141,50 @@ pub(super) fn cuts(t: &EventTable, label: &Resolved) -> Vec<UserCut> {
         .collect()
 }
 
+/// The model's features on one table: each user's values before their
+/// transform, and standardized as the model saw them in training (one
+/// formula for scoring and for drift's inputs).
+struct ModelRows<'a> {
+    ex: Extractor<'a>,
+    model: &'a ModelFile,
+}
+
+impl<'a> ModelRows<'a> {
+    fn new(
+        t: &'a EventTable,
+        sessions: &'a Sessions,
+        model: &'a ModelFile,
+    ) -> Result<ModelRows<'a>, DataError> {
+        let defs: Vec<FeatureDef> = model
+            .features
+            .iter()
+            .map(|f| f.definition.clone())
+            .collect();
+        let (ex, _missing) = Extractor::new(t, sessions, &defs, model.funnel.as_ref().into())?;
+        Ok(ModelRows { ex, model })
+    }
+
+    fn width(&self) -> usize {
+        self.ex.width()
+    }
+
+    /// `raw`: the user's feature values; `z`: standardized.
+    fn row(
+        &self,
+        t: &EventTable,
+        c: &UserCut,
+        scratch: &mut RowScratch,
+        raw: &mut [f64],
+        z: &mut [f64],
+    ) {
+        self.ex.row(&c.unit(t), scratch, raw);
+        for ((zk, v), f) in z.iter_mut().zip(raw.iter()).zip(&self.model.features) {
+            let x = crate::features::transform(f.definition.transform(), *v);
+            *zk = standardize(x, f.mean, f.sd);
+        }
+    }
+}
+
 /// Refuses a model whose features name events or columns the data lacks
 /// (unless `allow_missing`), with the list.
 pub fn check_model_matches(
@@ -253,12 +297,7 @@ pub fn score_with(
     contributions: bool,
 ) -> Result<Scores, DataError> {
     let label = resolve_label(&model.label, t, false)?;
-    let defs: Vec<FeatureDef> = model
-        .features
-        .iter()
-        .map(|f| f.definition.clone())
-        .collect();
-    let (ex, _missing) = Extractor::new(t, sessions, &defs, model.funnel.as_ref().into())?;
+    let ex = ModelRows::new(t, sessions, model)?;
     let stager = Stager::new(t, stages)?;
     let resolved_rules = interventions::resolve(rules, stages, &model.milestones, t)?;
     let lin = model.linear();
@@ -277,11 +316,7 @@ pub fn score_with(
                 let user = t.user[c.range.start];
                 match c.status {
                     s if s.scored() => {
-                        ex.row(&c.unit(t), &mut scratch, &mut raw);
-                        for ((zk, v), f) in z.iter_mut().zip(&raw).zip(&model.features) {
-                            let x = crate::features::transform(f.definition.transform(), *v);
-                            *zk = standardize(x, f.mean, f.sd);
-                        }
+                        ex.row(t, c, &mut scratch, &mut raw, &mut z);
                         let p = lin.predict_row(&z);
                         let risk = if churn { p } else { 1.0 - p };
                         let stage = stager.at(t, c.range.start, c.pre_end);
@@ -534,12 +569,7 @@ pub fn inputs(
         label.outcome,
         ResolvedOutcome::Conversion { target: None, .. }
     );
-    let defs: Vec<FeatureDef> = model
-        .features
-        .iter()
-        .map(|f| f.definition.clone())
-        .collect();
-    let (ex, _missing) = Extractor::new(t, sessions, &defs, model.funnel.as_ref().into())?;
+    let ex = ModelRows::new(t, sessions, model)?;
     let lin = model.linear();
     let scored: Vec<UserCut> = cuts(t, &label)
         .into_iter()
@@ -552,11 +582,7 @@ pub fn inputs(
         scored[range]
             .iter()
             .map(|c| {
-                ex.row(&c.unit(t), &mut scratch, &mut raw);
-                for ((zk, v), f) in z.iter_mut().zip(&raw).zip(&model.features) {
-                    let x = crate::features::transform(f.definition.transform(), *v);
-                    *zk = standardize(x, f.mean, f.sd);
-                }
+                ex.row(t, c, &mut scratch, &mut raw, &mut z);
                 let y = match c.status {
                     Status::Labeled(b) => Some(b),
                     _ => None,
@@ -567,7 +593,7 @@ pub fn inputs(
     });
     let mut out = ModelInputs {
         users: Vec::with_capacity(scored.len()),
-        columns: vec![Vec::with_capacity(scored.len()); defs.len()],
+        columns: vec![Vec::with_capacity(scored.len()); model.features.len()],
         scores: Vec::with_capacity(scored.len()),
         labels: Vec::new(),
     };

@@ -16,17 +16,11 @@ fn column<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
 
 fn drifted_export(dir: &Path, users: usize, seed: u64) -> String {
     let out = dir.join(format!("cur{seed}.csv"));
-    let st = jm()
-        .args(["generate", "--drift", "-q", "--users", &users.to_string()])
+    jm().args(["generate", "--drift", "-q", "--users", &users.to_string()])
         .args(["--seed", &seed.to_string(), "--out"])
         .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+        .assert()
+        .success();
     out.display().to_string()
 }
 
@@ -89,18 +83,12 @@ fn a_model_s_features_and_score_are_compared() {
     let reference = generate(&dir.path().join("ref.csv"), "ecommerce", 3000, 1);
     let current = drifted_export(dir.path(), 3000, 2);
     let model = dir.path().join("model.json");
-    let st = jm()
-        .args(["propensity", "train", "-q"])
+    jm().args(["propensity", "train", "-q"])
         .arg(&reference)
         .args(["--target", "purchase", "--model-out"])
         .arg(&model)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+        .assert()
+        .success();
     let v = json_of(&[
         "drift",
         &reference.display().to_string(),
@@ -194,21 +182,19 @@ fn empty_tiny_and_unlike_exports_give_clear_output() {
 fn the_fairness_section_finds_the_under_served_group() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("shop.csv");
-    let st = jm()
-        .args([
-            "generate",
-            "--fairness",
-            "-q",
-            "--users",
-            "12000",
-            "--seed",
-            "3",
-            "--out",
-        ])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(st.status.success());
+    jm().args([
+        "generate",
+        "--fairness",
+        "-q",
+        "--users",
+        "12000",
+        "--seed",
+        "3",
+        "--out",
+    ])
+    .arg(&data)
+    .assert()
+    .success();
     let cfg = dir.path().join("shop.journey.toml");
     let out = dir.path().join("out");
     let st = jm()
@@ -264,20 +250,14 @@ fn propensity_train_writes_a_model_card_beside_the_model() {
     let dir = tempfile::tempdir().unwrap();
     let data = generate(&dir.path().join("shop.csv"), "ecommerce", 3000, 4);
     let model = dir.path().join("model.json");
-    let st = jm()
-        .args(["propensity", "train", "-q"])
+    jm().args(["propensity", "train", "-q"])
         .arg(&data)
         .arg("--config")
         .arg(dir.path().join("shop.journey.toml"))
         .arg("--model-out")
         .arg(&model)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+        .assert()
+        .success();
     let card = std::fs::read_to_string(dir.path().join("model-card.md")).unwrap();
     for part in [
         "# Model card",
@@ -309,18 +289,12 @@ fn diff_tests_feature_drift_from_the_reports_alone() {
     let cfg = dir.path().join("a.journey.toml");
     let b = drifted_export(dir.path(), 2000, 2);
     for (data, out) in [(a.display().to_string(), "ra"), (b, "rb")] {
-        let st = jm()
-            .args(["report", "-q", &data, "--config"])
+        jm().args(["report", "-q", &data, "--config"])
             .arg(&cfg)
             .arg("--out")
             .arg(dir.path().join(out))
-            .output()
-            .unwrap();
-        assert!(
-            st.status.success(),
-            "{}",
-            String::from_utf8_lossy(&st.stderr)
-        );
+            .assert()
+            .success();
     }
     let old = dir.path().join("ra/report.json").display().to_string();
     let new = dir.path().join("rb/report.json").display().to_string();
