@@ -8,6 +8,7 @@ pub mod atomic;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod decide;
 pub mod diff;
 pub mod doc;
 pub mod drift;

@@ -16,6 +16,7 @@ use crate::generate::{self, GenerateOptions, Scenario};
   journeymap generate --scenario saas --users 280000 --out big.parquet   # ~10M events
   journeymap generate --scenario saas --experiment --out exp.parquet     # + exp.assignments.csv, exp.experiment-truth.json
   journeymap generate --scenario saas --retention --out ret.csv          # + ret.retention-truth.json (planted weekly returns)
+  journeymap generate --scenario bank --users 20000 --out bank/events.csv  # + transactions, customers, truth, journey.toml (decide)
   journeymap generate --drift --seed 43 --out cur.csv                   # + cur.drift-truth.json (compare with a plain export)
   journeymap generate --fairness --out shop.csv                         # + shop.fairness-truth.json (tablet users under-served)
   # the truth file lands beside the output: shop.truth.csv")]
@@ -90,6 +91,21 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
                 })
         },
     )?;
+    if args.scenario == Scenario::Bank {
+        let p = generate::bank_paths(&args.out);
+        super::outln(&format!(
+            "wrote {} app events for {} customers to {}, with {} and {} ({} planted life events)",
+            summary.events,
+            summary.users,
+            summary.out.display(),
+            p.transactions.display(),
+            p.customers.display(),
+            summary.converted_users
+        ))?;
+        super::outln(&format!("truth: {}", summary.truth.display()))?;
+        super::outln(&format!("config: {}", summary.journey_config.display()))?;
+        return Ok(());
+    }
     super::outln(&format!(
         "wrote {} events for {} users to {} ({} converted: {})",
         summary.events,

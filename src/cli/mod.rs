@@ -1,5 +1,6 @@
 //! One module per subcommand: parse arguments, call the library, print.
 
+pub mod decide;
 pub mod demo;
 pub mod diff;
 pub mod drift;
@@ -82,6 +83,7 @@ pub enum Command {
     Init(init::InitArgs),
     Diff(diff::DiffArgs),
     Drift(drift::DriftArgs),
+    Decide(decide::DecideArgs),
     Verify(verify::VerifyArgs),
     Schema(schema::SchemaArgs),
     Generate(generate::GenerateArgs),
@@ -129,6 +131,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Init(a) => init::run(a),
         Command::Diff(a) => diff::run(a),
         Command::Drift(a) => drift::run(a),
+        Command::Decide(a) => decide::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Generate(a) => generate::run(a),

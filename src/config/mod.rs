@@ -100,6 +100,18 @@ pub struct JourneyConfig {
     /// `[drift]`: how `journeymap drift` compares two exports (docs/monitoring.md).
     #[serde(default)]
     pub drift: Option<crate::drift::DriftSection>,
+    /// `[[sources]]`: files joined to the export by user id (docs/decisions.md).
+    #[serde(default)]
+    pub sources: Vec<crate::decide::config::SourceConfig>,
+    /// `[[triggers]]`: life events detected as of a run date (docs/decisions.md).
+    #[serde(default)]
+    pub triggers: Vec<crate::decide::config::TriggerConfig>,
+    /// `[[pathways]]`: triggers and attributes matched to actions (docs/decisions.md).
+    #[serde(default)]
+    pub pathways: Vec<crate::decide::config::PathwayConfig>,
+    /// `[decide]`: the kill switch and rules over every pathway (docs/decisions.md).
+    #[serde(default)]
+    pub decide: Option<crate::decide::config::DecideSection>,
     /// CI gates, e.g. `"funnel.step[3].conversion >= 0.2"` (docs/checks.md).
     #[serde(default)]
     pub checks: Vec<String>,

@@ -260,6 +260,8 @@ pub fn journey_toml(scenario: Scenario) -> &'static str {
         Scenario::Saas => SAAS,
         Scenario::Retail => RETAIL,
         Scenario::Bookstore => BOOKSTORE,
+        // Names the files beside it: written by generate::bank::config_toml.
+        Scenario::Bank => "",
     }
 }
 
@@ -336,6 +338,7 @@ mod tests {
                     &crate::config::DEFAULT_STAGES[..3]
                 }
                 Scenario::Saas => &crate::config::DEFAULT_STAGES,
+                Scenario::Bank => &[],
             };
             assert_eq!(names, expected, "{scenario:?}");
             for st in &cfg.stages {

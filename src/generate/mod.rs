@@ -6,6 +6,7 @@
 //! written next to the events so that segmentation, funnel and propensity
 //! features can be tested against what was actually planted.
 
+pub mod bank;
 mod bookstore;
 mod drift;
 mod ecommerce;
@@ -31,6 +32,8 @@ pub enum Scenario {
     Retail,
     /// A small online bookstore with series, authors and planted next items (recommendations).
     Bookstore,
+    /// A bank: app events, transactions and a customer table with planted life events (decide).
+    Bank,
 }
 
 impl Scenario {
@@ -38,6 +41,7 @@ impl Scenario {
         match self {
             Scenario::Ecommerce | Scenario::Retail | Scenario::Bookstore => "purchase",
             Scenario::Saas => "upgrade",
+            Scenario::Bank => "product_opened",
         }
     }
 }
@@ -88,6 +92,11 @@ pub enum ExperimentPlan {
 /// `data/events.parquet` → `data/events.retention-truth.json`.
 pub fn retention_truth_path(out: &Path) -> PathBuf {
     sibling(out, "retention-truth.json")
+}
+
+/// The bank scenario's files beside `out`: transactions, customers, truth.
+pub fn bank_paths(out: &Path) -> bank::Paths {
+    bank::paths(out)
 }
 
 /// `data/events.parquet` → `data/events.catalog.csv` (the bookstore's books).
@@ -163,6 +172,7 @@ pub fn generate_with(
         Scenario::Saas => saas::user,
         Scenario::Retail => return generate_retail(opts, format, &truth),
         Scenario::Bookstore => return generate_bookstore(opts, format, &truth),
+        Scenario::Bank => return generate_bank(opts, format),
     };
     let randomized = match experiment {
         Some(ExperimentPlan::Randomized { srm }) => Some(srm),
@@ -331,6 +341,30 @@ fn generate_bookstore(
             buyers.dedup();
             buyers.len() as u64
         },
+    })
+}
+
+/// The bank: events at `--out` (CSV), transactions, customers, the truth
+/// and a journey.toml with the decision engine's sections beside it.
+fn generate_bank(opts: &GenerateOptions, format: write::Format) -> anyhow::Result<GenerateSummary> {
+    if format != write::Format::Csv {
+        return Err(crate::error::UsageError(
+            "--scenario bank writes CSV: name the events file .csv".into(),
+        )
+        .into());
+    }
+    let n = bank::generate(opts.seed, opts.users, &opts.out)?;
+    let p = bank::paths(&opts.out);
+    let journey_config = journey::journey_path(&opts.out);
+    crate::atomic::write_bytes(&journey_config, bank::config_toml(&p).as_bytes())?;
+    Ok(GenerateSummary {
+        events: n.events,
+        users: opts.users as u64,
+        out: opts.out.clone(),
+        truth: p.truth,
+        journey_config,
+        conversion_event: opts.scenario.conversion_event().to_string(),
+        converted_users: n.planted,
     })
 }
 

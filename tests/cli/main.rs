@@ -6,6 +6,7 @@
 mod common;
 
 mod browser;
+mod decide;
 mod drift;
 mod experiment;
 mod formats;

@@ -1,0 +1,533 @@
+//! `journeymap decide` on the generated bank: trigger quality against the
+//! planted life events, compliance (consent, eligibility, caps across
+//! runs, kill switch, overrides, pseudonyms, erasure), determinism with a
+//! trail that re-derives each decision, and bad input.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::common::{jm, read_csv};
+
+struct Bank {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    events: String,
+    config: PathBuf,
+}
+
+fn bank(users: usize) -> Bank {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let events = root.join("bank.csv");
+    jm().args([
+        "generate",
+        "--scenario",
+        "bank",
+        "-q",
+        "--seed",
+        "5",
+        "--users",
+    ])
+    .arg(users.to_string())
+    .arg("--out")
+    .arg(&events)
+    .assert()
+    .success();
+    Bank {
+        config: root.join("bank.journey.toml"),
+        events: events.display().to_string(),
+        root,
+        _dir: dir,
+    }
+}
+
+fn decide(
+    b: &Bank,
+    config: &Path,
+    as_of: &str,
+    out: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    jm().args(["decide", &b.events, "-q", "--config"])
+        .arg(config)
+        .args(["--as-of", as_of, "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn ok(o: std::process::Output) -> std::process::Output {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o
+}
+
+fn day(s: &str) -> i64 {
+    let d = chrono::NaiveDate::parse_from_str(&s[..10], "%Y-%m-%d").unwrap();
+    d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_millis() / 86_400_000
+}
+
+fn ms(s: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .timestamp_millis()
+}
+
+#[test]
+fn planted_life_events_are_found_with_precision_and_recall_over_0_9() {
+    let b = bank(6000);
+    let out = b.root.join("bt");
+    ok(jm()
+        .args(["decide", &b.events, "-q", "--config"])
+        .arg(&b.config)
+        .args([
+            "--backtest",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-06-30",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap());
+    let mut truth: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for r in read_csv(&b.root.join("bank.bank-truth.csv")) {
+        truth
+            .entry(r["life_event"].clone())
+            .or_default()
+            .insert(r["customer_id"].clone(), ms(&r["date"]));
+    }
+    let mut fired: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for r in read_csv(&out.join("backtest-triggers.csv")) {
+        fired
+            .entry(r["trigger"].clone())
+            .or_default()
+            .insert(r["user_id"].clone(), ms(&r["fired_at"]));
+    }
+    let windows = [
+        ("home_purchase", 30),
+        ("new_child", 30),
+        ("salary_rise", 60),
+        ("mortgage_research", 30),
+    ];
+    for (name, w) in windows {
+        let t = &truth[name];
+        let f = &fired[name];
+        // Detected within the trigger's window after the planted date (the
+        // research sequence is dated at its completing event).
+        let hits = f
+            .iter()
+            .filter(|(u, at)| {
+                t.get(*u)
+                    .is_some_and(|d| **at >= *d && **at <= d + w * 86_400_000)
+            })
+            .count() as f64;
+        let (p, r) = (hits / f.len() as f64, hits / t.len() as f64);
+        assert!(t.len() > 50, "{name}: {} planted", t.len());
+        assert!(
+            p >= 0.9 && r >= 0.9,
+            "{name}: precision {p:.3}, recall {r:.3}"
+        );
+    }
+    let bt: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("backtest.json")).unwrap()).unwrap();
+    for t in bt["triggers"].as_array().unwrap() {
+        assert!(t["lift"].as_f64().unwrap() > 3.0, "{t}");
+        assert_eq!(t["fired_per_date"].as_array().unwrap().len(), 26);
+    }
+}
+
+struct Customer {
+    attrs: BTreeMap<String, String>,
+}
+
+fn customers(b: &Bank) -> BTreeMap<String, Customer> {
+    read_csv(&b.root.join("bank.customers.csv"))
+        .into_iter()
+        .map(|r| (r["customer_id"].clone(), Customer { attrs: r }))
+        .collect()
+}
+
+/// What a decisions file must never contain: an action without consent for
+/// its channel and purpose, or to an ineligible user.
+fn assert_compliant(decisions: &[BTreeMap<String, String>], cust: &BTreeMap<String, Customer>) {
+    let purpose = |p: &str| match p {
+        "home_loan" => "consent_credit",
+        _ => "consent_marketing",
+    };
+    for d in decisions {
+        if d["action"].is_empty() {
+            continue;
+        }
+        let c = &cust[&d["user_id"]].attrs;
+        assert_eq!(c[&format!("consent_{}", d["channel"])], "yes", "{d:?}");
+        assert_eq!(c[purpose(&d["pathway"])], "yes", "{d:?}");
+        if d["pathway"] == "home_loan" {
+            let age: u32 = c["age"].parse().unwrap();
+            assert!(
+                c["vulnerable"] != "true" && (18..=70).contains(&age),
+                "{d:?} {c:?}"
+            );
+            assert_eq!(c["has_mortgage"], "false");
+        }
+        if d["pathway"] == "investment" {
+            assert!(c["age"].parse::<u32>().unwrap() >= 21);
+        }
+    }
+}
+
+#[test]
+fn consent_caps_kill_switch_overrides_and_determinism() {
+    let b = bank(4000);
+    let cust = customers(&b);
+    // Three consecutive nights, each reading the state of the one before.
+    let nights = ["2026-03-01", "2026-03-08", "2026-03-15"];
+    let mut prev: Option<PathBuf> = None;
+    for n in nights {
+        let out = b.root.join(format!("run-{n}"));
+        let mut extra: Vec<String> = Vec::new();
+        if let Some(p) = &prev {
+            extra.push("--state".into());
+            extra.push(p.join("history.csv").display().to_string());
+        }
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        ok(decide(&b, &b.config, n, &out, &extra));
+        assert_compliant(&read_csv(&out.join("decisions.csv")), &cust);
+        prev = Some(out);
+    }
+    let history = read_csv(&prev.unwrap().join("history.csv"));
+    assert!(history.len() > 50, "{}", history.len());
+    let mut per: BTreeMap<(String, String), Vec<i64>> = BTreeMap::new();
+    for h in &history {
+        per.entry((h["user_id"].clone(), h["pathway"].clone()))
+            .or_default()
+            .push(day(&h["as_of"]));
+    }
+    let mut last_any: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for ((u, p), days) in &per {
+        let cap = match p.as_str() {
+            "home_loan" => 2,
+            _ => 1,
+        };
+        assert!(days.len() <= cap, "{u} {p} {days:?}");
+        if p == "home_loan" {
+            assert!(days.windows(2).all(|w| w[1] - w[0] >= 30), "{u} {days:?}");
+        }
+        last_any.entry(u.clone()).or_default().extend(days);
+    }
+    for (u, mut days) in last_any {
+        days.sort();
+        assert!(
+            days.windows(2).all(|w| w[1] - w[0] >= 7),
+            "{u}: global cool-down {days:?}"
+        );
+    }
+
+    // Determinism, and each trail re-derives its decision.
+    let a = b.root.join("again");
+    ok(decide(&b, &b.config, "2026-03-01", &a, &[]));
+    for f in [
+        "decisions.csv",
+        "trail.jsonl",
+        "triggers.csv",
+        "decide.json",
+        "history.csv",
+    ] {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.root.join("run-2026-03-01").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let decisions = read_csv(&a.join("decisions.csv"));
+    let trails: Vec<serde_json::Value> = std::fs::read_to_string(a.join("trail.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(trails.len(), decisions.len());
+    let mut with_action = 0;
+    for (d, t) in decisions.iter().zip(&trails) {
+        assert_eq!(t["user_id"], d["user_id"].as_str());
+        // Replay: the last chosen/forced step, unless suppressed or killed after it.
+        let mut derived: Option<(String, String)> = None;
+        for s in t["steps"].as_array().unwrap() {
+            match s["result"].as_str().unwrap() {
+                "chosen" | "forced" => {
+                    derived = Some((
+                        s["action"].as_str().unwrap().into(),
+                        s["channel"].as_str().unwrap().into(),
+                    ))
+                }
+                "suppressed" | "kill_switch" => derived = None,
+                _ => {}
+            }
+        }
+        let taken = (!d["action"].is_empty()).then(|| (d["action"].clone(), d["channel"].clone()));
+        assert_eq!(derived, taken, "{t}");
+        // Every pathway before the chosen one says why it did not act.
+        if taken.is_some() {
+            with_action += 1;
+            let steps = t["steps"].as_array().unwrap();
+            assert!(
+                steps[..steps.len() - 1]
+                    .iter()
+                    .all(|s| s["result"] != "chosen")
+            );
+        }
+    }
+    assert!(with_action > 20);
+
+    // The kill switch: zero actions, even forced ones.
+    let text = std::fs::read_to_string(&b.config).unwrap();
+    let killed = b.root.join("killed.toml");
+    std::fs::write(
+        &killed,
+        text.replace("[decide]\nenabled = true", "[decide]\nenabled = false"),
+    )
+    .unwrap();
+    let chosen: Vec<&BTreeMap<String, String>> = decisions
+        .iter()
+        .filter(|d| !d["action"].is_empty())
+        .collect();
+    let consented = cust
+        .iter()
+        .find(|(_, c)| c.attrs["consent_email"] == "yes" && c.attrs["consent_credit"] == "yes")
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    let refused = cust
+        .iter()
+        .find(|(_, c)| c.attrs["consent_email"] == "no" && c.attrs["consent_app"] == "no")
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    let overrides = b.root.join("overrides.csv");
+    std::fs::write(
+        &overrides,
+        format!(
+            "scope,id,rule,value,note\nuser,{},suppress,,complaint\nuser,{consented},force_action,mortgage_offer_email,by hand\nuser,{refused},force_action,mortgage_offer_email,no consent\n",
+            chosen[0]["user_id"]
+        ),
+    )
+    .unwrap();
+    let ov = overrides.display().to_string();
+    let k = b.root.join("k");
+    ok(decide(&b, &killed, "2026-03-01", &k, &["--overrides", &ov]));
+    assert!(
+        read_csv(&k.join("decisions.csv"))
+            .iter()
+            .all(|d| d["action"].is_empty())
+    );
+    let rep: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(k.join("decide.json")).unwrap()).unwrap();
+    assert_eq!(rep["with_action"], 0);
+    assert_eq!(rep["kill_switch"], true);
+
+    // Overrides win, are reported, and never break consent.
+    let o = b.root.join("o");
+    ok(decide(
+        &b,
+        &b.config,
+        "2026-03-01",
+        &o,
+        &["--overrides", &ov],
+    ));
+    let by: BTreeMap<String, BTreeMap<String, String>> = read_csv(&o.join("decisions.csv"))
+        .into_iter()
+        .map(|d| (d["user_id"].clone(), d))
+        .collect();
+    assert_eq!(by[&chosen[0]["user_id"]]["action"], "");
+    assert_eq!(by[&chosen[0]["user_id"]]["reason"], "suppressed");
+    assert_eq!(by[&consented]["action"], "mortgage_offer_email");
+    assert_eq!(by[&consented]["source"], "override");
+    assert_ne!(by[&refused]["action"], "mortgage_offer_email");
+    let rep: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(o.join("decide.json")).unwrap()).unwrap();
+    assert_eq!(rep["overrides"]["suppressed"], 1);
+    assert_eq!(rep["overrides"]["forced"], 1);
+    assert_eq!(rep["overrides"]["refused"], 1);
+    assert_compliant(&by.into_values().collect::<Vec<_>>(), &cust);
+
+    // A dry run with --compare says how many decisions the change moves.
+    let strict = b.root.join("strict.toml");
+    std::fs::write(
+        &strict,
+        text.replace("eligible = [\"age <= 70\"", "eligible = [\"age <= 40\""),
+    )
+    .unwrap();
+    let out = ok(jm()
+        .args([
+            "decide",
+            &b.events,
+            "-q",
+            "--json",
+            "--dry-run",
+            "--as-of",
+            "2026-03-01",
+            "--config",
+        ])
+        .arg(&strict)
+        .arg("--compare")
+        .arg(&b.config)
+        .output()
+        .unwrap());
+    let cmp: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(cmp["changed"].as_u64().unwrap() > 0, "{cmp}");
+}
+
+#[test]
+fn pseudonyms_are_stable_and_erased_users_are_nowhere() {
+    let b = bank(1500);
+    let key = b.root.join("key");
+    std::fs::write(&key, "0123456789abcdef0123456789abcdef\n").unwrap();
+    let erase = b.root.join("erase.txt");
+    std::fs::write(&erase, "# requests\nc0000001\nc0000002\n").unwrap();
+    let (k, e) = (key.display().to_string(), erase.display().to_string());
+    let runs: Vec<PathBuf> = (0..2)
+        .map(|i| {
+            let out = b.root.join(format!("p{i}"));
+            ok(decide(
+                &b,
+                &b.config,
+                "2026-04-01",
+                &out,
+                &["--pseudonymize-key", &k, "--erase", &e],
+            ));
+            out
+        })
+        .collect();
+    let ids: BTreeSet<String> = customers(&b).into_keys().collect();
+    for f in [
+        "decisions.csv",
+        "trail.jsonl",
+        "triggers.csv",
+        "history.csv",
+        "decide.json",
+        "decide.md",
+    ] {
+        let text = std::fs::read_to_string(runs[0].join(f)).unwrap();
+        assert_eq!(
+            text,
+            std::fs::read_to_string(runs[1].join(f)).unwrap(),
+            "{f}"
+        );
+        for id in ids.iter().step_by(7).chain(["c0000001".to_string()].iter()) {
+            assert!(!text.contains(id.as_str()), "{f} holds {id}");
+        }
+    }
+    let d = read_csv(&runs[0].join("decisions.csv"));
+    assert_eq!(d.len(), ids.len() - 2, "erased users have no row");
+    assert!(
+        d.iter()
+            .all(|r| r["user_id"].starts_with("p_") && r["user_id"].len() == 34)
+    );
+    let rep: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(runs[0].join("decide.json")).unwrap())
+            .unwrap();
+    let src = |name: &str| {
+        rep["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["source"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(src("customers")["erased"], 2);
+    assert!(src("transactions")["erased"].as_u64().unwrap() > 20);
+    assert!(src("events")["erased"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn bad_sources_are_accounted_and_bad_configs_refused_with_their_line() {
+    let b = bank(300);
+    // Damage the transactions and the customer table.
+    let tx = b.root.join("bank.transactions.csv");
+    let mut t = std::fs::read_to_string(&tx).unwrap();
+    t.push_str("c0000003,2026-01-05T10:00:00Z,-20.00,groceries,M1\n");
+    t.push_str("c0000003,2026-01-05T10:00:00Z,twelve,groceries,M1\n");
+    t.push_str("nobody,2026-01-05T10:00:00Z,5.00,groceries,M1\n");
+    t.push_str("c0000003,2026-01-05T10:00:00Z,5.00\n");
+    std::fs::write(&tx, t).unwrap();
+    let cu = b.root.join("bank.customers.csv");
+    let mut c = std::fs::read_to_string(&cu).unwrap();
+    let line5 = c.lines().nth(4).unwrap().to_string();
+    c.push_str(&line5.replace(",yes,", ",maybe,"));
+    c.push('\n');
+    c.push_str("c9999999,mass,north,40,false,false,perhaps,yes,yes,yes,yes\n");
+    std::fs::write(&cu, c).unwrap();
+    let out = b.root.join("r");
+    ok(decide(&b, &b.config, "2026-03-01", &out, &[]));
+    let rep: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("decide.json")).unwrap()).unwrap();
+    let src = |name: &str| {
+        rep["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["source"] == name)
+            .unwrap()
+            .clone()
+    };
+    let t = src("transactions");
+    for reason in ["negative_amount", "non_numeric_amount", "wrong_field_count"] {
+        assert_eq!(t["rejected"][reason]["rows"], 1, "{reason}: {t}");
+    }
+    // The duplicated customer's transactions are unknown now.
+    assert!(
+        t["rejected"]["unknown_user"]["rows"].as_u64().unwrap() > 1,
+        "{t}"
+    );
+    let total = t["used"].as_u64().unwrap()
+        + t["after_as_of"].as_u64().unwrap()
+        + t["rejected"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|r| r["rows"].as_u64().unwrap())
+            .sum::<u64>();
+    assert_eq!(total, t["rows"].as_u64().unwrap());
+    let cs = src("customers");
+    assert_eq!(cs["rejected"]["duplicate_customer"]["rows"], 2, "{cs}");
+    assert_eq!(cs["rejected"]["duplicate_customer"]["first_line"], 302);
+    assert_eq!(rep["odd_consent"][0]["values"][0], "perhaps");
+    let md = std::fs::read_to_string(out.join("decide.md")).unwrap();
+    assert!(md.contains("counted as no consent"), "{md}");
+
+    // A pathway naming an unknown trigger: refused with its line.
+    let text = std::fs::read_to_string(&b.config).unwrap();
+    let bad = b.root.join("bad.toml");
+    std::fs::write(
+        &bad,
+        text.replace("triggers = [\"new_child\"]", "triggers = [\"new_chld\"]"),
+    )
+    .unwrap();
+    let o = decide(&b, &bad, "2026-03-01", &b.root.join("x"), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = text
+        .lines()
+        .position(|l| l.contains("triggers = [\"new_child\"]"))
+        .unwrap()
+        + 1;
+    assert!(
+        err.contains(&format!("bad.toml:{line}:")) && err.contains("did you mean"),
+        "{err}"
+    );
+    // A missing consent column: refused with the file.
+    std::fs::write(&bad, text.replace("consent_sms\"", "consent_text\"")).unwrap();
+    let o = decide(&b, &bad, "2026-03-01", &b.root.join("x"), &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("consent_text") && err.contains("customers.csv:1"),
+        "{err}"
+    );
+    // An empty transactions file.
+    std::fs::write(&tx, "").unwrap();
+    let o = decide(&b, &b.config, "2026-03-01", &b.root.join("x"), &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("empty") && !err.contains("panicked"),
+        "{err}"
+    );
+}
