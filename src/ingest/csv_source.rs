@@ -255,26 +255,49 @@ fn reader(delimiter: u8, data: &[u8]) -> csv::Reader<&[u8]> {
 /// Chunk boundaries: byte offsets just after a newline that is outside
 /// quotes. A newline ends a record iff the number of quote bytes before it is
 /// even (RFC 4180 escapes a quote by doubling it, which keeps the parity).
-fn split_points(data: &[u8], start: usize, threads: usize, min_bytes: usize) -> Vec<usize> {
+pub(crate) fn split_points(
+    data: &[u8],
+    start: usize,
+    threads: usize,
+    min_bytes: usize,
+) -> Vec<usize> {
     let len = data.len();
     let mut points = vec![start];
     if threads > 1 && len - start >= min_bytes.max(threads) {
         let step = (len - start) / threads;
+        let targets: Vec<usize> = (1..threads).map(|k| start + k * step).collect();
+        // Quote parity of data[start..target] for each target: the stretches
+        // are counted in parallel (a serial count of a multi-GB file was a
+        // visible share of the read).
+        let odd: Vec<bool> = std::thread::scope(|s| {
+            let handles: Vec<_> = std::iter::once(start)
+                .chain(targets.iter().copied())
+                .zip(targets.iter().copied())
+                .map(|(a, b)| {
+                    s.spawn(move || memchr::memchr_iter(b'"', &data[a..b]).count() % 2 == 1)
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("quote count panicked"))
+                .collect()
+        });
+        let mut before_target = false;
         let mut pos = start;
         // Quote parity of data[start..pos]; the header before `start` is a whole record.
-        let mut odd = false;
-        for k in 1..threads {
-            let target = start + k * step;
+        let mut odd_here = false;
+        for (k, &target) in targets.iter().enumerate() {
+            before_target ^= odd[k];
             if target > pos {
-                odd ^= data[pos..target].iter().filter(|&&b| b == b'"').count() % 2 == 1;
+                odd_here = before_target;
                 pos = target;
             }
             while pos < len {
                 let b = data[pos];
                 pos += 1;
                 if b == b'"' {
-                    odd = !odd;
-                } else if b == b'\n' && !odd {
+                    odd_here = !odd_here;
+                } else if b == b'\n' && !odd_here {
                     break;
                 }
             }

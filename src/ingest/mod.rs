@@ -2,7 +2,7 @@
 //! per-user ordered event table, with every input row accounted for.
 
 mod chunk;
-mod csv_source;
+pub(crate) mod csv_source;
 pub mod dedup;
 pub mod hint;
 mod interner;
