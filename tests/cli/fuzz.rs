@@ -17,7 +17,7 @@ use journeymap::pipeline::{self, Context, LoadOptions};
 use journeymap::progress::Progress;
 use proptest::prelude::*;
 
-fn cases(default: u32) -> ProptestConfig {
+pub(crate) fn cases(default: u32) -> ProptestConfig {
     let n = std::env::var("JOURNEYMAP_FUZZ_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -32,7 +32,7 @@ fn cases(default: u32) -> ProptestConfig {
 
 /// One byte-level mutation: AFL's usual moves.
 #[derive(Debug, Clone)]
-enum Mutation {
+pub(crate) enum Mutation {
     Flip { at: usize, bit: u8 },
     Set { at: usize, byte: u8 },
     Cut { at: usize },
@@ -41,7 +41,7 @@ enum Mutation {
     Copy { from: usize, to: usize, len: usize },
 }
 
-fn mutation() -> impl Strategy<Value = Mutation> {
+pub(crate) fn mutation() -> impl Strategy<Value = Mutation> {
     let at = any::<usize>();
     prop_oneof![
         3 => (at, 0u8..8).prop_map(|(at, bit)| Mutation::Flip { at, bit }),
@@ -55,7 +55,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     ]
 }
 
-fn apply(mut b: Vec<u8>, muts: &[Mutation]) -> Vec<u8> {
+pub(crate) fn apply(mut b: Vec<u8>, muts: &[Mutation]) -> Vec<u8> {
     for m in muts {
         if b.is_empty() {
             break;

@@ -12,6 +12,7 @@ mod experiment;
 mod formats;
 mod funnel;
 mod fuzz;
+mod fuzz_decide;
 mod html;
 mod ingest;
 mod lifecycle;
