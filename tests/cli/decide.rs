@@ -531,3 +531,129 @@ fn bad_sources_are_accounted_and_bad_configs_refused_with_their_line() {
         "{err}"
     );
 }
+
+/// The model gate: a pathway scored by a propensity model.json runs on the
+/// scores when the model is usable, and its fallback pathway runs in its
+/// place when the file is missing or its hold-out AUC is below `min_auc`;
+/// the trail names the step, decide.json the reason.
+#[test]
+fn an_unusable_model_hands_its_pathway_to_the_fallback() {
+    let b = bank(3000);
+    let model = b.root.join("model.json");
+    ok(jm()
+        .args(["propensity", "train", &b.events, "-q", "--config"])
+        .arg(&b.config)
+        .args([
+            "--target",
+            "product_opened",
+            "--observe",
+            "60d",
+            "--horizon",
+            "90d",
+        ])
+        .arg("--model-out")
+        .arg(&model)
+        .output()
+        .unwrap());
+    let auc = serde_json::from_slice::<serde_json::Value>(&std::fs::read(&model).unwrap()).unwrap()
+        ["metrics"]["holdout"]["auc"]
+        .as_f64()
+        .unwrap();
+    let base = std::fs::read_to_string(&b.config).unwrap();
+    assert!(
+        base.contains("cooldown = \"30d\"\n"),
+        "home_loan's last key moved"
+    );
+    let variant = |name: &str, model: &str, min_auc: f64, min_score: f64| -> serde_json::Value {
+        let text = base.replace(
+            "cooldown = \"30d\"\n",
+            &format!(
+                "cooldown = \"30d\"\nmodel = {model:?}\nmin_auc = {min_auc}\nmin_score = {min_score}\nfallback = \"home_loan_rules\"\n"
+            ),
+        ) + "\n[[pathways]]\nname = \"home_loan_rules\"\npurpose = \"credit\"\ntriggers = [\"home_purchase\"]\nactions = [{ name = \"mortgage_letter\", channel = \"email\", value = 50.0 }]\n";
+        let cfg = b.root.join(format!("{name}.toml"));
+        std::fs::write(&cfg, text).unwrap();
+        let out = b.root.join(name);
+        ok(decide(&b, &cfg, "2026-03-01", &out, &[]));
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("decide.json")).unwrap()).unwrap();
+        let trails: Vec<serde_json::Value> = std::fs::read_to_string(out.join("trail.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        serde_json::json!({ "report": json, "trails": trails,
+            "decisions": read_csv(&out.join("decisions.csv")) })
+    };
+    let pathway = |v: &serde_json::Value, name: &str| -> serde_json::Value {
+        v["report"]["pathways"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let steps_named = |v: &serde_json::Value, result: &str| -> usize {
+        v["trails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| {
+                t["steps"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|s| s["result"] == result && s["pathway"] == "home_loan")
+            })
+            .count()
+    };
+
+    // Below the floor: every would-be home_loan user goes through the fallback.
+    let low = variant("low", "model.json", auc + 0.05, 0.0);
+    let hl = pathway(&low, "home_loan");
+    assert!(
+        hl["model"].as_str().unwrap().contains("below min_auc"),
+        "{hl}"
+    );
+    assert_eq!(hl["chosen"], 0);
+    let rules = pathway(&low, "home_loan_rules");
+    assert_eq!(rules["fallback_for"], "home_loan");
+    assert!(rules["chosen"].as_u64().unwrap() > 10, "{rules}");
+    assert_eq!(
+        steps_named(&low, "model_unusable"),
+        3000,
+        "every trail says so"
+    );
+    for d in low["decisions"].as_array().unwrap() {
+        assert_ne!(d["pathway"], "home_loan", "{d}");
+    }
+
+    // A missing file is unusable in the same way, with its own reason.
+    let missing = variant("missing", "nope.json", 0.0, 0.0);
+    let hl = pathway(&missing, "home_loan");
+    assert!(
+        hl["model"].as_str().unwrap().contains("cannot read"),
+        "{hl}"
+    );
+    assert_eq!(
+        pathway(&missing, "home_loan_rules")["chosen"],
+        rules["chosen"],
+        "the same users fall back"
+    );
+
+    // Usable: the pathway runs on the scores; the fallback never does.
+    let usable = variant("usable", "model.json", auc - 0.05, 0.0);
+    let hl = pathway(&usable, "home_loan");
+    assert_eq!(hl["model"], "usable", "{hl}");
+    assert!(hl["chosen"].as_u64().unwrap() > 10, "{hl}");
+    assert_eq!(pathway(&usable, "home_loan_rules")["chosen"], 0);
+    assert_eq!(steps_named(&usable, "model_unusable"), 0);
+
+    // A score floor no user reaches stops the pathway at that step.
+    let strict = variant("strict", "model.json", auc - 0.05, 0.999);
+    let hl = pathway(&strict, "home_loan");
+    assert_eq!(hl["chosen"], 0);
+    assert!(hl["stopped"]["score_below"].as_u64().unwrap() > 0, "{hl}");
+    assert!(steps_named(&strict, "score_below") > 0);
+}
