@@ -98,6 +98,12 @@ pub struct TrainArgs {
     #[arg(long, value_name = "P", help_heading = "Model")]
     pub threshold: Option<f64>,
 
+    /// Train only on users with consent for this purpose, read from the
+    /// customer table of the config's [[sources]] (docs/decisions.md); the
+    /// decision engine then uses the model for that purpose alone
+    #[arg(long, value_name = "NAME", help_heading = "Model")]
+    pub purpose: Option<String>,
+
     /// Leave out the automatic property features (categorical and numeric columns; docs/features.md)
     #[arg(long, help_heading = "Model")]
     pub no_auto_features: bool,
@@ -192,6 +198,7 @@ fn train(args: &TrainArgs) -> Result<()> {
         holdout: args.holdout,
         seed: args.seed,
         threshold: args.threshold,
+        purpose: args.purpose.clone(),
         ..PropensitySection::default()
     };
     if args.churn && args.target.is_some() {
@@ -200,7 +207,7 @@ fn train(args: &TrainArgs) -> Result<()> {
         )
         .into());
     }
-    let mut opts = TrainOptions::new(&cfg, &overrides)?;
+    let mut opts = TrainOptions::new(&cfg, &overrides)?.with_consent(&cfg, &overrides)?;
     opts.auto_features &= !args.no_auto_features;
     for (p, flag) in [
         (&args.scores_out, "--scores-out"),

@@ -293,17 +293,27 @@ impl Context<'_> {
             steps.push(Step::Disabled { pathway: name() });
             return None;
         }
+        if let ModelGate::Unusable(why) = &self.models[pi] {
+            steps.push(Step::ModelUnusable {
+                pathway: name(),
+                why: why.clone(),
+                fallback: p.fallback.clone(),
+            });
+            let f = plan.pathway_index(p.fallback.as_deref()?)?;
+            return self.pathway(f, Some(&p.name), u, fired, out_id, steps);
+        }
+        // Consent for the purpose comes before anything that reads the
+        // user's data for it (the score, the triggers' use, the rules).
+        let c = self.customers;
+        if !self.consent(&c.purpose_consent, &p.purpose, u) {
+            steps.push(Step::NoPurposeConsent {
+                pathway: name(),
+                purpose: p.purpose.clone(),
+            });
+            return None;
+        }
         match &self.models[pi] {
-            ModelGate::None => {}
-            ModelGate::Unusable(why) => {
-                steps.push(Step::ModelUnusable {
-                    pathway: name(),
-                    why: why.clone(),
-                    fallback: p.fallback.clone(),
-                });
-                let f = plan.pathway_index(p.fallback.as_deref()?)?;
-                return self.pathway(f, Some(&p.name), u, fired, out_id, steps);
-            }
+            ModelGate::None | ModelGate::Unusable(_) => {}
             ModelGate::Scores(s) => {
                 let min = p.min_score.unwrap_or(0.5);
                 match s[u as usize] {
@@ -330,14 +340,6 @@ impl Context<'_> {
                 .any(|t| plan.trigger_index(t).is_some_and(|i| fired[i]))
         {
             steps.push(Step::NoTrigger { pathway: name() });
-            return None;
-        }
-        let c = self.customers;
-        if !self.consent(&c.purpose_consent, &p.purpose, u) {
-            steps.push(Step::NoPurposeConsent {
-                pathway: name(),
-                purpose: p.purpose.clone(),
-            });
             return None;
         }
         for (rule, col) in &self.rules[pi] {

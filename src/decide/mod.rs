@@ -353,6 +353,21 @@ pub fn models(
                         "{what}: hold-out AUC {auc:.3} is below min_auc {min_auc}"
                     ));
                 }
+                match &model.consent {
+                    None => {
+                        return Err(format!(
+                            "{what}: trained without a purpose, so possibly on users without consent for {:?}; retrain it with --purpose {} (or [propensity] purpose)",
+                            p.purpose, p.purpose
+                        ));
+                    }
+                    Some(c) if c.purpose != p.purpose => {
+                        return Err(format!(
+                            "{what}: trained for purpose {:?}, not this pathway's {:?}",
+                            c.purpose, p.purpose
+                        ));
+                    }
+                    Some(_) => {}
+                }
                 let ev = events.ok_or("the model scores app events: give the event export")?;
                 crate::propensity::check_model_matches(&model, ev.table, true)
                     .map_err(|e| e.to_string())?;

@@ -30,7 +30,8 @@ impl Analysis for Propensity {
     }
 
     fn run(ctx: &Context) -> Result<Trained> {
-        let opts = TrainOptions::new(ctx.config, &PropensitySection::default())?;
+        let opts = TrainOptions::new(ctx.config, &PropensitySection::default())?
+            .with_consent(ctx.config, &PropensitySection::default())?;
         super::train(
             ctx.table(),
             ctx.sessions(),

@@ -78,6 +78,10 @@ pub struct PropensitySection {
     pub seed: Option<u64>,
     #[serde(default)]
     pub threshold: Option<f64>,
+    /// Train only on users with consent for this purpose (a purpose of the
+    /// `[[sources]]` customer table); the model is then usable for it alone.
+    #[serde(default)]
+    pub purpose: Option<String>,
 }
 
 /// A named milestone: a 0/1 feature, "did it before the cutoff".

@@ -11,6 +11,7 @@
 pub mod analysis;
 pub mod card;
 pub mod config;
+pub mod consent;
 pub mod explain;
 mod fingerprint;
 pub mod interventions;

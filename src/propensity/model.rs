@@ -249,6 +249,10 @@ pub struct ModelFile {
     pub stages: Vec<StageConfig>,
     pub interventions: Vec<Rule>,
     pub training_data: Fingerprint,
+    /// The purpose it was trained for, with consent (absent: trained on
+    /// every labeled user, usable for no purpose-bound pathway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<super::consent::ModelConsent>,
     pub metrics: ModelMetrics,
 }
 

@@ -28,6 +28,9 @@ pub struct TrainOptions {
     pub max_event_features: usize,
     /// Add the automatic property features (docs/features.md).
     pub auto_features: bool,
+    /// `[propensity] purpose` (or `--purpose`); `consent` is read from it.
+    pub purpose: Option<String>,
+    pub consent: Option<super::consent::TrainingConsent>,
 }
 
 /// The smallest L2 strength accepted: below it the fit is an unregularized
@@ -198,6 +201,25 @@ impl TrainOptions {
             bands,
             max_event_features: sec.max_event_features.unwrap_or(DEFAULT_MAX_EVENT_FEATURES),
             auto_features: cfg.auto_features(),
+            purpose: flags.purpose.clone().or(sec.purpose.clone()),
+            consent: None,
         })
+    }
+
+    /// Reads the consent of `purpose` from the config's customer table.
+    pub fn with_consent(
+        mut self,
+        cfg: &JourneyConfig,
+        flags: &PropensitySection,
+    ) -> anyhow::Result<TrainOptions> {
+        if let Some(p) = &self.purpose {
+            let from = if flags.purpose.is_some() {
+                "--purpose".to_string()
+            } else {
+                format!("{}[propensity] purpose =", cfg.at("propensity.purpose"))
+            };
+            self.consent = Some(super::consent::load(cfg, p, &from)?);
+        }
+        Ok(self)
     }
 }

@@ -27,6 +27,13 @@ pub struct Population {
     pub censored: u64,
     pub train: u64,
     pub holdout: u64,
+    /// Labeled users left out without consent for `[propensity] purpose`
+    /// (absent when no purpose is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub without_consent: Option<u64>,
+    /// `[propensity] purpose`: the model is usable for this purpose alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -236,6 +236,8 @@ struct Labels {
     converted_before: u64,
     no_cutoff: u64,
     censored: u64,
+    /// Labeled users left out for want of consent (None: no purpose).
+    without_consent: Option<u64>,
 }
 
 fn labels(t: &EventTable, opts: &TrainOptions) -> Result<Labels, DataError> {
@@ -247,8 +249,19 @@ fn labels(t: &EventTable, opts: &TrainOptions) -> Result<Labels, DataError> {
     Stager::new(t, &opts.stages)?;
     interventions::resolve(&opts.rules, &opts.stages, &opts.milestones, t)?;
     let all = cuts(t, &label);
+    let mut without_consent = opts.consent.as_ref().map(|_| 0u64);
     let labeled: Vec<usize> = (0..all.len())
         .filter(|&i| matches!(all[i].status, Status::Labeled(_)))
+        .filter(|&i| {
+            let Some(c) = &opts.consent else { return true };
+            let ok = c
+                .allowed
+                .contains(t.user_names.get(t.user[all[i].range.start]));
+            if !ok && let Some(n) = &mut without_consent {
+                *n += 1;
+            }
+            ok
+        })
         .collect();
     let y: Vec<bool> = labeled
         .iter()
@@ -260,6 +273,7 @@ fn labels(t: &EventTable, opts: &TrainOptions) -> Result<Labels, DataError> {
         converted_before: count(Status::ConvertedBefore),
         no_cutoff: count(Status::NoCutoff),
         censored: count(Status::Censored),
+        without_consent,
         positives,
         labeled,
         y,
@@ -610,6 +624,7 @@ fn model_file(
         stages: opts.stages.clone(),
         interventions: opts.rules.clone(),
         training_data,
+        consent: None,
         metrics: ModelMetrics {
             holdout: ev.holdout.clone(),
             base_rate_model: ev.base_rate_model.clone(),
@@ -694,7 +709,12 @@ pub fn train(
     progress.stage("final fit and hold-out");
     let ev = evaluate(&x, y, &prep, &sel)?;
     let fp = fingerprint(t, files);
-    let model = model_file(&x, opts, &defs, &prep, &sel, &ev, fp.clone());
+    let mut model = model_file(&x, opts, &defs, &prep, &sel, &ev, fp.clone());
+    model.consent = opts.consent.as_ref().map(|c| super::consent::ModelConsent {
+        purpose: c.purpose.clone(),
+        source: c.source.clone(),
+        without_consent: lab.without_consent.unwrap_or(0),
+    });
     // Everything downstream uses the model as read back from its JSON, so
     // `score` on the same data reproduces these scores bit for bit.
     let model_json = serde_json::to_string_pretty(&model)? + "\n";
@@ -720,6 +740,8 @@ pub fn train(
             converted_before_cutoff: lab.converted_before,
             no_cutoff: lab.no_cutoff,
             censored: lab.censored,
+            without_consent: lab.without_consent,
+            purpose: opts.consent.as_ref().map(|c| c.purpose.clone()),
             train: prep.train_rows.len() as u64,
             holdout: prep.hold_rows.len() as u64,
         },

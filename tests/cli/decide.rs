@@ -533,32 +533,57 @@ fn bad_sources_are_accounted_and_bad_configs_refused_with_their_line() {
 }
 
 /// The model gate: a pathway scored by a propensity model.json runs on the
-/// scores when the model is usable, and its fallback pathway runs in its
-/// place when the file is missing or its hold-out AUC is below `min_auc`;
-/// the trail names the step, decide.json the reason.
+/// scores when the model is usable (trained with consent for the pathway's
+/// purpose), and its fallback pathway runs in its place when the file is
+/// missing, trained without that purpose, or its hold-out AUC is below
+/// `min_auc`; the trail names the step, decide.json the reason. Training
+/// for a purpose leaves out every user without consent for it.
 #[test]
 fn an_unusable_model_hands_its_pathway_to_the_fallback() {
     let b = bank(3000);
-    let model = b.root.join("model.json");
-    ok(jm()
-        .args(["propensity", "train", &b.events, "-q", "--config"])
-        .arg(&b.config)
-        .args([
-            "--target",
-            "product_opened",
-            "--observe",
-            "60d",
-            "--horizon",
-            "90d",
-        ])
-        .arg("--model-out")
-        .arg(&model)
-        .output()
-        .unwrap());
-    let auc = serde_json::from_slice::<serde_json::Value>(&std::fs::read(&model).unwrap()).unwrap()
-        ["metrics"]["holdout"]["auc"]
-        .as_f64()
-        .unwrap();
+    let train = |out: &str, purpose: Option<&str>| -> serde_json::Value {
+        let model = b.root.join(out);
+        let mut cmd = jm();
+        cmd.args(["propensity", "train", &b.events, "-q", "--config"])
+            .arg(&b.config)
+            .args([
+                "--target",
+                "product_opened",
+                "--observe",
+                "60d",
+                "--horizon",
+                "90d",
+            ])
+            .arg("--model-out")
+            .arg(&model)
+            .arg("--features-out")
+            .arg(b.root.join(format!("{out}.rows.csv")));
+        if let Some(p) = purpose {
+            cmd.args(["--purpose", p]);
+        }
+        ok(cmd.output().unwrap());
+        serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap()
+    };
+    let m = train("model.json", Some("credit"));
+    let any = train("model-any.json", None);
+    let auc = m["metrics"]["holdout"]["auc"].as_f64().unwrap();
+    let cust = customers(&b);
+    let rows = read_csv(&b.root.join("model.json.rows.csv"));
+    assert!(rows.len() > 1000, "{}", rows.len());
+    for r in &rows {
+        let c = &cust[&r["user_id"]].attrs;
+        assert_eq!(
+            c["consent_credit"], "yes",
+            "{} trained without consent",
+            r["user_id"]
+        );
+    }
+    let all_rows = read_csv(&b.root.join("model-any.json.rows.csv"));
+    let left_out = m["consent"]["without_consent"].as_u64().unwrap();
+    assert_eq!(m["consent"]["purpose"], "credit");
+    assert!(left_out > 100, "{left_out}");
+    assert_eq!(rows.len() as u64 + left_out, all_rows.len() as u64);
+    assert!(any.get("consent").is_none());
     let base = std::fs::read_to_string(&b.config).unwrap();
     assert!(
         base.contains("cooldown = \"30d\"\n"),
@@ -641,6 +666,18 @@ fn an_unusable_model_hands_its_pathway_to_the_fallback() {
         rules["chosen"],
         "the same users fall back"
     );
+
+    // Trained on everyone: not usable for a purpose-bound pathway.
+    let unbound = variant("unbound", "model-any.json", 0.0, 0.0);
+    let hl = pathway(&unbound, "home_loan");
+    assert!(
+        hl["model"]
+            .as_str()
+            .unwrap()
+            .contains("trained without a purpose"),
+        "{hl}"
+    );
+    assert_eq!(hl["chosen"], 0);
 
     // Usable: the pathway runs on the scores; the fallback never does.
     let usable = variant("usable", "model.json", auc - 0.05, 0.0);

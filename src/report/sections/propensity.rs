@@ -206,10 +206,23 @@ pub fn document(p: &PropensityReport) -> Document {
                     thousands(pop.holdout)
                 )),
         ),
+    ];
+    if let (Some(purpose), Some(n)) = (&pop.purpose, pop.without_consent) {
+        doc.push(Block::para(
+            line()
+                .text("Trained for the purpose ")
+                .name(purpose)
+                .text(format!(
+                    ": {} labeled users without consent for it were left out, and the decision engine uses this model for that purpose alone.",
+                    thousands(n)
+                )),
+        ));
+    }
+    doc.extend([
         Block::para(line().strong(&p.verdict)),
         Block::title(3, "Evaluation"),
         Block::Table(metrics_table(p)),
-    ];
+    ]);
     let r = &p.regularization;
     doc.push(Block::text(format!(
         "CV spread (sd): AUC {:.4}, log loss {:.4}, Brier {:.4}. Precision and recall at threshold {:.3} ({}). L2 = {} (scikit-learn C = {}), chosen by {}; class weight {}{}.",
