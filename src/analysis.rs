@@ -167,6 +167,7 @@ pub static ALL: &[&dyn Registered] = &[
     &Reg::<crate::retention::analysis::Retention>::NEW,
     &Reg::<crate::lifecycle::analysis::LifecycleAnalysis>::NEW,
     &Reg::<crate::recommend::analysis::Recommend>::NEW,
+    &Reg::<crate::decide::analysis::Decide>::NEW,
 ];
 
 /// The report sections' keys, for checks that name a missing one.

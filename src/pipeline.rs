@@ -278,6 +278,7 @@ pub fn build(ctx: &Context) -> Result<Report> {
         lifecycle: None,
         recommend: None,
         fairness: None,
+        decide: None,
         warnings: ctx.warnings(),
         checks: Vec::new(),
         run: None,

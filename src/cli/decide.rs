@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::input::{CsvArgs, InputArgs};
 use super::{out, outln};
-use crate::decide::{self, Events, Inputs, config, sources::Account, state::History};
+use crate::decide::{self, Events, Inputs, config, state::History};
 use crate::duration::Duration;
 use crate::error::UsageError;
 use crate::progress::Progress;
@@ -91,40 +91,6 @@ fn day(s: &Option<String>, flag: &str) -> Result<i64, UsageError> {
         .ok_or_else(|| UsageError(format!("{flag} {s:?}: expected a date as YYYY-MM-DD")))
 }
 
-fn events_account(data: &crate::pipeline::Data, files: &[String]) -> Account {
-    let ing = &data.ingested;
-    let mut a = Account {
-        source: "events".into(),
-        path: files.join(" "),
-        rows: ing.read,
-        used: ing.used(),
-        ..Default::default()
-    };
-    for (reason, n) in ing.rejected.by_reason() {
-        a.rejected.insert(
-            reason.as_str().to_string(),
-            decide::sources::Rejected {
-                rows: n,
-                first_line: ing
-                    .first_reject
-                    .as_ref()
-                    .filter(|r| r.reason == reason)
-                    .map_or(0, |r| r.line),
-            },
-        );
-    }
-    if ing.duplicates_dropped && ing.duplicates > 0 {
-        a.rejected.insert(
-            "duplicate".into(),
-            decide::sources::Rejected {
-                rows: ing.duplicates,
-                first_line: 0,
-            },
-        );
-    }
-    a
-}
-
 struct Common {
     erased: std::collections::BTreeSet<String>,
     overrides: crate::serve::overrides::Overrides,
@@ -173,7 +139,7 @@ pub fn run(args: &DecideArgs) -> Result<()> {
     let events = Events {
         table: &data.ingested.table,
         sessions: &data.sessions,
-        account: events_account(&data, &args.input.files),
+        account: decide::events_account(&data, &args.input.files.join(" ")),
     };
     if args.backtest {
         return backtest(args, &plan, &dir, &c, events, &progress);

@@ -49,6 +49,9 @@ impl JourneyConfig {
         if let Some(f) = &self.fairness {
             named.extend(f.groups.iter().cloned());
         }
+        for t in &self.triggers {
+            predicates.extend(t.first.iter().chain(&t.then).chain(&t.outcome));
+        }
         named.extend(predicate_properties(predicates));
         if let Some(by) = self.funnel.as_ref().and_then(|f| f.by.as_ref()) {
             named.insert(by.clone());

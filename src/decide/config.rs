@@ -191,6 +191,10 @@ pub struct DecideSection {
     /// (`{ credit = ["vulnerable != true", "age >= 18"] }`).
     #[serde(default)]
     pub purpose_rules: BTreeMap<String, Vec<String>>,
+    /// The run date of the decisions in `journeymap report` (YYYY-MM-DD;
+    /// default: the day of the export's last event). `decide` takes `--as-of`.
+    #[serde(default)]
+    pub as_of: Option<String>,
 }
 
 /// The checked, defaulted view of a config's decision sections.

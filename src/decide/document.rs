@@ -14,6 +14,16 @@ pub fn document(r: &DecideReport, bt: Option<&Backtest>) -> Document {
                 .done(),
         ));
     }
+    if r.preview {
+        doc.push(Block::para(
+            line()
+                .strong("A preview:")
+                .text(" decided without the state of earlier runs (caps and cool-downs count none), overrides, erasure or pseudonyms. Act on the nightly ")
+                .name("journeymap decide --state")
+                .text(" instead (docs/decisions.md).")
+                .done(),
+        ));
+    }
     doc.push(Block::text(format!(
         "{} customers; {} with an action (total value {:.2}); {} without.{}",
         r.customers,

@@ -11,6 +11,7 @@
 //! module counts, [`output`] writes the files and [`document`] the
 //! Markdown. Nothing here prints.
 
+pub mod analysis;
 pub mod backtest;
 pub mod config;
 pub mod document;
@@ -66,6 +67,41 @@ pub struct Loaded {
     /// Per customer: its events' range in the event table.
     pub event_ranges: Vec<Option<std::ops::Range<usize>>>,
     pub events_account: Option<Account>,
+}
+
+/// The event export's row accounting, from the shared ingest.
+pub fn events_account(data: &crate::pipeline::Data, files: &str) -> Account {
+    let ing = &data.ingested;
+    let mut a = Account {
+        source: "events".into(),
+        path: files.to_string(),
+        rows: ing.read,
+        used: ing.used(),
+        ..Default::default()
+    };
+    for (reason, n) in ing.rejected.by_reason() {
+        a.rejected.insert(
+            reason.as_str().to_string(),
+            sources::Rejected {
+                rows: n,
+                first_line: ing
+                    .first_reject
+                    .as_ref()
+                    .filter(|r| r.reason == reason)
+                    .map_or(0, |r| r.line),
+            },
+        );
+    }
+    if ing.duplicates_dropped && ing.duplicates > 0 {
+        a.rejected.insert(
+            "duplicate".into(),
+            sources::Rejected {
+                rows: ing.duplicates,
+                first_line: 0,
+            },
+        );
+    }
+    a
 }
 
 /// Reads the customer table and the transactions up to `end`.
@@ -261,14 +297,14 @@ pub struct UserResult {
     pub decision: Decision,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct TriggerCount {
     pub name: String,
     pub kind: TriggerKind,
     pub fired: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct PathwayCount {
     pub name: String,
     pub purpose: String,
@@ -283,7 +319,7 @@ pub struct PathwayCount {
     pub stopped: BTreeMap<String, u64>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct OverrideCounts {
     pub rules: u64,
     pub suppressed: u64,
@@ -294,7 +330,7 @@ pub struct OverrideCounts {
 }
 
 /// The run's summary: report.json's `decide` section and decide.json.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct DecideReport {
     pub as_of: String,
     pub kill_switch: bool,
@@ -317,6 +353,10 @@ pub struct DecideReport {
     pub no_action: BTreeMap<String, u64>,
     pub overrides: OverrideCounts,
     pub notes: Vec<String>,
+    /// Set in `journeymap report`: decided without earlier runs' state,
+    /// overrides, erasure or pseudonyms (docs/decisions.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub preview: bool,
 }
 
 pub struct Run {
@@ -668,5 +708,6 @@ fn summarize(
         no_action,
         overrides,
         notes,
+        preview: false,
     }
 }

@@ -199,6 +199,14 @@ struct Trail<'a> {
 }
 
 /// Writes every file of `run` into `dir`.
+/// decisions.csv's rows, for the report's per-unit files.
+pub fn decision_rows<'a>(plan: &'a super::config::Plan, run: &'a Run) -> Box<dyn Rows + 'a> {
+    Box::new(DecisionRows {
+        users: &run.users,
+        names: plan.triggers.iter().map(|t| t.name.as_str()).collect(),
+    })
+}
+
 pub fn write_all(
     dir: &Path,
     plan: &super::config::Plan,

@@ -23,7 +23,7 @@ use crate::ingest::Interner;
 use crate::ingest::timestamp::TimeParser;
 
 /// Rows of one source, by what happened to them.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Account {
     pub source: String,
     pub path: String,
@@ -39,7 +39,7 @@ pub struct Account {
     pub unknown_users: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Rejected {
     pub rows: u64,
     pub first_line: u64,
@@ -63,7 +63,7 @@ impl Account {
 }
 
 /// A consent cell that was not understood, per column.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct OddConsent {
     pub column: String,
     pub rows: u64,

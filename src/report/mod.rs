@@ -14,7 +14,7 @@ use crate::summary::DataSummary;
 
 /// Bumped on any change to report.json's shape: major when a field is
 /// removed or changes meaning, minor when a field is added.
-pub const SCHEMA_VERSION: &str = "1.14.0";
+pub const SCHEMA_VERSION: &str = "1.15.0";
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Report {
@@ -43,6 +43,10 @@ pub struct Report {
     pub recommend: Option<crate::recommend::run::RecommendReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fairness: Option<crate::fairness::analysis::FairnessReport>,
+    /// `[[triggers]]`/`[[pathways]]`: decisions as of the export's last day
+    /// (a preview; the nightly `journeymap decide` is the one to act on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decide: Option<crate::decide::DecideReport>,
     /// What the run noticed and went on past (an event configured but absent
     /// today, an analysis skipped for too little data), in the order found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

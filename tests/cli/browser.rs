@@ -193,4 +193,36 @@ fn the_html_report_loads_in_headless_chromium_without_errors_or_requests() {
             ("lifecycle", 1),
         ],
     );
+
+    // The bank: the decision preview's tables.
+    let data = dir.path().join("bank.csv");
+    jm().args([
+        "generate",
+        "--scenario",
+        "bank",
+        "--users",
+        "800",
+        "-q",
+        "--out",
+    ])
+    .arg(&data)
+    .assert()
+    .success();
+    let cfg = dir.path().join("bank.journey.toml");
+    let toml = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("[decide]\n", "[decide]\nas_of = \"2026-03-01\"\n");
+    std::fs::write(&cfg, toml).unwrap();
+    let out = dir.path().join("bank");
+    jm().arg("report")
+        .arg(&data)
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .arg("--html")
+        .assert()
+        .success();
+    let v = check(&tools, &out.join("report.html"), &shots.join("bank.png"));
+    assert_page("bank fixture", &v, &[("decisions-as-of-2026-03-01", 0)]);
 }

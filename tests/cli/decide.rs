@@ -694,3 +694,81 @@ fn an_unusable_model_hands_its_pathway_to_the_fallback() {
     assert!(hl["stopped"]["score_below"].as_u64().unwrap() > 0, "{hl}");
     assert!(steps_named(&strict, "score_below") > 0);
 }
+
+/// `[[triggers]]`/`[[pathways]]` in `report`: the section previews the
+/// nightly run of the same day (same counts, same decisions.csv), says it
+/// is a preview, answers checks, and reads the columns its triggers name
+/// even with the automatic features (which read every column) off.
+#[test]
+fn report_previews_the_decisions_of_the_nightly_run() {
+    let b = bank(2000);
+    let base = std::fs::read_to_string(&b.config).unwrap();
+    assert!(base.contains("[decide]\n"));
+    let text = base.replace("[decide]\n", "[decide]\nas_of = \"2026-03-01\"\n")
+        + "\n[features]\nauto = false\n";
+    let cfg = b.root.join("report.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let rep = b.root.join("rep");
+    ok(jm()
+        .args(["report", &b.events, "-q", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&rep)
+        .args(["--check", "decide.with_action > 10"])
+        .output()
+        .unwrap());
+    let nightly = b.root.join("nightly");
+    ok(decide(&b, &cfg, "2026-03-01", &nightly, &[]));
+    assert_eq!(
+        std::fs::read(rep.join("decisions.csv")).unwrap(),
+        std::fs::read(nightly.join("decisions.csv")).unwrap()
+    );
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(rep.join("report.json")).unwrap()).unwrap();
+    let n: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(nightly.join("decide.json")).unwrap()).unwrap();
+    let d = &r["decide"];
+    assert_eq!(d["preview"], true);
+    assert!(n.get("preview").is_none());
+    for k in [
+        "as_of",
+        "customers",
+        "triggers",
+        "pathways",
+        "with_action",
+        "value",
+        "actions",
+        "channels",
+        "no_action",
+        "without_purpose_consent",
+    ] {
+        assert_eq!(d[k], n[k], "{k}");
+    }
+    // The outcome predicates' column was read: every trigger fired.
+    for t in d["triggers"].as_array().unwrap() {
+        assert!(t["fired"].as_u64().unwrap() > 0, "{t}");
+    }
+    let md = std::fs::read_to_string(rep.join("report.md")).unwrap();
+    assert!(md.contains("## Decisions as of 2026-03-01"), "{md}");
+    assert!(md.contains("**A preview:**"));
+    // A date that is not one is refused with its config line.
+    let bad = b.root.join("bad.toml");
+    std::fs::write(
+        &bad,
+        base.replace("[decide]\n", "[decide]\nas_of = \"March\"\n"),
+    )
+    .unwrap();
+    let o = jm()
+        .args(["report", &b.events, "-q", "--config"])
+        .arg(&bad)
+        .arg("--out")
+        .arg(b.root.join("bad"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.toml:") && err.contains("YYYY-MM-DD"),
+        "{err}"
+    );
+}
