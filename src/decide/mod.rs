@@ -17,6 +17,7 @@ pub mod config;
 pub mod document;
 pub mod engine;
 pub mod output;
+pub mod parquet_rows;
 pub mod pseudo;
 pub mod rules;
 pub mod sources;

@@ -171,6 +171,47 @@ fn open(path: &Path) -> Result<Box<dyn Read>, DataError> {
 
 type Opened = (csv::Reader<Box<dyn Read>>, Vec<String>);
 
+fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"))
+}
+
+/// A source's rows one at a time: CSV (plain or gzip) or Parquet.
+enum Records {
+    Csv(csv::Reader<Box<dyn Read>>),
+    Parquet(super::parquet_rows::ParquetRows),
+}
+
+impl Records {
+    fn open(path: &Path, delim: u8) -> Result<(Records, Vec<String>), DataError> {
+        if is_parquet(path) {
+            let p = super::parquet_rows::ParquetRows::open(path)?;
+            let header = p.header.clone();
+            if header.is_empty() {
+                return Err(DataError::Input(format!(
+                    "{}: the Parquet file has no columns",
+                    path.display()
+                )));
+            }
+            return Ok((Records::Parquet(p), header));
+        }
+        let (r, header) = reader(path, delim)?;
+        Ok((Records::Csv(r), header))
+    }
+
+    /// The next row and its line (its row number in Parquet); None at the end.
+    fn next(&mut self, rec: &mut csv::ByteRecord, path: &Path) -> Result<Option<u64>, DataError> {
+        match self {
+            Records::Csv(r) => match r.read_byte_record(rec) {
+                Ok(false) => Ok(None),
+                Ok(true) => Ok(Some(rec.position().map_or(0, |p| p.line()))),
+                Err(e) => Err(DataError::Input(format!("{}: {e}", path.display()))),
+            },
+            Records::Parquet(p) => p.next(rec),
+        }
+    }
+}
+
 fn reader(path: &Path, delim: u8) -> Result<Opened, DataError> {
     let mut r = csv::ReaderBuilder::new()
         .delimiter(delim)
@@ -213,7 +254,7 @@ pub fn read_customers(
     needed: &BTreeSet<String>,
     erased: &BTreeSet<String>,
 ) -> Result<Customers, DataError> {
-    let (mut r, header) = reader(path, delimiter(s)?)?;
+    let (mut r, header) = Records::open(path, delimiter(s)?)?;
     let user_col = s.user_col.as_deref().unwrap_or("user_id");
     let ucol = find_col(&header, user_col, path, "user_col")?;
     for (k, col) in s.channels.iter().chain(&s.purposes) {
@@ -230,13 +271,7 @@ pub fn read_customers(
     // (id, line, fields) of rows that passed the per-row checks.
     let mut rows: Vec<(String, u64, Vec<String>)> = Vec::new();
     let mut rec = csv::ByteRecord::new();
-    loop {
-        match r.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(DataError::Input(format!("{}: {e}", path.display()))),
-        }
-        let line = rec.position().map_or(account.rows + 2, |p| p.line());
+    while let Some(line) = r.next(&mut rec, path)? {
         account.rows += 1;
         if rec.len() != header.len() {
             account.reject("wrong_field_count", line);
@@ -561,7 +596,7 @@ fn read_transactions_on(
         .map_err(|e| DataError::Input(format!("{}: cannot open: {e}", path.display())))?;
     // SAFETY: read-only map; a truncation meanwhile raises SIGBUS, which the
     // guard below turns into a message naming the file.
-    let map = if gz {
+    let map = if gz || is_parquet(path) {
         None
     } else {
         unsafe { memmap2::Mmap::map(&file) }.ok()
@@ -573,28 +608,13 @@ fn read_transactions_on(
             read_mapped(s, path, m, customers, erased, as_of_end, split)?
         }
         None => {
-            // A gzip stream is decoded on one core anyway: parse it as it comes.
-            let mut r = csv_reader(delim, open(path)?);
-            let mut rec = csv::ByteRecord::new();
-            let header = match r.read_byte_record(&mut rec) {
-                Ok(true) => header_of(&rec, path)?,
-                Ok(false) => header_of(&csv::ByteRecord::new(), path)?,
-                Err(e) => {
-                    return Err(DataError::Input(format!(
-                        "{}:1: cannot read the header: {e}",
-                        path.display()
-                    )));
-                }
-            };
+            // A gzip stream is decoded on one core anyway (Parquet a batch
+            // at a time): parse it as it comes.
+            let (mut r, header) = Records::open(path, delim)?;
             let cx = tx_context(s, path, &header, customers, erased, as_of_end)?;
             let mut part = Part::default();
-            loop {
-                match r.read_byte_record(&mut rec) {
-                    Ok(false) => break,
-                    Ok(true) => {}
-                    Err(e) => return Err(DataError::Input(format!("{}: {e}", path.display()))),
-                }
-                let line = rec.position().map_or(part.account.rows + 2, |p| p.line());
+            let mut rec = csv::ByteRecord::new();
+            while let Some(line) = r.next(&mut rec, path)? {
                 part.row(&cx, &rec, line);
             }
             vec![(part, 0)]

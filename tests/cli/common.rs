@@ -73,3 +73,64 @@ pub fn json_of(args: &[&str]) -> serde_json::Value {
     all.push("--json");
     serde_json::from_slice(&stdout_of(&all)).expect("stdout is only JSON")
 }
+
+/// Writes `csv` as Parquet with typed columns: `time` as a UTC datetime,
+/// `floats` as doubles, `ints` as integers, `bools` (yes/no) as booleans,
+/// the rest as text.
+pub fn to_parquet(
+    csv: &Path,
+    out: &Path,
+    time: &str,
+    floats: &[&str],
+    ints: &[&str],
+    bools: &[&str],
+) {
+    use polars::prelude::*;
+    let mut r = csv::Reader::from_path(csv).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let cols: Vec<Column> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let cells = rows.iter().map(|r| r[i].to_string());
+            let name = PlSmallStr::from(h.as_str());
+            let s = if h == time {
+                let ms: Vec<i64> = cells
+                    .map(|c| {
+                        chrono::DateTime::parse_from_rfc3339(&c)
+                            .unwrap()
+                            .timestamp_millis()
+                    })
+                    .collect();
+                Series::new(name, ms)
+                    .cast(&DataType::Datetime(
+                        TimeUnit::Milliseconds,
+                        Some(TimeZone::UTC),
+                    ))
+                    .unwrap()
+            } else if floats.contains(&h.as_str()) {
+                Series::new(
+                    name,
+                    cells.map(|c| c.parse::<f64>().unwrap()).collect::<Vec<_>>(),
+                )
+            } else if ints.contains(&h.as_str()) {
+                Series::new(
+                    name,
+                    cells.map(|c| c.parse::<i64>().unwrap()).collect::<Vec<_>>(),
+                )
+            } else if bools.contains(&h.as_str()) {
+                Series::new(name, cells.map(|c| c == "yes").collect::<Vec<bool>>())
+            } else {
+                Series::new(name, cells.collect::<Vec<String>>())
+            };
+            s.into()
+        })
+        .collect();
+    let mut df = DataFrame::new_infer_height(cols).unwrap();
+    let f = std::fs::File::create(out).unwrap();
+    ParquetWriter::new(f)
+        .with_row_group_size(Some(5000))
+        .finish(&mut df)
+        .unwrap();
+}

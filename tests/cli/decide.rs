@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::common::{jm, read_csv};
+use crate::common::{jm, read_csv, to_parquet};
 
 struct Bank {
     _dir: tempfile::TempDir,
@@ -769,6 +769,80 @@ fn report_previews_the_decisions_of_the_nightly_run() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("bad.toml:") && err.contains("YYYY-MM-DD"),
+        "{err}"
+    );
+}
+
+/// `[[sources]]` in Parquet (typed: a UTC datetime, doubles, integers,
+/// booleans for consent) decide exactly as the same tables in CSV.
+#[test]
+fn parquet_sources_decide_as_their_csv() {
+    let b = bank(1500);
+    to_parquet(
+        &b.root.join("bank.transactions.csv"),
+        &b.root.join("tx.parquet"),
+        "timestamp",
+        &["amount"],
+        &[],
+        &[],
+    );
+    to_parquet(
+        &b.root.join("bank.customers.csv"),
+        &b.root.join("cust.parquet"),
+        "",
+        &[],
+        &["age"],
+        &[
+            "consent_email",
+            "consent_sms",
+            "consent_app",
+            "consent_marketing",
+            "consent_credit",
+        ],
+    );
+    let text = std::fs::read_to_string(&b.config)
+        .unwrap()
+        .replace("bank.transactions.csv", "tx.parquet")
+        .replace("bank.customers.csv", "cust.parquet");
+    let cfg = b.root.join("pq.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let (a, p) = (b.root.join("csv-run"), b.root.join("pq-run"));
+    ok(decide(&b, &b.config, "2026-03-01", &a, &[]));
+    ok(decide(&b, &cfg, "2026-03-01", &p, &[]));
+    for f in [
+        "decisions.csv",
+        "trail.jsonl",
+        "triggers.csv",
+        "history.csv",
+    ] {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(p.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let json = |d: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(d.join("decide.json")).unwrap()).unwrap()
+    };
+    let (ja, jp) = (json(&a), json(&p));
+    for (sa, sp) in ja["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(jp["sources"].as_array().unwrap())
+    {
+        for k in ["rows", "used", "after_as_of", "rejected"] {
+            assert_eq!(sa[k], sp[k], "{k}");
+        }
+    }
+    assert!(ja["with_action"].as_u64().unwrap() > 5);
+    // A damaged Parquet file is an error naming it, not a crash.
+    std::fs::write(b.root.join("tx.parquet"), b"PAR1 not really").unwrap();
+    let o = decide(&b, &cfg, "2026-03-01", &b.root.join("bad"), &[]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("tx.parquet") && !err.contains("panicked"),
         "{err}"
     );
 }

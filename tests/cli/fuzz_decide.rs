@@ -291,3 +291,83 @@ proptest! {
         let _ = decide_with(&text);
     }
 }
+
+/// The bank fixture's customer table as typed Parquet (booleans for
+/// consent, integers for age), the seed of the Parquet target.
+fn customers_parquet() -> &'static [u8] {
+    static B: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    B.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.parquet");
+        crate::common::to_parquet(
+            &Path::new(DIR).join("bank.customers.csv"),
+            &p,
+            "",
+            &[],
+            &["age"],
+            &[
+                "consent_email",
+                "consent_sms",
+                "consent_app",
+                "consent_marketing",
+                "consent_credit",
+            ],
+        );
+        std::fs::read(&p).unwrap()
+    })
+}
+
+proptest! {
+    #![proptest_config(cases(16))]
+
+    /// In a process of its own, as the event ingest's Parquet target: a
+    /// decoder's failed allocation aborts, which the binary turns into exit 3.
+    #[test]
+    fn customer_parquet_bytes_end_in_a_clean_exit(
+        muts in proptest::collection::vec(mutation(), 1..6),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let cust = write(dir.path(), "c.parquet", &apply(customers_parquet().to_vec(), &muts));
+        let root = std::fs::canonicalize(DIR).unwrap();
+        let text = String::from_utf8(fixture("bank.journey.toml"))
+            .unwrap()
+            .replace("\"bank.customers.csv\"", &format!("{:?}", cust.display().to_string()))
+            .replace(
+                "\"bank.transactions.csv\"",
+                &format!("{:?}", root.join("bank.transactions.csv").display().to_string()),
+            );
+        let cfg = write(dir.path(), "bank.toml", text.as_bytes());
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("journeymap"))
+            .arg("decide")
+            .arg(root.join("bank.csv"))
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--as-of", "2026-03-01", "--dry-run", "-q"])
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        prop_assert!(matches!(out.status.code(), Some(0 | 2 | 3)), "{:?}: {err}", out.status);
+        prop_assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// The unmutated seed decides, so the target reaches the engine.
+#[test]
+fn the_parquet_seed_is_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    let cust = write(dir.path(), "c.parquet", customers_parquet());
+    let c = sources::read_customers(
+        &source("customers"),
+        &cust,
+        &BTreeSet::new(),
+        &BTreeSet::new(),
+    )
+    .unwrap();
+    assert_eq!(c.len(), 30);
+    assert!(c.odd_consent.is_empty(), "{:?}", c.odd_consent);
+    assert_eq!(
+        c.channel_consent["email"],
+        customers().channel_consent["email"]
+    );
+}
