@@ -84,7 +84,8 @@ pub struct TriggerConfig {
     #[serde(default)]
     pub baseline: Option<Duration>,
     /// spend_change: window sum ≥ ratio × the baseline's rate per window [default 2];
-    /// level_change: every window amount ≥ ratio × the baseline median [default 1.1].
+    /// level_change: every window amount ≥ ratio × the baseline median [default 1.1];
+    /// below 1, every window amount ≤ ratio × the median (a fall).
     #[serde(default)]
     pub ratio: Option<f64>,
     /// spend_change: the window sum must reach this too [default 0].

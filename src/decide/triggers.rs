@@ -130,6 +130,8 @@ pub fn spend_change(p: &Params, x: &Txns, cat: u32, end: i64) -> Option<Fired> {
 /// level_change: at least `min_count` amounts of `cat` in the window, every
 /// one at least `ratio` × the median of the baseline's amounts (which needs
 /// `min_count` amounts too). A one-off bonus does not fire it; a raise does.
+/// A `ratio` below 1 detects a fall instead: every amount at most `ratio` ×
+/// the median (a pay cut, a move to part-time).
 pub fn level_change(p: &Params, x: &Txns, cat: u32, end: i64) -> Option<Fired> {
     let n = x.until(end);
     let w0 = end - p.window;
@@ -158,17 +160,26 @@ pub fn level_change(p: &Params, x: &Txns, cat: u32, end: i64) -> Option<Fired> {
         0.5 * (base[m / 2 - 1] + base[m / 2])
     };
     let threshold = p.ratio * median;
-    if median <= 0.0 || recent.iter().any(|r| r.1 < threshold) {
+    let fall = p.ratio < 1.0;
+    let off = |a: f64| if fall { a > threshold } else { a < threshold };
+    if median <= 0.0 || recent.iter().any(|r| off(r.1)) {
         return None;
     }
-    let low = recent.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
+    // The amount nearest the baseline: the lowest of a rise, the highest of a fall.
+    let (name, nearest) = if fall {
+        let high = recent.iter().map(|r| r.1).fold(f64::NEG_INFINITY, f64::max);
+        ("window_highest", high)
+    } else {
+        let low = recent.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
+        ("window_lowest", low)
+    };
     Some(Fired {
         at: recent[k - 1].0,
         values: vec![
             ("baseline_median", round2(median)),
-            ("window_lowest", round2(low)),
+            (name, round2(nearest)),
             ("window_count", recent.len() as f64),
-            ("change", round4(low / median)),
+            ("change", round4(nearest / median)),
         ],
     })
 }
@@ -271,6 +282,13 @@ pub fn sentence(t: &TriggerConfig, p: &Params, f: &Fired, end: i64) -> String {
             money(v("threshold")),
             money(v("baseline_per_window")),
             days(p.window),
+        ),
+        TriggerKind::LevelChange if p.ratio < 1.0 => format!(
+            "every {cat} amount in the {} days to {date} is at least {:.0}% below the earlier median of {} (highest {})",
+            days(p.window),
+            100.0 * (1.0 - p.ratio),
+            money(v("baseline_median")),
+            money(v("window_highest")),
         ),
         TriggerKind::LevelChange => format!(
             "every {cat} amount in the {} days to {date} is at least {:.0}% above the earlier median of {} (lowest {})",
@@ -409,6 +427,32 @@ mod tests {
         assert_eq!(f.values[0], ("baseline_median", 3000.0));
         // Before the second raised salary the window still holds an old one.
         assert!(level_change(&p, &x, 0, month(8) + DAY).is_none());
+        // A ratio below 1 looks for a fall: the raise is not one, a cut is.
+        let down = Params {
+            ratio: 0.8,
+            ..p.clone()
+        };
+        assert!(level_change(&down, &x, 0, month(9) + DAY).is_none());
+        let mut cut = vec![3000.0; 10];
+        cut[8] = 2000.0;
+        cut[9] = 2400.0;
+        let x = Txns {
+            ts: &ts,
+            amount: &cut,
+            category: &cat,
+        };
+        let f = level_change(&down, &x, 0, month(9) + DAY).unwrap();
+        assert_eq!(f.values[1], ("window_highest", 2400.0));
+        assert_eq!(f.values[3], ("change", 0.8));
+        // 2400 is 0.8 × 3000: on the threshold fires; 2401 is not a fall of 20%.
+        cut[9] = 2401.0;
+        let x = Txns {
+            ts: &ts,
+            amount: &cut,
+            category: &cat,
+        };
+        assert!(level_change(&down, &x, 0, month(9) + DAY).is_none());
+        assert!(level_change(&p, &x, 0, month(9) + DAY).is_none());
     }
 
     #[test]
