@@ -170,16 +170,7 @@ fn the_html_report_loads_in_headless_chromium_without_errors_or_requests() {
     let mut toml = std::fs::read_to_string(&cfg).unwrap();
     toml += "\n[retention]\ninterval = \"week\"\n\n[lifecycle]\ninterval = \"week\"\n";
     std::fs::write(&cfg, toml).unwrap();
-    let out = dir.path().join("saas");
-    jm().arg("report")
-        .arg(&data)
-        .arg("--config")
-        .arg(&cfg)
-        .arg("--out")
-        .arg(&out)
-        .arg("--html")
-        .assert()
-        .success();
+    let out = report_html(&data, &cfg, &dir.path().join("saas"));
     let v = check(&tools, &out.join("report.html"), &shots.join("saas.png"));
     assert_page(
         "saas fixture",
@@ -213,16 +204,21 @@ fn the_html_report_loads_in_headless_chromium_without_errors_or_requests() {
         .unwrap()
         .replace("[decide]\n", "[decide]\nas_of = \"2026-03-01\"\n");
     std::fs::write(&cfg, toml).unwrap();
-    let out = dir.path().join("bank");
+    let out = report_html(&data, &cfg, &dir.path().join("bank"));
+    let v = check(&tools, &out.join("report.html"), &shots.join("bank.png"));
+    assert_page("bank fixture", &v, &[("decisions-as-of-2026-03-01", 0)]);
+}
+
+/// `journeymap report DATA --config CFG --out OUT --html`; returns OUT.
+fn report_html(data: &Path, cfg: &Path, out: &Path) -> std::path::PathBuf {
     jm().arg("report")
-        .arg(&data)
+        .arg(data)
         .arg("--config")
-        .arg(&cfg)
+        .arg(cfg)
         .arg("--out")
-        .arg(&out)
+        .arg(out)
         .arg("--html")
         .assert()
         .success();
-    let v = check(&tools, &out.join("report.html"), &shots.join("bank.png"));
-    assert_page("bank fixture", &v, &[("decisions-as-of-2026-03-01", 0)]);
+    out.to_path_buf()
 }

@@ -134,3 +134,17 @@ pub fn to_parquet(
         .finish(&mut df)
         .unwrap();
 }
+
+/// The consent columns of `generate --scenario bank`'s customer table.
+pub const BANK_CONSENT: [&str; 5] = [
+    "consent_email",
+    "consent_sms",
+    "consent_app",
+    "consent_marketing",
+    "consent_credit",
+];
+
+/// A bank customer table as typed Parquet: integer ages, boolean consent.
+pub fn bank_customers_parquet(csv: &Path, out: &Path) {
+    to_parquet(csv, out, "", &[], &["age"], &BANK_CONSENT);
+}

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::common::{jm, read_csv, to_parquet};
+use crate::common::{bank_customers_parquet, jm, read_csv, to_parquet};
 
 struct Bank {
     _dir: tempfile::TempDir,
@@ -786,19 +786,9 @@ fn parquet_sources_decide_as_their_csv() {
         &[],
         &[],
     );
-    to_parquet(
+    bank_customers_parquet(
         &b.root.join("bank.customers.csv"),
         &b.root.join("cust.parquet"),
-        "",
-        &[],
-        &["age"],
-        &[
-            "consent_email",
-            "consent_sms",
-            "consent_app",
-            "consent_marketing",
-            "consent_credit",
-        ],
     );
     let text = std::fs::read_to_string(&b.config)
         .unwrap()

@@ -299,20 +299,7 @@ fn customers_parquet() -> &'static [u8] {
     B.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.parquet");
-        crate::common::to_parquet(
-            &Path::new(DIR).join("bank.customers.csv"),
-            &p,
-            "",
-            &[],
-            &["age"],
-            &[
-                "consent_email",
-                "consent_sms",
-                "consent_app",
-                "consent_marketing",
-                "consent_credit",
-            ],
-        );
+        crate::common::bank_customers_parquet(&Path::new(DIR).join("bank.customers.csv"), &p);
         std::fs::read(&p).unwrap()
     })
 }
