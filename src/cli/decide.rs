@@ -139,6 +139,7 @@ pub fn run(args: &DecideArgs) -> Result<()> {
     let events = Events {
         table: &data.ingested.table,
         sessions: &data.sessions,
+        session_source: &data.source,
         account: decide::events_account(&data, &args.input.files.join(" ")),
     };
     if args.backtest {
@@ -165,6 +166,7 @@ pub fn run(args: &DecideArgs) -> Result<()> {
             events: Some(Events {
                 table: events.table,
                 sessions: events.sessions,
+                session_source: events.session_source,
                 account: events.account.clone(),
             }),
             as_of,
@@ -192,6 +194,7 @@ pub fn run(args: &DecideArgs) -> Result<()> {
                 events: Some(Events {
                     table: events.table,
                     sessions: events.sessions,
+                    session_source: events.session_source,
                     account: events.account.clone(),
                 }),
                 as_of,

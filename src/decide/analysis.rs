@@ -78,6 +78,7 @@ impl Analysis for Decide {
         let events = Events {
             table: ctx.table(),
             sessions: ctx.sessions(),
+            session_source: &ctx.data.source,
             account: super::events_account(ctx.data, &files.join(" ")),
         };
         let erased = BTreeSet::new();

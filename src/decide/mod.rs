@@ -45,6 +45,8 @@ const DAY: i64 = 86_400_000;
 pub struct Events<'a> {
     pub table: &'a EventTable,
     pub sessions: &'a Sessions,
+    /// How the sessions were made (a model scores a table cut at the run date).
+    pub session_source: &'a crate::sessions::SessionSource,
     pub account: Account,
 }
 
@@ -373,6 +375,7 @@ pub fn models(
     customers: &Customers,
     loaded: &Loaded,
     events: Option<&Events>,
+    end: i64,
 ) -> Vec<ModelGate> {
     plan.pathways
         .iter()
@@ -412,7 +415,19 @@ pub fn models(
                 let ev = events.ok_or("the model scores app events: give the event export")?;
                 crate::propensity::check_model_matches(&model, ev.table, true)
                     .map_err(|e| e.to_string())?;
-                let scores = crate::propensity::score(ev.table, ev.sessions, &model, &[], &[])
+                // Scored on the events before the run date's end only, as the
+                // export of that night held them: a back-test of a past date
+                // sees what that night saw.
+                let cut;
+                let (table, sessions) = if ev.table.ts.iter().any(|&x| x >= end) {
+                    let t = ev.table.before(end);
+                    let s = crate::sessions::build(&t, ev.session_source);
+                    cut = (t, s);
+                    (&cut.0, &cut.1)
+                } else {
+                    (ev.table, ev.sessions)
+                };
+                let scores = crate::propensity::score(table, sessions, &model, &[], &[])
                     .map_err(|e| e.to_string())?;
                 let mut by_customer = vec![None; customers.len()];
                 let mut of_table = vec![None; ev.table.user_names.len()];
@@ -470,7 +485,14 @@ pub fn run(inputs: Inputs, loaded: &Loaded) -> Result<Run, DataError> {
             )));
         }
     }
-    let models = models(plan, inputs.config_dir, c, loaded, inputs.events.as_ref());
+    let models = models(
+        plan,
+        inputs.config_dir,
+        c,
+        loaded,
+        inputs.events.as_ref(),
+        end,
+    );
     let ctx = Context {
         plan,
         customers: c,

@@ -194,6 +194,37 @@ impl EventTable {
     pub fn prop(&self, name: &str) -> Option<&PropColumn> {
         self.props.iter().find(|p| p.name == name)
     }
+
+    /// The events before `end`, as an export that ended then would hold
+    /// them (the same names and codes; users with no such event drop out).
+    pub fn before(&self, end: i64) -> EventTable {
+        let keep: Vec<usize> = (0..self.len()).filter(|&i| self.ts[i] < end).collect();
+        let pick = |v: &[u32]| -> Vec<u32> {
+            if v.len() == self.len() {
+                keep.iter().map(|&i| v[i]).collect()
+            } else {
+                v.to_vec()
+            }
+        };
+        EventTable {
+            user_names: self.user_names.clone(),
+            event_names: self.event_names.clone(),
+            user: pick(&self.user),
+            event: pick(&self.event),
+            ts: keep.iter().map(|&i| self.ts[i]).collect(),
+            session_names: self.session_names.clone(),
+            session: pick(&self.session),
+            props: self
+                .props
+                .iter()
+                .map(|p| PropColumn {
+                    name: p.name.clone(),
+                    values: p.values.clone(),
+                    codes: pick(&p.codes),
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -687,6 +687,35 @@ fn an_unusable_model_hands_its_pathway_to_the_fallback() {
     assert_eq!(pathway(&usable, "home_loan_rules")["chosen"], 0);
     assert_eq!(steps_named(&usable, "model_unusable"), 0);
 
+    // That night's export ended on the run date: the same decisions, so no
+    // score read an event after it (a back-test sees what the night saw).
+    let text = std::fs::read_to_string(&b.events).unwrap();
+    let mut lines = text.lines();
+    let mut early = format!("{}\n", lines.next().unwrap());
+    for l in lines.filter(|l| l.split(',').nth(1).unwrap() < "2026-03-02") {
+        early.push_str(l);
+        early.push('\n');
+    }
+    let early_events = b.root.join("early.csv");
+    std::fs::write(&early_events, early).unwrap();
+    let night = b.root.join("night");
+    ok(jm()
+        .arg("decide")
+        .arg(&early_events)
+        .args(["-q", "--config"])
+        .arg(b.root.join("usable.toml"))
+        .args(["--as-of", "2026-03-01", "--out"])
+        .arg(&night)
+        .output()
+        .unwrap());
+    for f in ["decisions.csv", "trail.jsonl"] {
+        assert!(
+            std::fs::read(night.join(f)).unwrap()
+                == std::fs::read(b.root.join("usable").join(f)).unwrap(),
+            "{f} differs between the full export and the export of that night"
+        );
+    }
+
     // A score floor no user reaches stops the pathway at that step.
     let strict = variant("strict", "model.json", auc - 0.05, 0.999);
     let hl = pathway(&strict, "home_loan");

@@ -95,6 +95,7 @@ fn decide_with(text: &str) -> Option<usize> {
     let ev = Events {
         table: &data.ingested.table,
         sessions: &data.sessions,
+        session_source: &data.source,
         account: sources::Account {
             source: "events".into(),
             rows: data.ingested.read,
