@@ -328,6 +328,13 @@ fn backtest(
         .into());
     }
     let every = args.every.map_or(Ok(7 * DAY), |d| d.positive("--every"))?;
+    if every % DAY != 0 {
+        return Err(UsageError(format!(
+            "--every {}: run dates are days, so the step must be whole days (7d, 14d)",
+            args.every.map(|d| d.to_string()).unwrap_or_default()
+        ))
+        .into());
+    }
     progress.stage("sources");
     let loaded = decide::load(plan, dir, Some(&events), &c.erased, to + DAY)?;
     let res = decide::resolve(plan, &loaded, Some(&events))?;

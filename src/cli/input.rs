@@ -48,7 +48,7 @@ pub struct InputArgs {
     #[arg(long, help_heading = "Reading")]
     pub strict: bool,
 
-    /// Write every rejected row to this CSV: file, line, reason, column, detail, raw
+    /// Write every rejected row of the event export to this CSV: file, line, reason, column, detail, raw
     #[arg(long, value_name = "FILE", help_heading = "Reading")]
     pub rejects: Option<PathBuf>,
 

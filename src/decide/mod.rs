@@ -107,6 +107,23 @@ pub fn events_account(data: &crate::pipeline::Data, files: &str) -> Account {
     a
 }
 
+/// "n reason (first at line l), ..." of an account's rejected rows.
+fn summary_of(a: &Account) -> String {
+    if a.rows == 0 {
+        return "the file has no rows".into();
+    }
+    let parts: Vec<String> = a
+        .rejected
+        .iter()
+        .map(|(k, r)| format!("{} {k} (first at line {})", r.rows, r.first_line))
+        .collect();
+    if parts.is_empty() {
+        format!("{} rows, none rejected", a.rows)
+    } else {
+        parts.join(", ")
+    }
+}
+
 /// Reads the customer table and the transactions up to `end`.
 pub fn load(
     plan: &Plan,
@@ -148,6 +165,24 @@ pub fn load(
         )?),
         None => None,
     };
+    if customers.is_empty() {
+        return Err(DataError::Input(format!(
+            "{}: no usable customer row ({}); every decision needs the customer's consent flags",
+            customers.account.path,
+            summary_of(&customers.account)
+        )));
+    }
+    if let Some(t) = &transactions {
+        let a = &t.account;
+        if a.rows > 0 && a.rejected_rows() == a.rows {
+            return Err(DataError::Input(format!(
+                "{}: every one of its {} rows was rejected ({}); check its `delimiter`, the decimal separator of the amounts (a point) and `time_format`",
+                a.path,
+                a.rows,
+                summary_of(a)
+            )));
+        }
+    }
     let mut event_ranges = vec![None; customers.len()];
     let mut events_account = None;
     if let Some(ev) = events {
@@ -217,6 +252,12 @@ pub fn resolve(
                 "{what} reads app events: give the event export as FILES"
             ))
         })?;
+        if ev.table.is_empty() {
+            return Err(DataError::Input(format!(
+                "{}: no app event was read (an empty file, a header only, or every row rejected), and {what} reads them",
+                ev.account.path
+            )));
+        }
         let m = crate::predicate::resolve(pred, ev.table, what)?;
         Ok((0..ev.table.len())
             .map(|i| m.matches(ev.table, i))

@@ -37,7 +37,7 @@ pub fn step_sentence(s: &Step) -> String {
             pathway,
             score,
             min_score,
-        } => format!("{pathway}: score {score:.3} below {min_score}"),
+        } => format!("{pathway}: score {score:.6} below {min_score}"),
         Step::NoTrigger { pathway } => format!("{pathway}: none of its triggers fired"),
         Step::NoPurposeConsent { pathway, purpose } => {
             format!("{pathway}: no consent for purpose {purpose}")
@@ -109,8 +109,19 @@ pub fn reason(d: &Decision, fired_names: &[&str]) -> (String, String) {
 }
 
 struct DecisionRows<'a> {
-    users: &'a [UserResult],
+    users: Vec<&'a UserResult>,
     names: Vec<&'a str>,
+}
+
+/// The users in output order: the customer table's, or by pseudonym when
+/// ids are pseudonymized (else a row's position would give its id away to
+/// anyone holding the sorted customer list).
+fn in_order(run: &Run) -> Vec<&UserResult> {
+    let mut users: Vec<&UserResult> = run.users.iter().collect();
+    if run.report.pseudonymized {
+        users.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    users
 }
 
 impl Rows for DecisionRows<'_> {
@@ -133,7 +144,7 @@ impl Rows for DecisionRows<'_> {
         self.users.len()
     }
     fn row(&self, i: usize, out: &mut dyn Cells) {
-        let r = &self.users[i];
+        let r = self.users[i];
         let fired: Vec<&str> = r
             .fired
             .iter()
@@ -202,7 +213,7 @@ struct Trail<'a> {
 /// decisions.csv's rows, for the report's per-unit files.
 pub fn decision_rows<'a>(plan: &'a super::config::Plan, run: &'a Run) -> Box<dyn Rows + 'a> {
     Box::new(DecisionRows {
-        users: &run.users,
+        users: in_order(run),
         names: plan.triggers.iter().map(|t| t.name.as_str()).collect(),
     })
 }
@@ -224,7 +235,7 @@ pub fn write_all(
     crate::output::write(
         &dir.join("decisions.csv"),
         &DecisionRows {
-            users: &run.users,
+            users: in_order(run),
             names: names.clone(),
         },
         "decisions.csv",
@@ -235,7 +246,8 @@ pub fn write_all(
         sentences: Vec::new(),
         names: names.clone(),
     };
-    for r in &run.users {
+    let users = in_order(run);
+    for r in &users {
         for (t, f) in r.fired.iter().enumerate() {
             if let Some(f) = f {
                 fired.rows.push((&r.id, t, f));
@@ -245,7 +257,7 @@ pub fn write_all(
     }
     crate::output::write(&dir.join("triggers.csv"), &fired, "triggers.csv", style)?;
     crate::atomic::write_with(&dir.join("trail.jsonl"), |w: &mut dyn Write| {
-        for r in &run.users {
+        for r in &users {
             let fired_names: Vec<&str> = r
                 .fired
                 .iter()

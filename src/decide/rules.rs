@@ -1,9 +1,12 @@
 //! Eligibility rules over customer attributes: `column op value` with op
 //! one of `==`, `!=`, `>=`, `<=`, `>`, `<`. Numbers compare as numbers when
-//! both sides are numbers, else the text compares exactly (after trimming);
-//! `>`-style operators need numbers on both sides. An empty attribute fails
-//! every rule, `!=` included: a rule that guards a regulation must not pass
-//! because a value is missing.
+//! both sides are numbers; a rule value of true/false (or yes/no...) reads
+//! the attribute with the consent words (`TRUE`, `Y`, `1` are true), and an
+//! attribute that is no such word fails the rule, `!=` included; other text
+//! compares without regard to ASCII case (after trimming). `>`-style
+//! operators need numbers on both sides. An empty attribute fails every
+//! rule, `!=` included: a rule that guards a regulation must not pass
+//! because a value is missing or spelled another way.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -50,6 +53,11 @@ impl Rule {
                 format!("rule {s:?}: expected `column op value` with op one of == != >= <= > <")
             })?;
         let column = s[..at].trim();
+        if column.ends_with(['=', '!', '<', '>']) {
+            return Err(format!(
+                "rule {s:?}: unknown operator; use one of == != >= <= > <"
+            ));
+        }
         let mut value = s[at + sym.len()..].trim();
         if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
             value = &value[1..value.len() - 1];
@@ -77,16 +85,26 @@ impl Rule {
             return Err(Failed::Missing);
         }
         let nums = a.parse::<f64>().ok().zip(self.value.parse::<f64>().ok());
-        let ok = match (self.op, nums) {
-            (Op::Eq, Some((x, y))) => x == y,
-            (Op::Ne, Some((x, y))) => x != y,
-            (Op::Eq, None) => a == self.value,
-            (Op::Ne, None) => a != self.value,
-            (Op::Ge, Some((x, y))) => x >= y,
-            (Op::Le, Some((x, y))) => x <= y,
-            (Op::Gt, Some((x, y))) => x > y,
-            (Op::Lt, Some((x, y))) => x < y,
-            (_, None) => false,
+        let truth = match nums {
+            None => super::sources::consent(&self.value)
+                .filter(|_| !self.value.trim().is_empty())
+                .map(|want| (super::sources::consent(a), want)),
+            Some(_) => None,
+        };
+        let ok = match (self.op, nums, truth) {
+            // Not a truth word ("maybe"): neither equal nor safely unequal.
+            (Op::Eq | Op::Ne, None, Some((None, _))) => false,
+            (Op::Eq, None, Some((Some(x), y))) => x == y,
+            (Op::Ne, None, Some((Some(x), y))) => x != y,
+            (Op::Eq, Some((x, y)), _) => x == y,
+            (Op::Ne, Some((x, y)), _) => x != y,
+            (Op::Eq, None, None) => a.eq_ignore_ascii_case(&self.value),
+            (Op::Ne, None, None) => !a.eq_ignore_ascii_case(&self.value),
+            (Op::Ge, Some((x, y)), _) => x >= y,
+            (Op::Le, Some((x, y)), _) => x <= y,
+            (Op::Gt, Some((x, y)), _) => x > y,
+            (Op::Lt, Some((x, y)), _) => x < y,
+            (_, None, _) => false,
         };
         if ok {
             Ok(())
@@ -115,6 +133,26 @@ mod tests {
         assert!(r.eval("false").is_ok());
         assert!(r.eval("true").is_err());
         assert_eq!(r.eval(""), Err(Failed::Missing));
+        // Spellings of true are true; a word that is neither fails both ways.
+        for t in ["TRUE", "True", "Y", "yes", "1", " t "] {
+            assert!(r.eval(t).is_err(), "{t}");
+        }
+        for f in ["FALSE", "No", "n", "0"] {
+            assert!(r.eval(f).is_ok(), "{f}");
+        }
+        assert!(r.eval("maybe").is_err());
+        assert!(
+            Rule::parse("vulnerable == true")
+                .unwrap()
+                .eval("maybe")
+                .is_err()
+        );
+        assert!(Rule::parse("region != EU").unwrap().eval("eu").is_err());
+        assert!(
+            Rule::parse("age =< 70")
+                .unwrap_err()
+                .contains("unknown operator")
+        );
         let r = Rule::parse("segment == \"mass market\"").unwrap();
         assert!(r.eval("mass market").is_ok());
         assert_eq!(Rule::parse("a<=3").unwrap().op, Op::Le);

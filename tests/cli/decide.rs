@@ -865,3 +865,141 @@ fn parquet_sources_decide_as_their_csv() {
         "{err}"
     );
 }
+
+/// What a new user met with ugly exports: `TRUE`/`Y` in a flag column
+/// passing `vulnerable != true`, a source whose every row is rejected
+/// (decimal commas) still deciding, an empty event file blaming a
+/// property, a back-test step of 12 hours, and pseudonymized rows left in
+/// the order of the original ids.
+#[test]
+fn ugly_exports_are_refused_or_read_safely() {
+    let b = bank(1500);
+    let (cu, tx) = (
+        b.root.join("bank.customers.csv"),
+        b.root.join("bank.transactions.csv"),
+    );
+    let clean_customers = std::fs::read_to_string(&cu).unwrap();
+    // Every vulnerable flag spelled as a spreadsheet might.
+    let spelled: String = clean_customers
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let l = if i % 2 == 0 {
+                l.replace(",true,", ",TRUE,")
+            } else {
+                l.replace(",true,", ",Y,")
+            };
+            l + "\n"
+        })
+        .collect();
+    std::fs::write(&cu, &spelled).unwrap();
+    let out = b.root.join("spelled");
+    ok(decide(&b, &b.config, "2026-03-01", &out, &[]));
+    let cust = customers(&b);
+    let mut credit = 0;
+    for d in read_csv(&out.join("decisions.csv")) {
+        if d["pathway"] == "home_loan" {
+            credit += 1;
+            let v = &cust[&d["user_id"]].attrs["vulnerable"];
+            assert!(!matches!(v.as_str(), "TRUE" | "Y"), "{d:?}: vulnerable {v}");
+        }
+    }
+    assert!(credit > 0);
+    std::fs::write(&cu, &clean_customers).unwrap();
+
+    // Decimal commas: every transaction rejected is an error, not a quiet night.
+    let clean_tx = std::fs::read_to_string(&tx).unwrap();
+    let comma: String = clean_tx
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                return l.replace(',', ";") + "\n";
+            }
+            let f: Vec<&str> = l.split(',').collect();
+            format!(
+                "{};{};{};{};{}\n",
+                f[0],
+                f[1],
+                f[2].replace('.', ","),
+                f[3],
+                f[4]
+            )
+        })
+        .collect();
+    std::fs::write(&tx, comma).unwrap();
+    let cfg = b.root.join("semi.toml");
+    std::fs::write(
+        &cfg,
+        std::fs::read_to_string(&b.config).unwrap().replace(
+            "name = \"transactions\"\n",
+            "name = \"transactions\"\ndelimiter = \";\"\n",
+        ),
+    )
+    .unwrap();
+    let o = decide(&b, &cfg, "2026-03-01", &b.root.join("comma"), &[]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bank.transactions.csv")
+            && err.contains("every one of its")
+            && err.contains("non_numeric_amount")
+            && err.contains("decimal"),
+        "{err}"
+    );
+    assert!(!b.root.join("comma").join("history.csv").exists());
+    std::fs::write(&tx, &clean_tx).unwrap();
+
+    // An empty event file: said so, naming it.
+    let empty = b.root.join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    let o = jm()
+        .arg("decide")
+        .arg(&empty)
+        .args(["-q", "--config"])
+        .arg(&b.config)
+        .args(["--as-of", "2026-03-01", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("empty.csv") && err.contains("no app event"),
+        "{err}"
+    );
+
+    // A back-test step that is not whole days.
+    let o = jm()
+        .args(["decide", &b.events, "-q", "--config"])
+        .arg(&b.config)
+        .args([
+            "--backtest",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-02-01",
+            "--every",
+            "12h",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("whole days"));
+
+    // Pseudonymized rows are in pseudonym order, not the original ids'.
+    let key = b.root.join("key");
+    std::fs::write(&key, "a key of at least sixteen bytes, kept elsewhere\n").unwrap();
+    let p = b.root.join("pseudo");
+    ok(decide(
+        &b,
+        &b.config,
+        "2026-03-01",
+        &p,
+        &["--pseudonymize-key", key.to_str().unwrap()],
+    ));
+    let ids: Vec<String> = read_csv(&p.join("decisions.csv"))
+        .into_iter()
+        .map(|d| d["user_id"].clone())
+        .collect();
+    assert!(ids.is_sorted() && ids.len() == 1500);
+}
