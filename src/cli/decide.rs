@@ -99,7 +99,12 @@ struct Common {
 
 fn common(args: &DecideArgs) -> Result<Common> {
     let erased = match &args.erase {
-        Some(p) => decide::sources::read_erasure(p)?,
+        Some(p) => {
+            if !p.exists() {
+                return Err(UsageError(format!("--erase {}: no such file", p.display())).into());
+            }
+            decide::sources::read_erasure(p)?
+        }
         None => Default::default(),
     };
     let overrides = match &args.overrides {
@@ -152,7 +157,16 @@ pub fn run(args: &DecideArgs) -> Result<()> {
     progress.stage("sources");
     let loaded = decide::load(&plan, &dir, Some(&events), &c.erased, as_of + DAY)?;
     let history = match (&args.state, &args.out) {
-        (Some(p), _) => History::read(p, as_of)?,
+        (Some(p), _) => {
+            if !p.exists() {
+                return Err(UsageError(format!(
+                    "--state {}: no such file (the first night has no state: leave --state out)",
+                    p.display()
+                ))
+                .into());
+            }
+            History::read(p, as_of)?
+        }
         (None, Some(o)) if o.join("history.csv").exists() => {
             History::read(&o.join("history.csv"), as_of)?
         }
@@ -223,6 +237,10 @@ pub fn run(args: &DecideArgs) -> Result<()> {
         decide::output::write_all(o, &plan, &run, as_of + DAY, args.csv.style())?;
     }
     progress.done();
+    // A nightly job's log shows what the files say needs a look.
+    for n in &run.report.notes {
+        eprintln!("warning: {}", crate::doc::text::clean(n));
+    }
     if args.json {
         outln(&serde_json::to_string_pretty(&run.report)?)?;
     } else {

@@ -333,6 +333,15 @@ pub fn check(cfg: &JourneyConfig) -> Result<Plan, UsageError> {
     let mut pnames = std::collections::BTreeSet::new();
     for (i, p) in cfg.pathways.iter().enumerate() {
         let k = |f: &str| format!("pathways[{i}].{f}");
+        if p.cap == Some(0) {
+            return Err(err(
+                &k("cap"),
+                format!(
+                    "pathway {:?}: cap = 0 would block every action; to stop the pathway set enabled = false",
+                    p.name
+                ),
+            ));
+        }
         if !pnames.insert(p.name.clone()) {
             return Err(err(
                 &k("name"),
