@@ -175,8 +175,11 @@ pub fn load(
     if let Some(t) = &transactions {
         let a = &t.account;
         if a.rows > 0 && a.rejected_rows() == a.rows {
+            let case = t.case_only_unknown.as_ref().map_or(String::new(), |(n, e)| {
+                format!("; {n} of its unknown ids differ from a customer id only in letter case (e.g. {e:?}): ids are compared exactly")
+            });
             return Err(DataError::Input(format!(
-                "{}: every one of its {} rows was rejected ({}); check its `delimiter`, the decimal separator of the amounts (a point) and `time_format`",
+                "{}: every one of its {} rows was rejected ({}); check its `delimiter`, the decimal separator of the amounts (a point) and `time_format`{case}",
                 a.path,
                 a.rows,
                 summary_of(a)
@@ -584,6 +587,43 @@ pub fn run(inputs: Inputs, loaded: &Loaded) -> Result<Run, DataError> {
     })
 }
 
+/// A run date far from the data: the export is stale, or the date a typo.
+fn staleness(inputs: &Inputs, loaded: &Loaded) -> Vec<String> {
+    const MONTH: i64 = 31 * DAY;
+    let end = inputs.as_of + DAY;
+    let mut last: Vec<(&str, i64)> = Vec::new();
+    if let Some(t) = &loaded.transactions
+        && let Some(&x) = t.ts.iter().max()
+    {
+        last.push(("transaction", x));
+    }
+    if let Some(ev) = &inputs.events
+        && let Some(&x) = ev.table.ts.iter().filter(|&&x| x < end).max()
+    {
+        last.push(("app event", x));
+    }
+    let mut out = Vec::new();
+    for (what, x) in last {
+        if end - x > MONTH {
+            out.push(format!(
+                "the last {what} before the run date is on {}, {} days earlier: is the export up to date?",
+                state::format_day(x),
+                (end - x) / DAY
+            ));
+        }
+    }
+    if let Some(t) = &loaded.transactions
+        && t.ts.is_empty()
+        && t.account.after_as_of > 0
+    {
+        out.push(format!(
+            "every transaction is after the run date {}: is --as-of right?",
+            state::format_day(inputs.as_of)
+        ));
+    }
+    out
+}
+
 fn summarize(
     inputs: &Inputs,
     loaded: &Loaded,
@@ -751,6 +791,14 @@ fn summarize(
                 ),
             });
         }
+    }
+    notes.extend(staleness(inputs, loaded));
+    if let Some(t) = &loaded.transactions
+        && let Some((n, example)) = &t.case_only_unknown
+    {
+        notes.push(format!(
+            "transactions: {n} unknown user ids differ from a customer id only in letter case (e.g. {example:?}); ids are compared exactly"
+        ));
     }
     DecideReport {
         as_of: state::format_day(inputs.as_of),

@@ -116,6 +116,8 @@ pub struct Transactions {
     /// `starts[u]..starts[u + 1]`: user u's rows.
     pub starts: Vec<usize>,
     pub account: Account,
+    /// Unknown ids equal to a customer id but for ASCII case: how many, one example.
+    pub case_only_unknown: Option<(u64, String)>,
 }
 
 impl Transactions {
@@ -620,7 +622,7 @@ fn read_transactions_on(
             vec![(part, 0)]
         }
     };
-    Ok(assemble(parts, customers.len(), account))
+    Ok(assemble(parts, customers, account))
 }
 
 /// Parsed bytes of a mapped file are handed back in steps of this many, so
@@ -744,7 +746,8 @@ fn parse_piece(
 /// Joins the pieces in file order: categories coded by first appearance,
 /// rows grouped by user (a counting sort, so ties keep input order), then
 /// by time within each user.
-fn assemble(parts: Vec<(Part, u64)>, n_users: usize, mut account: Account) -> Transactions {
+fn assemble(parts: Vec<(Part, u64)>, customers: &Customers, mut account: Account) -> Transactions {
+    let n_users = customers.len();
     let mut categories = Interner::new();
     let mut unknown: rustc_hash::FxHashSet<Vec<u8>> = Default::default();
     let mut codes: Vec<Vec<u32>> = Vec::with_capacity(parts.len());
@@ -778,6 +781,7 @@ fn assemble(parts: Vec<(Part, u64)>, n_users: usize, mut account: Account) -> Tr
         })
         .collect();
     account.unknown_users = unknown.len() as u64;
+    let case_only_unknown = case_only(&unknown, customers);
     drop(unknown);
     for u in 0..n_users {
         starts[u + 1] += starts[u];
@@ -848,7 +852,32 @@ fn assemble(parts: Vec<(Part, u64)>, n_users: usize, mut account: Account) -> Tr
         categories,
         starts,
         account,
+        case_only_unknown,
     }
+}
+
+/// Unknown ids that match a customer id when ASCII case is ignored.
+fn case_only(
+    unknown: &rustc_hash::FxHashSet<Vec<u8>>,
+    customers: &Customers,
+) -> Option<(u64, String)> {
+    if unknown.is_empty() {
+        return None;
+    }
+    let lower: rustc_hash::FxHashSet<String> = customers
+        .ids
+        .iter()
+        .map(|i| i.to_ascii_lowercase())
+        .collect();
+    let mut hits: Vec<String> = unknown
+        .iter()
+        .filter_map(|u| std::str::from_utf8(u).ok())
+        .filter(|u| lower.contains(&u.to_ascii_lowercase()))
+        .map(str::to_string)
+        .collect();
+    hits.sort();
+    let example = hits.first()?.clone();
+    Some((hits.len() as u64, example))
 }
 
 /// The erasure list: one user id per line; blank lines and `#` comments skipped.

@@ -1002,4 +1002,36 @@ fn ugly_exports_are_refused_or_read_safely() {
         .map(|d| d["user_id"].clone())
         .collect();
     assert!(ids.is_sorted() && ids.len() == 1500);
+
+    // A run date half a year after the export, and ids in another case: warned.
+    let o = decide(
+        &b,
+        &b.config,
+        "2027-01-01",
+        &b.root.join("late"),
+        &["--dry-run"],
+    );
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning: the last transaction before the run date"),
+        "{err}"
+    );
+    let upper: String = clean_tx
+        .lines()
+        .map(|l| l.replacen("c00000", "C00000", 1) + "\n")
+        .collect();
+    std::fs::write(&tx, upper).unwrap();
+    let o = decide(
+        &b,
+        &b.config,
+        "2026-03-01",
+        &b.root.join("case"),
+        &["--dry-run"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("differ from a customer id only in letter case"),
+        "{err}"
+    );
 }
