@@ -62,6 +62,16 @@ fn ok(o: std::process::Output) -> std::process::Output {
     o
 }
 
+/// The run failed with `code`, and its stderr says each of `says`.
+fn fails(o: &std::process::Output, code: i32, says: &[&str]) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(code), "{err}");
+    for s in says {
+        assert!(err.contains(s), "expected {s:?} in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
 fn day(s: &str) -> i64 {
     let d = chrono::NaiveDate::parse_from_str(&s[..10], "%Y-%m-%d").unwrap();
     d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_millis() / 86_400_000
@@ -794,12 +804,7 @@ fn report_previews_the_decisions_of_the_nightly_run() {
         .arg(b.root.join("bad"))
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("bad.toml:") && err.contains("YYYY-MM-DD"),
-        "{err}"
-    );
+    fails(&o, 2, &["bad.toml:", "YYYY-MM-DD"]);
 }
 
 /// `[[sources]]` in Parquet (typed: a UTC datetime, doubles, integers,
@@ -938,14 +943,15 @@ fn ugly_exports_are_refused_or_read_safely() {
     )
     .unwrap();
     let o = decide(&b, &cfg, "2026-03-01", &b.root.join("comma"), &[]);
-    assert_eq!(o.status.code(), Some(3));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("bank.transactions.csv")
-            && err.contains("every one of its")
-            && err.contains("non_numeric_amount")
-            && err.contains("decimal"),
-        "{err}"
+    fails(
+        &o,
+        3,
+        &[
+            "bank.transactions.csv",
+            "every one of its",
+            "non_numeric_amount",
+            "decimal",
+        ],
     );
     assert!(!b.root.join("comma").join("history.csv").exists());
     std::fs::write(&tx, &clean_tx).unwrap();
@@ -961,12 +967,7 @@ fn ugly_exports_are_refused_or_read_safely() {
         .args(["--as-of", "2026-03-01", "--dry-run"])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(3));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("empty.csv") && err.contains("no app event"),
-        "{err}"
-    );
+    fails(&o, 3, &["empty.csv", "no app event"]);
 
     // A back-test step that is not whole days.
     let o = jm()
@@ -983,8 +984,7 @@ fn ugly_exports_are_refused_or_read_safely() {
         ])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("whole days"));
+    fails(&o, 2, &["whole days"]);
 
     // Pseudonymized rows are in pseudonym order, not the original ids'.
     let key = b.root.join("key");
