@@ -128,16 +128,10 @@ fn common(args: &DecideArgs) -> Result<Common> {
     })
 }
 
-fn config_dir(p: &Path) -> PathBuf {
-    p.parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-}
-
 pub fn run(args: &DecideArgs) -> Result<()> {
     let cfg = crate::config::load(&args.config)?;
     let plan = config::check(&cfg)?;
-    let dir = config_dir(&args.config);
+    let dir = cfg.dir();
     let c = common(args)?;
     let progress = Progress::new();
     let data = args.input.load(&cfg, &progress)?;
@@ -196,7 +190,7 @@ pub fn run(args: &DecideArgs) -> Result<()> {
         let old_plan = config::check(&old_cfg)?;
         let old_loaded = decide::load(
             &old_plan,
-            &config_dir(old),
+            &old_cfg.dir(),
             Some(&events),
             &c.erased,
             as_of + DAY,
@@ -204,7 +198,7 @@ pub fn run(args: &DecideArgs) -> Result<()> {
         let old_run = decide::run(
             Inputs {
                 plan: &old_plan,
-                config_dir: &config_dir(old),
+                config_dir: &old_cfg.dir(),
                 events: Some(Events {
                     table: events.table,
                     sessions: events.sessions,

@@ -126,6 +126,16 @@ impl JourneyConfig {
         self.features.as_ref().and_then(|f| f.auto).unwrap_or(true)
     }
 
+    /// The directory that the config's relative paths (`[[sources]]`,
+    /// models) are relative to: the file's own, or `.` when not read from one.
+    pub fn dir(&self) -> std::path::PathBuf {
+        self.source
+            .as_ref()
+            .and_then(|s| std::path::Path::new(&s.path).parent())
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| ".".into(), std::path::Path::to_path_buf)
+    }
+
     /// `path:line: ` of a key path (`funnel.steps[1]`), or nothing for a
     /// config that was not read from a file.
     pub fn at(&self, key: &str) -> String {

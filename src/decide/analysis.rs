@@ -7,7 +7,6 @@
 //! customer.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
@@ -29,14 +28,6 @@ pub struct Decide;
 pub struct Decided {
     plan: Plan,
     run: Run,
-}
-
-fn config_dir(cfg: &JourneyConfig) -> PathBuf {
-    cfg.source
-        .as_ref()
-        .and_then(|s| Path::new(&s.path).parent().map(Path::to_path_buf))
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or_else(|| ".".into())
 }
 
 /// The run date: `[decide] as_of`, else the UTC day of the last event.
@@ -72,7 +63,7 @@ impl Analysis for Decide {
     fn run(ctx: &Context) -> Result<Decided> {
         let cfg = ctx.config;
         let plan = config::check(cfg)?;
-        let dir = config_dir(cfg);
+        let dir = cfg.dir();
         let as_of = as_of(&plan, cfg, ctx)?;
         let files: Vec<&str> = ctx.files().iter().map(|f| f.path.as_str()).collect();
         let events = Events {

@@ -613,6 +613,14 @@ fn staleness(inputs: &Inputs, loaded: &Loaded) -> Vec<String> {
         }
     }
     if let Some(t) = &loaded.transactions
+        && t.account.rows == 0
+    {
+        out.push(format!(
+            "{}: the transactions file has no rows: no transaction trigger can fire",
+            t.account.path
+        ));
+    }
+    if let Some(t) = &loaded.transactions
         && t.ts.is_empty()
         && t.account.after_as_of > 0
     {

@@ -4,7 +4,6 @@
 //! was trained, so the decision engine uses it only for that purpose.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::Arc;
 
 use rustc_hash::FxHashSet;
@@ -59,13 +58,7 @@ pub fn load(cfg: &JourneyConfig, purpose: &str, from: &str) -> anyhow::Result<Tr
         ))
         .into());
     }
-    let dir = cfg
-        .source
-        .as_ref()
-        .and_then(|s| Path::new(&s.path).parent().map(Path::to_path_buf))
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or_else(|| ".".into());
-    let path = sources::resolve_path(&dir, &cust.path);
+    let path = sources::resolve_path(&cfg.dir(), &cust.path);
     let c = sources::read_customers(cust, &path, &BTreeSet::new(), &BTreeSet::new())?;
     let given = &c.purpose_consent[purpose];
     let allowed = c

@@ -1034,4 +1034,15 @@ fn ugly_exports_are_refused_or_read_safely() {
         err.contains("differ from a customer id only in letter case"),
         "{err}"
     );
+    // A header-only transactions file runs, with a warning.
+    std::fs::write(&tx, clean_tx.lines().next().unwrap().to_string() + "\n").unwrap();
+    let o = ok(decide(
+        &b,
+        &b.config,
+        "2026-03-01",
+        &b.root.join("hdr"),
+        &["--dry-run"],
+    ));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("the transactions file has no rows"), "{err}");
 }
