@@ -55,6 +55,9 @@ pub struct DiffPart {
     pub notes: Vec<String>,
 }
 
+/// One partition's mergeable figures (each analysis downcasts its own).
+pub type Partial = Box<dyn std::any::Any + Send>;
+
 pub trait Analysis: Send + Sync + 'static {
     /// The journey.toml section, the report.json key and the check prefix.
     const KEY: &'static str;
@@ -87,6 +90,45 @@ pub trait Analysis: Send + Sync + 'static {
     fn diff(_old: &Value, _new: &Value) -> Option<DiffPart> {
         None
     }
+    /// Whether [`Analysis::partial`] and [`Analysis::merge`] are built, so
+    /// the analysis runs partitioned (docs/scaling.md); a partitioned run
+    /// refuses a config that names one without them.
+    const PARTITIONED: bool = false;
+    /// Whether this config's options of the analysis run partitioned (some
+    /// options may not, where [`Analysis::PARTITIONED`] holds).
+    fn partitioned_for(_cfg: &JourneyConfig) -> bool {
+        Self::PARTITIONED
+    }
+    /// The analysis's figures from one partition of the users (`ctx` holds
+    /// that partition's events, with the whole input's names and codes).
+    fn partial(_ctx: &Context) -> Result<Partial> {
+        Err(anyhow::anyhow!(
+            "internal: {} cannot run partitioned",
+            Self::KEY
+        ))
+    }
+    /// The product from every partition's figures, in partition order;
+    /// `ctx` is the whole run's (its table holds the names, no rows). It
+    /// must equal [`Analysis::run`]'s on the whole input, byte for byte
+    /// once rendered.
+    fn merge(_parts: Vec<Partial>, _ctx: &Context) -> Result<Self::Product> {
+        Err(anyhow::anyhow!(
+            "internal: {} cannot run partitioned",
+            Self::KEY
+        ))
+    }
+}
+
+/// Downcasts a partition's figures to the type its analysis made.
+pub fn parts<T: 'static>(parts: Vec<Partial>) -> Result<Vec<T>> {
+    parts
+        .into_iter()
+        .map(|p| {
+            p.downcast::<T>()
+                .map(|b| *b)
+                .map_err(|_| anyhow::anyhow!("internal: a partial of the wrong type"))
+        })
+        .collect()
 }
 
 /// An [`Analysis`] seen without its types, so one list can hold them all.
@@ -106,6 +148,10 @@ pub trait Registered: Sync {
     fn tables<'a>(&self, ctx: &'a Context) -> Result<Vec<UnitTable<'a>>>;
     fn aliases(&self) -> &'static [Alias];
     fn diff(&self, old: &Value, new: &Value) -> Option<DiffPart>;
+    fn partitioned(&self, cfg: &JourneyConfig) -> bool;
+    fn partial(&self, ctx: &Context) -> Result<Partial>;
+    /// Merges the partitions' figures into the product slot of `ctx`.
+    fn merge(&self, parts: Result<Vec<Partial>>, ctx: &Context);
 }
 
 pub struct Reg<A>(PhantomData<fn() -> A>);
@@ -152,6 +198,15 @@ impl<A: Analysis> Registered for Reg<A> {
     }
     fn diff(&self, old: &Value, new: &Value) -> Option<DiffPart> {
         A::diff(old, new)
+    }
+    fn partitioned(&self, cfg: &JourneyConfig) -> bool {
+        A::partitioned_for(cfg)
+    }
+    fn partial(&self, ctx: &Context) -> Result<Partial> {
+        A::partial(ctx)
+    }
+    fn merge(&self, parts: Result<Vec<Partial>>, ctx: &Context) {
+        ctx.preset::<A>(parts.and_then(|p| A::merge(p, ctx)));
     }
 }
 

@@ -24,6 +24,7 @@ pub mod ingest;
 pub mod lifecycle;
 pub mod output;
 pub mod parallel;
+pub mod partitioned;
 pub mod paths;
 pub mod pipeline;
 pub mod predicate;

@@ -26,6 +26,9 @@ pub struct Data {
     pub sessions: Sessions,
     pub source: SessionSource,
     pub parameters: Parameters,
+    /// In a partitioned run, the data section's merged figures (the table
+    /// then holds no rows).
+    pub summary: Option<crate::summary::SummaryPart>,
 }
 
 /// How to read the export and split sessions.
@@ -74,6 +77,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions, progress: &Progress) -> Resul
         sessions,
         source,
         parameters,
+        summary: None,
     })
 }
 
@@ -98,6 +102,7 @@ pub struct Context<'a> {
     user_ranges: OnceLock<Vec<Range<usize>>>,
     stage_map: OnceLock<Result<StageMap, String>>,
     warnings: Mutex<Vec<String>>,
+    span: OnceLock<Option<(i64, i64)>>,
 }
 
 impl<'a> Context<'a> {
@@ -111,7 +116,26 @@ impl<'a> Context<'a> {
             user_ranges: OnceLock::new(),
             stage_map: OnceLock::new(),
             warnings: Mutex::new(Vec::new()),
+            span: OnceLock::new(),
         }
+    }
+
+    /// A context whose input spans `span` (first, last timestamp), though
+    /// its table may hold only some of it: a partition.
+    pub fn spanning(self, span: Option<(i64, i64)>) -> Self {
+        let _ = self.span.set(span);
+        self
+    }
+
+    /// The whole input's first and last timestamp.
+    pub fn span(&self) -> Option<(i64, i64)> {
+        *self.span.get_or_init(|| {
+            let ts = &self.table().ts;
+            (!ts.is_empty()).then(|| {
+                ts.iter()
+                    .fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+            })
+        })
     }
 
     pub fn table(&self) -> &'a EventTable {
@@ -153,6 +177,30 @@ impl<'a> Context<'a> {
             .ok_or_else(|| DependencyFailed(A::KEY).into())
     }
 
+    /// Stores `A`'s product (or its error) made elsewhere: a partitioned
+    /// run's merge. A later [`Context::product`] returns it.
+    pub fn preset<A: Analysis>(&self, made: Result<A::Product>) {
+        let Some((i, (_, slot))) = self
+            .products
+            .iter()
+            .enumerate()
+            .find(|(_, (id, _))| *id == TypeId::of::<A>())
+        else {
+            return;
+        };
+        let stored = match made {
+            Ok(p) => Some(Box::new(p) as Box<dyn Any + Send + Sync>),
+            Err(e) => {
+                self.errors
+                    .lock()
+                    .expect("no panic while holding the lock")
+                    .push((i, e));
+                None
+            }
+        };
+        let _ = slot.set(stored);
+    }
+
     /// Each user's event range in the table, in table order.
     pub fn user_ranges(&self) -> &[Range<usize>] {
         self.user_ranges.get_or_init(|| self.table().user_ranges())
@@ -191,7 +239,7 @@ impl<'a> Context<'a> {
 pub fn build(ctx: &Context) -> Result<Report> {
     let data = ctx.data;
     let t = ctx.table();
-    if t.is_empty() {
+    if data.ingested.used() == 0 {
         ctx.warn(format!(
             "no events: the {} read held no rows{}; every figure in this report is empty",
             if ctx.files().len() == 1 {
@@ -267,7 +315,10 @@ pub fn build(ctx: &Context) -> Result<Report> {
         tool: Tool::current(),
         input: InputFingerprint::new(&data.ingested.files),
         parameters: data.parameters.clone(),
-        data: crate::summary::summarize(&data.ingested, &data.sessions, &data.source),
+        data: match &data.summary {
+            Some(part) => crate::summary::finish(&data.ingested, part.clone(), &data.source),
+            None => crate::summary::summarize(&data.ingested, &data.sessions, &data.source),
+        },
         funnel: None,
         stages: None,
         markov: None,

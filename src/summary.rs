@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::ingest::Ingested;
 use crate::ingest::timestamp::format_ms;
+use crate::ingest::{EventTable, Ingested};
 use crate::sessions::{SessionSource, Sessions};
 use crate::stats::Distribution;
 
@@ -60,39 +60,96 @@ pub struct DataSummary {
 }
 
 pub fn summarize(ing: &Ingested, sessions: &Sessions, source: &SessionSource) -> DataSummary {
-    let t = &ing.table;
-    let ranges = t.user_ranges();
-    let mut counts = vec![0u64; t.event_names.len()];
-    let mut users_with = vec![0u64; t.event_names.len()];
-    let mut last_user_seen = vec![u32::MAX; t.event_names.len()];
-    for (i, &e) in t.event.iter().enumerate() {
-        let e = e as usize;
-        counts[e] += 1;
-        if last_user_seen[e] != t.user[i] {
-            last_user_seen[e] = t.user[i];
-            users_with[e] += 1;
+    finish(ing, SummaryPart::of(&ing.table, sessions), source)
+}
+
+/// The data section's figures from one table (a partition of the users,
+/// in a partitioned run), to be merged with the other partitions'.
+#[derive(Debug, Clone, Default)]
+pub struct SummaryPart {
+    /// Per event code: rows, and users with at least one.
+    counts: Vec<u64>,
+    users_with: Vec<u64>,
+    per_user: Vec<f64>,
+    per_session: Vec<f64>,
+    durations: Vec<f64>,
+    sessions: u64,
+    span: Option<(i64, i64)>,
+}
+
+impl SummaryPart {
+    pub fn of(t: &EventTable, sessions: &Sessions) -> SummaryPart {
+        let mut counts = vec![0u64; t.event_names.len()];
+        let mut users_with = vec![0u64; t.event_names.len()];
+        let mut last_user_seen = vec![u32::MAX; t.event_names.len()];
+        for (i, &e) in t.event.iter().enumerate() {
+            let e = e as usize;
+            counts[e] += 1;
+            if last_user_seen[e] != t.user[i] {
+                last_user_seen[e] = t.user[i];
+                users_with[e] += 1;
+            }
+        }
+        let span = (!t.ts.is_empty()).then(|| {
+            t.ts.iter()
+                .fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+        });
+        SummaryPart {
+            counts,
+            users_with,
+            per_user: t.user_ranges().iter().map(|r| r.len() as f64).collect(),
+            per_session: sessions.events.iter().map(|&n| f64::from(n)).collect(),
+            durations: sessions
+                .first_ts
+                .iter()
+                .zip(&sessions.last_ts)
+                .map(|(a, b)| (b - a) as f64 / 1000.0)
+                .collect(),
+            sessions: sessions.len() as u64,
+            span,
         }
     }
+
+    /// Adds another partition's figures (its users are not in this one).
+    /// Distributions sort their values, so the order of merging is moot.
+    pub fn merge(&mut self, o: SummaryPart) {
+        if self.counts.len() < o.counts.len() {
+            self.counts.resize(o.counts.len(), 0);
+            self.users_with.resize(o.counts.len(), 0);
+        }
+        for (i, (c, u)) in o.counts.iter().zip(&o.users_with).enumerate() {
+            self.counts[i] += c;
+            self.users_with[i] += u;
+        }
+        self.per_user.extend(o.per_user);
+        self.per_session.extend(o.per_session);
+        self.durations.extend(o.durations);
+        self.sessions += o.sessions;
+        self.span = match (self.span, o.span) {
+            (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+/// The data section from the (merged) figures; `ing` gives the names and
+/// the row accounting.
+pub fn finish(ing: &Ingested, part: SummaryPart, source: &SessionSource) -> DataSummary {
+    let t = &ing.table;
     let mut vocabulary: Vec<EventCount> = t
         .event_names
         .iter()
         .enumerate()
         .map(|(i, name)| EventCount {
             event: name.to_string(),
-            count: counts[i],
-            users: users_with[i],
+            count: part.counts.get(i).copied().unwrap_or(0),
+            users: part.users_with.get(i).copied().unwrap_or(0),
         })
         .collect();
     vocabulary.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.event.cmp(&b.event)));
-
-    let time_range = (!t.ts.is_empty()).then(|| {
-        let (lo, hi) =
-            t.ts.iter()
-                .fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-        TimeRange {
-            first: format_ms(lo),
-            last: format_ms(hi),
-        }
+    let time_range = part.span.map(|(lo, hi)| TimeRange {
+        first: format_ms(lo),
+        last: format_ms(hi),
     });
     let mut notes = ing.notes.clone();
     if ing.naive_timestamps > 0 {
@@ -118,22 +175,13 @@ pub fn summarize(ing: &Ingested, sessions: &Sessions, source: &SessionSource) ->
                 })
                 .collect(),
         },
-        users: ranges.len() as u64,
-        sessions: sessions.len() as u64,
+        users: part.per_user.len() as u64,
+        sessions: part.sessions,
         sessions_from: source.clone(),
         time_range,
-        events_per_user: Distribution::of(ranges.iter().map(|r| r.len() as f64).collect()),
-        events_per_session: Distribution::of(
-            sessions.events.iter().map(|&n| f64::from(n)).collect(),
-        ),
-        session_duration_seconds: Distribution::of(
-            sessions
-                .first_ts
-                .iter()
-                .zip(&sessions.last_ts)
-                .map(|(a, b)| (b - a) as f64 / 1000.0)
-                .collect(),
-        ),
+        events_per_user: Distribution::of(part.per_user),
+        events_per_session: Distribution::of(part.per_session),
+        session_duration_seconds: Distribution::of(part.durations),
         naive_timestamps: ing.naive_timestamps,
         properties: ing.property_names.clone(),
         event_vocabulary: vocabulary,

@@ -154,11 +154,7 @@ impl InputArgs {
         selection: Option<ingest::PropertySelection>,
         progress: &Progress,
     ) -> Result<Data> {
-        let mut opts = self.options(cfg)?;
-        if !opts.ingest.drop_duplicates {
-            opts.ingest.properties = selection;
-        }
-        self.load_with(opts, progress)
+        self.load_with(self.selected_options(cfg, selection)?, progress)
     }
 
     /// [`Self::load_selected`] for a run that needs no sessions (`experiment
@@ -192,8 +188,26 @@ impl InputArgs {
     }
 
     fn load_with(&self, opts: LoadOptions, progress: &Progress) -> Result<Data> {
+        pipeline::load(&self.paths()?, &opts, progress)
+    }
+
+    /// The reading settings of [`Self::load_selected`].
+    pub fn selected_options(
+        &self,
+        cfg: &JourneyConfig,
+        selection: Option<ingest::PropertySelection>,
+    ) -> Result<LoadOptions> {
+        let mut opts = self.options(cfg)?;
+        if !opts.ingest.drop_duplicates {
+            opts.ingest.properties = selection;
+        }
+        Ok(opts)
+    }
+
+    /// The input files, resolved (globs, directories) and guarded.
+    pub fn paths(&self) -> Result<Vec<PathBuf>> {
         let paths = ingest::resolve_inputs(&self.files)?;
         crate::atomic::protect(&paths);
-        pipeline::load(&paths, &opts, progress)
+        Ok(paths)
     }
 }

@@ -11,6 +11,7 @@ use super::{out, outln};
 use crate::checks;
 use crate::config::{self, JourneyConfig};
 use crate::error::CheckFailed;
+use crate::partitioned;
 use crate::pipeline::{self, Context};
 use crate::progress::Progress;
 
@@ -49,6 +50,18 @@ pub struct ReportArgs {
     #[arg(long)]
     pub read_all_columns: bool,
 
+    /// Memory budget for the events, e.g. 6G: an input estimated above it is spilled to disk in partitions by user and processed one partition at a time, with the same report (docs/scaling.md). Default: three quarters of the memory available at start
+    #[arg(long, value_name = "SIZE", value_parser = crate::partitioned::parse_size, help_heading = "Scale")]
+    pub memory_limit: Option<u64>,
+
+    /// Split the events into exactly N partitions by user, whatever the budget (1: in memory); for tuning and tests
+    #[arg(long, value_name = "N", help_heading = "Scale")]
+    pub partitions: Option<usize>,
+
+    /// Where partitioned runs spill (default: the system's temp dir); needs about 40 bytes per event
+    #[arg(long, value_name = "DIR", help_heading = "Scale")]
+    pub spill_dir: Option<PathBuf>,
+
     #[command(flatten)]
     pub csv: CsvArgs,
 }
@@ -68,7 +81,19 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         .collect::<Result<_, _>>()?;
     // Only the property columns the config's analyses use (docs/ingest.md).
     let selection = (!args.read_all_columns).then(|| config.properties_read());
-    let data = args.input.load_selected(&config, selection, &progress)?;
+    let opts = args.input.selected_options(&config, selection)?;
+    let paths = args.input.paths()?;
+    let (data, loaded) = match scale_mode(args, &paths, &config)? {
+        partitioned::Mode::InMemory => (pipeline::load(&paths, &opts, &progress)?, None),
+        partitioned::Mode::Partitioned(n) => {
+            let spill = crate::ingest::spill::SpillOptions {
+                partitions: n,
+                dir: args.spill_dir.clone(),
+            };
+            let l = partitioned::load(&paths, &opts, &config, &spill, &progress)?;
+            (l.data, Some((l.partials, l.warnings, l.span)))
+        }
+    };
     if args.config.is_none() {
         for cfg in unused_configs(&args.input.files) {
             eprintln!(
@@ -79,7 +104,14 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         }
     }
     progress.stage("building the report");
-    let ctx = Context::new(&data, &config, &progress);
+    let ctx = match loaded {
+        Some((partials, warnings, span)) => {
+            let ctx = Context::new(&data, &config, &progress).spanning(span);
+            partitioned::merge(&ctx, partials, warnings);
+            ctx
+        }
+        None => Context::new(&data, &config, &progress),
+    };
     let mut report = pipeline::build(&ctx)?;
     for w in ctx.warnings() {
         eprintln!("warning: {}", crate::doc::text::clean(&w));
@@ -113,6 +145,38 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         return Ok(());
     }
     gate(&report.checks)
+}
+
+/// In memory or partitioned: `--partitions` decides, else the input's
+/// estimated size against `--memory-limit`. Over the default budget with
+/// analyses a partitioned run lacks, the run stays in memory with a
+/// warning; over an explicit `--memory-limit`, it stops (exit 2).
+fn scale_mode(
+    args: &ReportArgs,
+    paths: &[PathBuf],
+    config: &JourneyConfig,
+) -> Result<partitioned::Mode> {
+    if args.partitions == Some(0) {
+        return Err(crate::error::UsageError("--partitions must be at least 1".into()).into());
+    }
+    let events = partitioned::estimate_events(paths);
+    let limit = args.memory_limit.unwrap_or_else(partitioned::default_limit);
+    let mode = partitioned::plan(events, limit, args.partitions);
+    let missing = partitioned::unsupported(config);
+    if mode != partitioned::Mode::InMemory
+        && !missing.is_empty()
+        && args.memory_limit.is_none()
+        && args.partitions.is_none()
+    {
+        eprintln!(
+            "warning: the input (about {events} events, {:.1} GiB in memory) is over the default memory budget of {:.1} GiB, but a partitioned run cannot yet compute {}; holding it in memory (docs/scaling.md)",
+            (events * partitioned::BYTES_PER_EVENT) as f64 / f64::from(1u32 << 30),
+            limit as f64 / f64::from(1u32 << 30),
+            missing.join(", ")
+        );
+        return Ok(partitioned::Mode::InMemory);
+    }
+    Ok(mode)
 }
 
 /// One analysis of the shared pipeline as its own command (`retention`,

@@ -4,7 +4,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 
 use super::{FunnelOptions, FunnelReport, FunnelResult};
-use crate::analysis::{Alias, Analysis, DiffPart};
+use crate::analysis::{Alias, Analysis, DiffPart, Partial};
 use crate::config::JourneyConfig;
 use crate::diff::{Change, f};
 use crate::doc::fmt::pp;
@@ -36,6 +36,50 @@ impl Analysis for Funnel {
         let c = ctx.config.funnel.as_ref().expect("configured");
         let opts = FunnelOptions::from_config(c);
         let result = super::analyze(ctx.table(), ctx.sessions(), &opts)?;
+        Ok(FunnelRun { opts, result })
+    }
+
+    const PARTITIONED: bool = true;
+
+    fn partial(ctx: &Context) -> Result<Partial> {
+        let c = ctx.config.funnel.as_ref().expect("configured");
+        let opts = FunnelOptions::from_config(c);
+        let mut part = super::partial(ctx.table(), ctx.sessions(), &opts, ctx.span())?;
+        // Session numbers are this partition's: keep each as its rank
+        // among its user's sessions, which is the same in every table.
+        let sessions = ctx.sessions();
+        let mut rank = vec![0u32; sessions.len()];
+        for s in 1..sessions.len() {
+            if sessions.user[s] == sessions.user[s - 1] {
+                rank[s] = rank[s - 1] + 1;
+            }
+        }
+        for l in &mut part.levels {
+            l.session = l.session.map(|s| rank[s as usize]);
+        }
+        Ok(Box::new(part))
+    }
+
+    fn merge(parts: Vec<Partial>, ctx: &Context) -> Result<FunnelRun> {
+        let c = ctx.config.funnel.as_ref().expect("configured");
+        let opts = FunnelOptions::from_config(c);
+        let mut parts = crate::analysis::parts::<super::FunnelPart>(parts)?.into_iter();
+        let mut all = parts
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("internal: no partition"))?;
+        for p in parts {
+            all.merge(p);
+        }
+        // Units in table order: by user, then by the user's session rank;
+        // in per-session funnels every session is a unit, so its place in
+        // that order is its session number in the whole table.
+        all.levels.sort_by_key(|l| (l.user, l.session.unwrap_or(0)));
+        if opts.per == super::Per::Session {
+            for (n, l) in all.levels.iter_mut().enumerate() {
+                l.session = Some(n as u32);
+            }
+        }
+        let result = super::finish(ctx.table(), &opts, all)?;
         Ok(FunnelRun { opts, result })
     }
 

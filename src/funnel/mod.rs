@@ -308,6 +308,59 @@ pub fn analyze(
     sessions: &Sessions,
     opts: &FunnelOptions,
 ) -> Result<FunnelResult, DataError> {
+    let span = (!t.ts.is_empty()).then(|| {
+        t.ts.iter()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+    });
+    finish(t, opts, partial(t, sessions, opts, span)?)
+}
+
+/// The funnel's figures over some of the units (one partition's users, in
+/// a partitioned run): integer counts, and samples whose summaries sort
+/// them first, so merging in any order gives the same report.
+pub struct FunnelPart {
+    acc: Accumulator,
+    /// Per unit, in table order (session numbers are this table's).
+    pub levels: Vec<UnitLevel>,
+    groups: FxHashMap<u32, Vec<u64>>,
+    trend: std::collections::BTreeMap<i64, (Vec<u64>, u64)>,
+    trend_clock: Option<crate::retention::clock::Clock>,
+    by: Option<usize>,
+}
+
+impl FunnelPart {
+    /// Adds another partition's figures (levels are appended: the caller
+    /// puts them in order).
+    pub fn merge(&mut self, o: FunnelPart) {
+        self.acc.merge(o.acc);
+        self.levels.extend(o.levels);
+        for (code, counts) in o.groups {
+            let g = self
+                .groups
+                .entry(code)
+                .or_insert_with(|| vec![0; counts.len()]);
+            g.iter_mut().zip(&counts).for_each(|(a, b)| *a += b);
+        }
+        for (bucket, (reached, open)) in o.trend {
+            let row = self
+                .trend
+                .entry(bucket)
+                .or_insert_with(|| (vec![0; reached.len()], 0));
+            row.0.iter_mut().zip(&reached).for_each(|(a, b)| *a += b);
+            row.1 += open;
+        }
+    }
+}
+
+/// Scans the units of `t`; `span` is the whole input's first and last
+/// timestamp (the end that decides which windows are still open, and the
+/// first day of the trend's buckets).
+pub fn partial(
+    t: &EventTable,
+    sessions: &Sessions,
+    opts: &FunnelOptions,
+    span: Option<(i64, i64)>,
+) -> Result<FunnelPart, DataError> {
     if opts.steps.is_empty() || opts.steps.len() > MAX_STEPS {
         return Err(DataError::Input(format!(
             "a funnel needs 1 to {MAX_STEPS} steps, got {}",
@@ -347,7 +400,7 @@ pub fn analyze(
     let masks = step_masks(t, &steps, &exclude);
 
     let k = steps.len();
-    let end = t.ts.iter().copied().max().unwrap_or(0);
+    let end = span.map_or(0, |s| s.1);
     let mut acc = Accumulator::new(k, end, opts.effective_window());
     let mut levels = Vec::new();
     let mut groups: FxHashMap<u32, Vec<u64>> = FxHashMap::default();
@@ -359,14 +412,7 @@ pub fn analyze(
             unit,
             kind: crate::retention::clock::ClockKind::Calendar,
             offset_ms: 0,
-            anchor_ms: t
-                .ts
-                .iter()
-                .copied()
-                .min()
-                .unwrap_or(0)
-                .div_euclid(86_400_000)
-                * 86_400_000,
+            anchor_ms: span.map_or(0, |s| s.0).div_euclid(86_400_000) * 86_400_000,
         });
     // Per cohort of entry: units reaching each step, and the open ones.
     let mut trend: std::collections::BTreeMap<i64, (Vec<u64>, u64)> = Default::default();
@@ -428,8 +474,33 @@ pub fn analyze(
             }
         }
     }
+    Ok(FunnelPart {
+        acc,
+        levels,
+        groups,
+        trend,
+        trend_clock,
+        by,
+    })
+}
+
+/// The funnel's report from its (merged) figures; `t` gives the names.
+pub fn finish(
+    t: &EventTable,
+    opts: &FunnelOptions,
+    part: FunnelPart,
+) -> Result<FunnelResult, DataError> {
+    let FunnelPart {
+        acc,
+        levels,
+        groups,
+        trend,
+        trend_clock,
+        by,
+    } = part;
+    let k = opts.steps.len();
     let breakdown = by.map(|p| breakdown::build(&t.props[p], &groups, k));
-    let mut report = acc.finish(t, opts, steps.len(), breakdown);
+    let mut report = acc.finish(t, opts, k, breakdown);
     if let (Some(c), Some(interval)) = (&trend_clock, &opts.trend) {
         let ratio = |a: u64, b: u64| {
             if b == 0 {
@@ -511,6 +582,29 @@ impl Accumulator {
             next_events: vec![FxHashMap::default(); k],
             exit_events: vec![FxHashMap::default(); k],
         }
+    }
+
+    fn merge(&mut self, o: Accumulator) {
+        self.units += o.units;
+        self.excluded += o.excluded;
+        let add = |a: &mut Vec<u64>, b: &[u64]| a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        add(&mut self.reached, &o.reached);
+        add(&mut self.open, &o.open);
+        for (a, b) in self.seconds.iter_mut().zip(o.seconds) {
+            a.extend(b);
+        }
+        for (a, b) in self.from_first.iter_mut().zip(o.from_first) {
+            a.extend(b);
+        }
+        let sum = |a: &mut Vec<FxHashMap<u32, u64>>, b: Vec<FxHashMap<u32, u64>>| {
+            for (x, y) in a.iter_mut().zip(b) {
+                for (e, n) in y {
+                    *x.entry(e).or_default() += n;
+                }
+            }
+        };
+        sum(&mut self.next_events, o.next_events);
+        sum(&mut self.exit_events, o.exit_events);
     }
 
     fn add(&mut self, t: &EventTable, idx: &[usize], ts: &[i64], out: &Outcome) {

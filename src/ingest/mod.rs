@@ -8,6 +8,7 @@ pub mod hint;
 mod interner;
 mod parquet_source;
 pub mod reject;
+pub mod spill;
 pub mod timestamp;
 
 use std::path::{Path, PathBuf};
@@ -253,11 +254,33 @@ pub struct Ingested {
     /// `IngestOptions::hash_unread` kept them (else empty); duplicates
     /// compare it.
     pub unread_hashes: Vec<u64>,
+    /// In a partitioned run (whose `table` holds no rows), the rows used.
+    pub spilled_rows: Option<u64>,
 }
 
 impl Ingested {
+    /// Rows and nothing else: a partition of a partitioned run.
+    pub fn of(table: EventTable) -> Ingested {
+        Ingested {
+            table,
+            files: Vec::new(),
+            read: 0,
+            rejected: RejectCounts::default(),
+            rejects: Vec::new(),
+            naive_timestamps: 0,
+            session_column: None,
+            notes: Vec::new(),
+            first_reject: None,
+            duplicates: 0,
+            duplicates_dropped: false,
+            property_names: Vec::new(),
+            unread_hashes: Vec::new(),
+            spilled_rows: None,
+        }
+    }
+
     pub fn used(&self) -> u64 {
-        self.table.len() as u64
+        self.spilled_rows.unwrap_or(self.table.len() as u64)
     }
 }
 
@@ -535,13 +558,58 @@ pub fn ingest(
     opts: &IngestOptions,
     progress: &crate::progress::Progress,
 ) -> Result<Ingested> {
-    let parser = TimeParser::new(opts.time_format.clone());
     let mut registry = PropRegistry::default();
-    let mut files = Vec::new();
     let mut chunks: Vec<Chunk> = Vec::new();
+    let head = read_files(paths, opts, progress, &mut registry, &mut |c| {
+        chunks.push(c);
+        Ok(())
+    })?;
+    progress.stage("ordering events per user");
+    let mut ingested = merge(chunks, &registry, head.session_column.is_some());
+    head.fill(&mut ingested);
+    let (dup, n) = dedup::mark(&ingested.table, &ingested.unread_hashes);
+    ingested.duplicates = n;
+    if opts.drop_duplicates && n > 0 {
+        dedup::drop_marked(&mut ingested.table, &dup);
+        ingested.duplicates_dropped = true;
+    }
+    ingested.unread_hashes = Vec::new();
+    Ok(ingested)
+}
+
+/// What reading the files says besides their rows.
+pub(crate) struct ReadHead {
+    pub files: Vec<FileInfo>,
+    pub session_column: Option<String>,
+    pub notes: Vec<String>,
+    pub first_reject: Option<Reject>,
+}
+
+impl ReadHead {
+    pub(crate) fn fill(self, ing: &mut Ingested) {
+        ing.files = self.files;
+        ing.session_column = self.session_column;
+        ing.notes = self.notes;
+        ing.first_reject = self.first_reject;
+    }
+}
+
+/// Reads every file in order and hands each chunk of valid rows (with its
+/// rejects) to `sink` as it is parsed: the in-memory run keeps them all,
+/// a partitioned run spills them (`spill.rs`).
+pub(crate) fn read_files(
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    progress: &crate::progress::Progress,
+    registry: &mut PropRegistry,
+    sink: &mut dyn FnMut(Chunk) -> Result<()>,
+) -> Result<ReadHead> {
+    let parser = TimeParser::new(opts.time_format.clone());
+    let mut files = Vec::new();
     let mut session_column: Option<String> = None;
     let mut sessionless_files = Vec::new();
     let mut notes = Vec::new();
+    let mut first_reject: Option<Reject> = None;
     for path in paths {
         let format = Format::of(path)?;
         let bytes = if path.as_os_str() == STDIN {
@@ -553,17 +621,38 @@ pub fn ingest(
         };
         progress.stage(&format!("reading {}", path.display()));
         let display = path.display().to_string();
-        let (file_chunks, layout, file_notes) = match format {
+        let (mut read, mut rejected) = (0u64, 0u64);
+        let mut stop: Option<Reject> = None;
+        let mut each = |cs: Vec<Chunk>| -> Result<()> {
+            for c in cs {
+                read += c.read;
+                rejected += c.rejected.total();
+                if first_reject.is_none() {
+                    first_reject = c.first_reject.clone();
+                }
+                if stop.is_none() {
+                    stop = c.strict_stop.clone();
+                }
+                if stop.is_none() {
+                    sink(c)?;
+                }
+            }
+            Ok(())
+        };
+        let (layout, file_notes) = match format {
             Format::Csv | Format::CsvGz => {
-                csv_source::read(path, &display, format, opts, &parser, &mut registry)?
+                let (c, l, n) = csv_source::read(path, &display, format, opts, &parser, registry)?;
+                each(c)?;
+                (l, n)
             }
             Format::Parquet => {
-                let (c, l, n) = parquet_source::read(path, &display, opts, &parser, &mut registry)?;
-                (c, Some(l), n)
+                let (l, n) =
+                    parquet_source::read(path, &display, opts, &parser, registry, &mut each)?;
+                (Some(l), n)
             }
         };
         notes.extend(file_notes);
-        if let Some(stop) = file_chunks.iter().find_map(|c| c.strict_stop.clone()) {
+        if let Some(stop) = stop {
             return Err(DataError::StrictReject {
                 file: stop.file,
                 line: stop.line,
@@ -589,8 +678,6 @@ pub fn ingest(
                 crate::doc::rich::code(&display)
             )),
         }
-        let read: u64 = file_chunks.iter().map(|c| c.read).sum();
-        let rejected: u64 = file_chunks.iter().map(|c| c.rejected.total()).sum();
         files.push(FileInfo {
             path: display,
             format,
@@ -598,7 +685,6 @@ pub fn ingest(
             rows_read: read,
             rows_rejected: rejected,
         });
-        chunks.extend(file_chunks);
     }
     // Sessions must come from one source for the whole table.
     if session_column.is_some() && !sessionless_files.is_empty() {
@@ -609,21 +695,12 @@ pub fn ingest(
         ))
         .into());
     }
-    progress.stage("ordering events per user");
-    let first_reject = chunks.iter().find_map(|c| c.first_reject.clone());
-    let mut ingested = merge(chunks, &registry, session_column.is_some());
-    ingested.files = files;
-    ingested.session_column = session_column;
-    ingested.notes = notes;
-    ingested.first_reject = first_reject;
-    let (dup, n) = dedup::mark(&ingested.table, &ingested.unread_hashes);
-    ingested.duplicates = n;
-    if opts.drop_duplicates && n > 0 {
-        dedup::drop_marked(&mut ingested.table, &dup);
-        ingested.duplicates_dropped = true;
-    }
-    ingested.unread_hashes = Vec::new();
-    Ok(ingested)
+    Ok(ReadHead {
+        files,
+        session_column,
+        notes,
+        first_reject,
+    })
 }
 
 /// How many rows ahead a gather asks the cache for its random read.
@@ -814,6 +891,7 @@ fn merge(chunks: Vec<Chunk>, registry: &PropRegistry, has_session: bool) -> Inge
         duplicates_dropped: false,
         property_names: registry.all.clone(),
         unread_hashes: row_hashes,
+        spilled_rows: None,
     }
 }
 
@@ -832,16 +910,23 @@ fn canonical_users(users: Interner, user: &mut [u32]) -> Interner {
     if (1..n).all(|c| users.get(c as u32 - 1) < users.get(c as u32)) {
         return users;
     }
+    let (users, recode) = canonical_order(users);
+    for u in user.iter_mut() {
+        *u = recode[*u as usize];
+    }
+    users
+}
+
+/// The users in id order, and each old code's new one.
+fn canonical_order(users: Interner) -> (Interner, Vec<u32>) {
+    let n = users.len();
     let mut order: Vec<u32> = (0..n as u32).collect();
     order.sort_unstable_by(|&a, &b| users.get(a).cmp(users.get(b)));
     let mut recode = vec![0u32; n];
     for (new, &old) in order.iter().enumerate() {
         recode[old as usize] = new as u32;
     }
-    for u in user.iter_mut() {
-        *u = recode[*u as usize];
-    }
-    order.iter().map(|&c| users.get(c)).collect()
+    (order.iter().map(|&c| users.get(c)).collect(), recode)
 }
 
 /// True when users come in code order (codes are in id order, so input

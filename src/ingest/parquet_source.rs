@@ -27,9 +27,12 @@ pub(crate) fn read(
     opts: &IngestOptions,
     parser: &TimeParser,
     registry: &mut PropRegistry,
-) -> Result<(Vec<Chunk>, Layout, Vec<String>)> {
+    sink: &mut dyn FnMut(Vec<Chunk>) -> Result<()>,
+) -> Result<(Layout, Vec<String>)> {
     let _named = crate::guard::Decoding::new(display);
-    crate::guard::decoding(|| read_batched(path, display, opts, parser, registry, BATCH_ROWS))
+    crate::guard::decoding(|| {
+        read_batched(path, display, opts, parser, registry, BATCH_ROWS, sink)
+    })
         .map_err(|panic| DataError::Unreadable {
             file: display.to_string(),
             message: format!(
@@ -45,7 +48,8 @@ fn read_batched(
     parser: &TimeParser,
     registry: &mut PropRegistry,
     batch_rows: usize,
-) -> Result<(Vec<Chunk>, Layout, Vec<String>)> {
+    sink: &mut dyn FnMut(Vec<Chunk>) -> Result<()>,
+) -> Result<(Layout, Vec<String>)> {
     let unreadable = |message: String| DataError::Unreadable {
         file: display.to_string(),
         message,
@@ -124,14 +128,15 @@ fn read_batched(
     if len > 0 || batches.is_empty() {
         batches.push((start, len));
     }
-    let mut chunks = Vec::new();
+    // Each batch's chunks go to the sink as they are decoded: a
+    // partitioned run spills them, so the file is never whole in memory.
     for (i, &(offset, rows)) in batches.iter().enumerate() {
         let mut reader = ParquetReader::new(open()?)
             .with_slice(Some((offset, rows)))
             .with_projection(projection.clone());
         reader.set_metadata(metadata.clone());
         let df = reader.finish().map_err(bad)?;
-        chunks.extend(parse_frame(
+        sink(parse_frame(
             &df,
             offset,
             display,
@@ -142,9 +147,9 @@ fn read_batched(
             opts,
             parser,
             registry.names.len(),
-        )?);
+        )?)?;
     }
-    Ok((chunks, layout, notes))
+    Ok((layout, notes))
 }
 
 /// Whether the Parquet decoder can build a column of this type (polars is
@@ -535,8 +540,21 @@ mod tests {
         let parser = TimeParser::new(None);
         let read = |batch: usize| {
             let mut reg = PropRegistry::default();
-            let (chunks, _, _) =
-                read_batched(&path, "t.parquet", &opts, &parser, &mut reg, batch).unwrap();
+            let mut chunks = Vec::new();
+            let mut keep = |c: Vec<Chunk>| {
+                chunks.extend(c);
+                Ok(())
+            };
+            read_batched(
+                &path,
+                "t.parquet",
+                &opts,
+                &parser,
+                &mut reg,
+                batch,
+                &mut keep,
+            )
+            .unwrap();
             decode(&chunks)
         };
         let whole = read(usize::MAX);

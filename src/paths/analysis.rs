@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use super::{MarkovReport, PathsOptions};
-use crate::analysis::{Alias, Analysis};
+use crate::analysis::{Alias, Analysis, Partial};
 use crate::config::JourneyConfig;
 use crate::doc::fmt::pct;
 use crate::doc::{Document, Line, line};
@@ -27,6 +27,30 @@ impl Analysis for Markov {
         let opts = PathsOptions::from_config(ctx.config).expect("configured");
         Ok(super::analyze(ctx.table(), ctx.sessions(), &opts)?)
     }
+    const PARTITIONED: bool = true;
+    fn partitioned_for(cfg: &JourneyConfig) -> bool {
+        PathsOptions::from_config(cfg).is_some_and(|o| super::partitioned(&o))
+    }
+    fn partial(ctx: &Context) -> Result<Partial> {
+        let opts = PathsOptions::from_config(ctx.config).expect("configured");
+        Ok(Box::new(super::partial(
+            ctx.table(),
+            ctx.sessions(),
+            &opts,
+        )?))
+    }
+    fn merge(parts: Vec<Partial>, ctx: &Context) -> Result<MarkovReport> {
+        let opts = PathsOptions::from_config(ctx.config).expect("configured");
+        let mut parts = crate::analysis::parts::<super::MarkovPart>(parts)?.into_iter();
+        let mut all = parts
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("internal: no partition"))?;
+        for p in parts {
+            all.merge(p);
+        }
+        Ok(super::finish(ctx.table(), &opts, all)?)
+    }
+
     fn section(p: &MarkovReport) -> MarkovReport {
         p.clone()
     }

@@ -278,6 +278,63 @@ pub fn analyze(
     sessions: &Sessions,
     opts: &PathsOptions,
 ) -> Result<MarkovReport, DataError> {
+    finish(table, opts, partial(table, sessions, opts)?)
+}
+
+/// The journey map's counts over some of the sessions (one partition's
+/// users, in a partitioned run); they add up across partitions.
+pub struct MarkovPart(Counted);
+
+impl MarkovPart {
+    /// Adds another partition's counts. First-order only: a higher-order
+    /// chain numbers its histories in the order sessions first show them,
+    /// which partitions do not share (see [`partitioned`]).
+    pub fn merge(&mut self, o: MarkovPart) {
+        let (a, b) = (&mut self.0, o.0);
+        let mut edges: FxHashMap<(u32, u32), u64> =
+            a.edges.iter().map(|&(f, t, c)| ((f, t), c)).collect();
+        for (f, t, c) in b.edges {
+            *edges.entry((f, t)).or_default() += c;
+        }
+        a.edges = edges.into_iter().map(|((f, t), c)| (f, t, c)).collect();
+        for (p, c) in b.paths {
+            *a.paths.entry(p).or_default() += c;
+        }
+        a.sessions += b.sessions;
+        a.converted += b.converted;
+        a.skipped += b.skipped;
+        a.after_conversion += b.after_conversion;
+        for (x, y) in a.visited_sessions.iter_mut().zip(&b.visited_sessions) {
+            *x += y;
+        }
+        for (x, y) in a.visited_converted.iter_mut().zip(&b.visited_converted) {
+            *x += y;
+        }
+    }
+}
+
+/// Whether these options can run partitioned: first order only.
+pub fn partitioned(opts: &PathsOptions) -> bool {
+    opts.order == 1
+}
+
+/// The states: (how events map to them, their names by raw code).
+fn states(table: &EventTable, opts: &PathsOptions) -> Result<(StateMap, Vec<String>), DataError> {
+    Ok(match opts.states {
+        StateKind::Event => (
+            StateMap::Event,
+            table.event_names.iter().map(String::from).collect(),
+        ),
+        StateKind::Stage => stage_map(table, &opts.stages)?,
+    })
+}
+
+/// Counts the transitions and paths of the sessions of `table`.
+pub fn partial(
+    table: &EventTable,
+    sessions: &Sessions,
+    opts: &PathsOptions,
+) -> Result<MarkovPart, DataError> {
     if !(1..=MAX_ORDER).contains(&opts.order) {
         return Err(DataError::Input(format!(
             "order {} is not between 1 and {MAX_ORDER}",
@@ -285,15 +342,8 @@ pub fn analyze(
         )));
     }
     let conversion = crate::predicate::resolve(&opts.conversion, table, "conversion event")?;
-    let (map, names): (StateMap, Vec<String>) = match opts.states {
-        StateKind::Event => (
-            StateMap::Event,
-            table.event_names.iter().map(String::from).collect(),
-        ),
-        StateKind::Stage => stage_map(table, &opts.stages)?,
-    };
+    let (map, names) = states(table, opts)?;
     let k = names.len();
-    let (start, conv, exit) = (k as u32, k as u32 + 1, k as u32 + 2);
     let counted = if k + 3 <= DENSE_LIMIT {
         let n = k + 3;
         let dense = Dense {
@@ -312,6 +362,19 @@ pub fn analyze(
             Sparse::default(),
         )
     };
+    Ok(MarkovPart(counted))
+}
+
+/// The journey map from its (merged) counts; `table` gives the names.
+pub fn finish(
+    table: &EventTable,
+    opts: &PathsOptions,
+    part: MarkovPart,
+) -> Result<MarkovReport, DataError> {
+    let counted = part.0;
+    let (_, names) = states(table, opts)?;
+    let k = names.len();
+    let (start, conv, exit) = (k as u32, k as u32 + 1, k as u32 + 2);
 
     // Compact: START, the visited states by name, CONVERSION, EXIT.
     let mut visited: Vec<u32> = {

@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use super::StagesReport;
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, Partial};
 use crate::config::JourneyConfig;
 use crate::doc::fmt::pct;
 use crate::doc::{Document, Line, line};
@@ -28,6 +28,24 @@ impl Analysis for Stages {
             &ctx.config.stages,
             ctx.stage_map()?,
         )?)
+    }
+    const PARTITIONED: bool = true;
+    fn partial(ctx: &Context) -> Result<Partial> {
+        Ok(Box::new(super::partial(
+            ctx.table(),
+            &ctx.config.stages,
+            ctx.stage_map()?,
+        )?))
+    }
+    fn merge(parts: Vec<Partial>, ctx: &Context) -> Result<StagesReport> {
+        let mut parts = crate::analysis::parts::<super::StagesPart>(parts)?.into_iter();
+        let mut all = parts
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("internal: no partition"))?;
+        for p in parts {
+            all.merge(p);
+        }
+        Ok(super::finish(ctx.table(), &ctx.config.stages, all)?)
     }
     fn section(p: &StagesReport) -> StagesReport {
         p.clone()

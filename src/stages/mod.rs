@@ -64,14 +64,6 @@ impl<'a> PropTallies<'a> {
             self.per_stage[stage].entry(code).or_default().add(user);
         }
     }
-    fn top(&self, stage: usize) -> Vec<Touchpoint> {
-        top_n(
-            self.per_stage[stage]
-                .iter()
-                .map(|(&c, t)| (self.col.values.get(c), *t)),
-            TOP_TOUCHPOINTS,
-        )
-    }
 }
 
 /// The `n` largest tallies by events (descending), then name.
@@ -108,6 +100,78 @@ pub fn analyze_with(
     stages: &[StageConfig],
     map: &StageMap,
 ) -> Result<StagesReport, DataError> {
+    finish(t, stages, partial(t, stages, map)?)
+}
+
+/// The stages' figures over some of the users (one partition's, in a
+/// partitioned run): counts that add up, since no user is in two
+/// partitions, and time samples that the report sorts.
+pub struct StagesPart {
+    users: u64,
+    events: u64,
+    pred_events: Vec<u64>,
+    stage_events: Vec<u64>,
+    reached: Vec<u64>,
+    users_next: Vec<u64>,
+    event_tally: Vec<Tally>,
+    unmapped: Vec<Tally>,
+    pages: Option<Vec<FxHashMap<u32, Tally>>>,
+    channels: Option<Vec<FxHashMap<u32, Tally>>>,
+    exits: Vec<u64>,
+    times: Vec<Vec<f64>>,
+    /// Per predicate: some event matches it (looked for where it took none).
+    matched: Vec<bool>,
+}
+
+type PropCounts = Option<Vec<FxHashMap<u32, Tally>>>;
+
+impl StagesPart {
+    /// Adds another partition's figures.
+    pub fn merge(&mut self, o: StagesPart) {
+        let add = |a: &mut Vec<u64>, b: &[u64]| a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        let tally = |a: &mut Vec<Tally>, b: &[Tally]| {
+            a.iter_mut().zip(b).for_each(|(x, y)| {
+                x.events += y.events;
+                x.users += y.users;
+            })
+        };
+        let props = |a: &mut PropCounts, b: PropCounts| {
+            if let (Some(a), Some(b)) = (a.as_mut(), b) {
+                for (x, y) in a.iter_mut().zip(b) {
+                    for (code, t) in y {
+                        let e = x.entry(code).or_default();
+                        e.events += t.events;
+                        e.users += t.users;
+                    }
+                }
+            }
+        };
+        self.users += o.users;
+        self.events += o.events;
+        add(&mut self.pred_events, &o.pred_events);
+        add(&mut self.stage_events, &o.stage_events);
+        add(&mut self.reached, &o.reached);
+        add(&mut self.users_next, &o.users_next);
+        tally(&mut self.event_tally, &o.event_tally);
+        tally(&mut self.unmapped, &o.unmapped);
+        props(&mut self.pages, o.pages);
+        props(&mut self.channels, o.channels);
+        add(&mut self.exits, &o.exits);
+        for (a, b) in self.times.iter_mut().zip(o.times) {
+            a.extend(b);
+        }
+        for (a, b) in self.matched.iter_mut().zip(o.matched) {
+            *a |= b;
+        }
+    }
+}
+
+/// Maps every event of `t` to a stage and counts.
+pub fn partial(
+    t: &EventTable,
+    stages: &[StageConfig],
+    map: &StageMap,
+) -> Result<StagesPart, DataError> {
     if stages.is_empty() {
         return Err(DataError::Input(
             "no stages configured: add [[stages]] tables with a name and events to the config"
@@ -204,8 +268,58 @@ pub fn analyze_with(
         }
     }
 
-    let users = ranges.len() as u64;
-    let events = t.len() as u64;
+    let matched = (0..n_preds)
+        .map(|p| pred_events[p] > 0 || (0..t.len()).any(|i| map.predicates[p].1.matches(t, i)))
+        .collect();
+    Ok(StagesPart {
+        users: ranges.len() as u64,
+        events: t.len() as u64,
+        pred_events,
+        stage_events,
+        reached,
+        users_next,
+        event_tally,
+        unmapped,
+        pages: pages.map(|p| p.per_stage),
+        channels: channels.map(|c| c.per_stage),
+        exits,
+        times,
+        matched,
+    })
+}
+
+/// The stages' report from their (merged) figures; `t` gives the names.
+pub fn finish(
+    t: &EventTable,
+    stages: &[StageConfig],
+    part: StagesPart,
+) -> Result<StagesReport, DataError> {
+    let StagesPart {
+        users,
+        events,
+        pred_events,
+        stage_events,
+        reached,
+        users_next,
+        event_tally,
+        unmapped,
+        pages,
+        channels,
+        exits,
+        mut times,
+        matched,
+    } = part;
+    let k_n = stages.len();
+    let n_codes = t.event_names.len();
+    let top_of = |name: &str, per_stage: &PropCounts, k: usize| {
+        let col = t.prop(name)?;
+        Some(top_n(
+            per_stage.as_ref()?[k]
+                .iter()
+                .map(|(&c, tl)| (col.values.get(c), *tl)),
+            TOP_TOUCHPOINTS,
+        ))
+    };
     let mut out_stages = Vec::with_capacity(k_n);
     for (k, st) in stages.iter().enumerate() {
         let row = &event_tally[k * n_codes..(k + 1) * n_codes];
@@ -216,8 +330,8 @@ pub fn analyze_with(
                     .map(|(c, tl)| (t.event_names.get(c as u32), *tl)),
                 TOP_TOUCHPOINTS,
             ),
-            pages: pages.as_ref().map(|p| p.top(k)),
-            channels: channels.as_ref().map(|c| c.top(k)),
+            pages: top_of("page", &pages, k),
+            channels: top_of("channel", &channels, k),
         };
         let sample = &mut times[k];
         sample.sort_by(f64::total_cmp);
@@ -272,7 +386,7 @@ pub fn analyze_with(
         let mut predicates = Vec::with_capacity(st.events.len());
         for pred in &st.events {
             if pred_events[p] == 0 {
-                notes.push(unused_note(t, map, &st.name, pred, p));
+                notes.push(unused_note(&st.name, pred, matched[p]));
             }
             predicates.push(MappedPredicate {
                 predicate: pred.label(),
@@ -306,15 +420,7 @@ pub fn analyze_with(
 
 /// Says why predicate `p` took no event: nothing matches it, or everything
 /// it matches went to an earlier predicate.
-fn unused_note(
-    t: &EventTable,
-    map: &StageMap,
-    stage: &str,
-    pred: &crate::predicate::Predicate,
-    p: usize,
-) -> String {
-    let m = &map.predicates[p].1;
-    let matches_some = (0..t.len()).any(|i| m.matches(t, i));
+fn unused_note(stage: &str, pred: &crate::predicate::Predicate, matches_some: bool) -> String {
     if matches_some {
         format!(
             "stage {}: {} took no event: every event it matches belongs to an earlier stage or predicate",

@@ -25,6 +25,7 @@ mod recommend;
 mod report;
 mod retention;
 mod robust;
+mod scale;
 mod segments;
 mod serve;
 mod shell;
