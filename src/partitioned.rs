@@ -26,9 +26,10 @@ use crate::summary::SummaryPart;
 /// 100 bytes per event with the sessions and the analyses' working sets.
 pub const BYTES_PER_EVENT: u64 = 100;
 
-/// Of the memory budget, the share one partition's events may take: the
-/// rest is for the names, the per-user figures and the analyses' own
-/// working sets.
+/// Of the memory budget, the share one partition's events may take: two
+/// partitions are in memory at once (one read back while the one before
+/// is computed), and the rest is for the names, the per-user figures and
+/// the analyses' own working sets.
 const PARTITION_SHARE: u64 = 4;
 
 /// How a run holds its events.
@@ -196,56 +197,80 @@ pub fn load(
     let mut warnings: Vec<String> = Vec::new();
     let mut used = 0u64;
     let quiet = Progress::silent();
-    for p in 0..part.len() {
-        progress.stage(&format!(
-            "partition {} of {} ({} events)",
-            p + 1,
-            part.len(),
-            part.rows(p)
-        ));
-        let table = part.load(p)?;
-        used += table.len() as u64;
-        let sessions = sessions::build(&table, &source);
-        summary.merge(SummaryPart::of(&table, &sessions));
-        let data = Data {
-            ingested: Ingested::of(table),
-            sessions,
-            source: source.clone(),
-            parameters: parameters.clone(),
-            summary: None,
-        };
-        {
-            let ctx = Context::new(&data, config, &quiet).spanning(part.span);
-            let mut results: Vec<(usize, Result<Partial>)> = Vec::new();
-            let slots = std::sync::Mutex::new(&mut results);
-            rayon::scope(|s| {
-                for &i in &configured {
-                    let (ctx, slots) = (&ctx, &slots);
+    let span = part.span;
+    let (spilled, head) = part.split();
+    let n = spilled.len();
+    // The next partition is read back (and ordered, and de-duplicated)
+    // while this one is computed: two partitions' events are in memory at
+    // once, which the budget's share per partition allows for.
+    std::thread::scope(|scope| -> Result<()> {
+        let mut next = Some(scope.spawn(move || spilled.read(0)));
+        for p in 0..n {
+            let rows = next
+                .take()
+                .map(|h| h.join())
+                .ok_or_else(|| anyhow::anyhow!("internal: no partition read"))?
+                .map_err(|_| anyhow::anyhow!("internal: reading a partition panicked"))??;
+            if p + 1 < n {
+                next = Some(scope.spawn(move || spilled.read(p + 1)));
+            }
+            progress.stage(&format!(
+                "partition {} of {n} ({} events)",
+                p + 1,
+                spilled.rows(p)
+            ));
+            let table = spill::attach(head, rows);
+            used += table.len() as u64;
+            let sessions = sessions::build(&table, &source);
+            let data = Data {
+                ingested: Ingested::of(table),
+                sessions,
+                source: source.clone(),
+                parameters: parameters.clone(),
+                summary: None,
+            };
+            {
+                let ctx = Context::new(&data, config, &quiet).spanning(span);
+                let mut results: Vec<(usize, Result<Partial>)> = Vec::new();
+                let slots = std::sync::Mutex::new(&mut results);
+                let mut this = None;
+                rayon::scope(|s| {
+                    let (this, data) = (&mut this, &data);
                     s.spawn(move |_| {
-                        let r = ALL[i].partial(ctx);
-                        slots
-                            .lock()
-                            .expect("no panic while holding the lock")
-                            .push((i, r));
+                        *this = Some(SummaryPart::of(&data.ingested.table, &data.sessions));
                     });
+                    for &i in &configured {
+                        let (ctx, slots) = (&ctx, &slots);
+                        s.spawn(move |_| {
+                            let r = ALL[i].partial(ctx);
+                            slots
+                                .lock()
+                                .expect("no panic while holding the lock")
+                                .push((i, r));
+                        });
+                    }
+                });
+                if let Some(this) = this {
+                    summary.merge(this);
                 }
-            });
-            for (i, r) in results {
-                if let Some(Ok(v)) = &mut partials[i] {
-                    match r {
-                        Ok(x) => v.push(x),
-                        Err(e) => partials[i] = Some(Err(e)),
+                for (i, r) in results {
+                    if let Some(Ok(v)) = &mut partials[i] {
+                        match r {
+                            Ok(x) => v.push(x),
+                            Err(e) => partials[i] = Some(Err(e)),
+                        }
+                    }
+                }
+                for w in ctx.warnings() {
+                    if !warnings.contains(&w) {
+                        warnings.push(w);
                     }
                 }
             }
-            for w in ctx.warnings() {
-                if !warnings.contains(&w) {
-                    warnings.push(w);
-                }
-            }
+            spill::give_back(head, data.ingested.table);
         }
-        part.give_back(data.ingested.table);
-    }
+        Ok(())
+    })?;
     // The partials were pushed in partition order per analysis: each
     // analysis's list is in partition order whatever thread ran it.
     part.head.spilled_rows = Some(used);

@@ -246,8 +246,8 @@ fn a_partitioned_run_refuses_sections_it_cannot_compute() {
     }
 }
 
-/// A disk that fills while spilling: exit 3 naming the spill file and the
-/// remedy, and no spill file or directory left.
+/// A disk that fills while spilling: an I/O error (exit 1) naming the spill
+/// file and the remedy, and no spill file or directory left.
 #[test]
 fn a_full_spill_disk_is_a_clear_error_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -266,7 +266,7 @@ fn a_full_spill_disk_is_a_clear_error_and_leaves_nothing() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
         err.contains("cannot write the spill file") && err.contains("No space left on device"),
         "{err}"
@@ -287,6 +287,6 @@ fn a_full_spill_disk_is_a_clear_error_and_leaves_nothing() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("cannot create the spill directory"), "{err}");
 }
