@@ -147,6 +147,16 @@ pub fn finish(ing: &Ingested, part: SummaryPart, source: &SessionSource) -> Data
         })
         .collect();
     vocabulary.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.event.cmp(&b.event)));
+    let users = part.per_user.len() as u64;
+    let ((events_per_user, events_per_session), session_duration_seconds) = rayon::join(
+        || {
+            rayon::join(
+                || Distribution::of(part.per_user),
+                || Distribution::of(part.per_session),
+            )
+        },
+        || Distribution::of(part.durations),
+    );
     let time_range = part.span.map(|(lo, hi)| TimeRange {
         first: format_ms(lo),
         last: format_ms(hi),
@@ -175,13 +185,13 @@ pub fn finish(ing: &Ingested, part: SummaryPart, source: &SessionSource) -> Data
                 })
                 .collect(),
         },
-        users: part.per_user.len() as u64,
+        users,
         sessions: part.sessions,
         sessions_from: source.clone(),
         time_range,
-        events_per_user: Distribution::of(part.per_user),
-        events_per_session: Distribution::of(part.per_session),
-        session_duration_seconds: Distribution::of(part.durations),
+        events_per_user,
+        events_per_session,
+        session_duration_seconds,
         naive_timestamps: ing.naive_timestamps,
         properties: ing.property_names.clone(),
         event_vocabulary: vocabulary,

@@ -73,7 +73,12 @@ impl Analysis for Funnel {
         // Units in table order: by user, then by the user's session rank;
         // in per-session funnels every session is a unit, so its place in
         // that order is its session number in the whole table.
-        all.levels.sort_by_key(|l| (l.user, l.session.unwrap_or(0)));
+        {
+            use rayon::slice::ParallelSliceMut;
+            // Keys are unique: an unstable sort gives the one order.
+            all.levels
+                .par_sort_unstable_by_key(|l| (l.user, l.session.unwrap_or(0)));
+        }
         if opts.per == super::Per::Session {
             for (n, l) in all.levels.iter_mut().enumerate() {
                 l.session = Some(n as u32);

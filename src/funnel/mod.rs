@@ -668,9 +668,9 @@ impl Accumulator {
         let step_stats = (0..k)
             .map(|s| {
                 let mut secs = self.seconds[s].clone();
-                secs.sort_by(f64::total_cmp);
+                crate::stats::sort(&mut secs);
                 let mut first = self.from_first[s].clone();
-                first.sort_by(f64::total_cmp);
+                crate::stats::sort(&mut first);
                 let prev = if s == 0 {
                     self.reached[0]
                 } else {

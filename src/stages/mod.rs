@@ -334,7 +334,7 @@ pub fn finish(
             channels: top_of("channel", &channels, k),
         };
         let sample = &mut times[k];
-        sample.sort_by(f64::total_cmp);
+        crate::stats::sort(sample);
         let time_spent = (!sample.is_empty()).then(|| TimeSpent {
             median_s: round6(nearest_rank(sample, 0.5)),
             p90_s: round6(nearest_rank(sample, 0.9)),
