@@ -18,6 +18,7 @@ mod ingest;
 mod lifecycle;
 mod paths;
 mod prop_ingest;
+mod prop_partition;
 mod prop_retention;
 mod propensity;
 mod readme;
