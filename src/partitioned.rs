@@ -15,10 +15,9 @@ use crate::config::JourneyConfig;
 use crate::error::UsageError;
 use crate::ingest::spill::{self, SpillOptions};
 use crate::ingest::{Format, Ingested};
-use crate::pipeline::{Context, Data, LoadOptions};
+use crate::pipeline::{self, Context, Data, LoadOptions};
 use crate::progress::Progress;
-use crate::report::Parameters;
-use crate::sessions::{self, SessionSource};
+use crate::sessions;
 use crate::summary::SummaryPart;
 
 /// Bytes the in-memory run holds per event, measured: 30.5M events of the
@@ -171,23 +170,7 @@ pub fn load(
     if let Some(e) = crate::ingest::hint::all_rejected(&part.head, &opts.ingest) {
         return Err(e.into());
     }
-    let source = match &part.head.session_column {
-        Some(column) => SessionSource::Column {
-            column: column.clone(),
-        },
-        None => SessionSource::Inactivity {
-            gap_ms: opts.session_gap_ms,
-        },
-    };
-    let mut mapping = opts.ingest.mapping.clone();
-    mapping.session = part.head.session_column.clone();
-    let parameters = Parameters {
-        columns: mapping,
-        delimiter: (opts.ingest.delimiter as char).to_string(),
-        time_format: opts.ingest.time_format.clone(),
-        sessions: source.clone(),
-        strict: opts.ingest.strict,
-    };
+    let (source, parameters) = pipeline::sources(&part.head.session_column, opts);
     let configured: Vec<usize> = (0..ALL.len())
         .filter(|&i| ALL[i].configured(config))
         .collect();

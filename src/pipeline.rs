@@ -53,25 +53,9 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions, progress: &Progress) -> Resul
     if let Some(e) = ingest::hint::all_rejected(&ingested, &opts.ingest) {
         return Err(e.into());
     }
-    let source = match &ingested.session_column {
-        Some(column) => SessionSource::Column {
-            column: column.clone(),
-        },
-        None => SessionSource::Inactivity {
-            gap_ms: opts.session_gap_ms,
-        },
-    };
+    let (source, parameters) = sources(&ingested.session_column, opts);
     progress.stage("building sessions");
     let sessions = sessions::build(&ingested.table, &source);
-    let mut mapping = opts.ingest.mapping.clone();
-    mapping.session = ingested.session_column.clone();
-    let parameters = Parameters {
-        columns: mapping,
-        delimiter: (opts.ingest.delimiter as char).to_string(),
-        time_format: opts.ingest.time_format.clone(),
-        sessions: source.clone(),
-        strict: opts.ingest.strict,
-    };
     Ok(Data {
         ingested,
         sessions,
@@ -79,6 +63,29 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions, progress: &Progress) -> Resul
         parameters,
         summary: None,
     })
+}
+
+/// Where sessions come from (the session column the files had, or gaps)
+/// and the reading parameters the report records.
+pub fn sources(session_column: &Option<String>, opts: &LoadOptions) -> (SessionSource, Parameters) {
+    let source = match session_column {
+        Some(column) => SessionSource::Column {
+            column: column.clone(),
+        },
+        None => SessionSource::Inactivity {
+            gap_ms: opts.session_gap_ms,
+        },
+    };
+    let mut mapping = opts.ingest.mapping.clone();
+    mapping.session = session_column.clone();
+    let parameters = Parameters {
+        columns: mapping,
+        delimiter: (opts.ingest.delimiter as char).to_string(),
+        time_format: opts.ingest.time_format.clone(),
+        sessions: source.clone(),
+        strict: opts.ingest.strict,
+    };
+    (source, parameters)
 }
 
 type Slot = OnceLock<Option<Box<dyn Any + Send + Sync>>>;
@@ -160,16 +167,7 @@ impl<'a> Context<'a> {
             .ok_or_else(|| anyhow!("internal: {} is not registered", A::KEY))?;
         let stored = slot.get_or_init(|| {
             self.progress.stage(A::TITLE);
-            match A::run(self) {
-                Ok(p) => Some(Box::new(p)),
-                Err(e) => {
-                    self.errors
-                        .lock()
-                        .expect("no panic while holding the lock")
-                        .push((i, e));
-                    None
-                }
-            }
+            self.keep::<A>(i, A::run(self))
         });
         stored
             .as_ref()
@@ -188,8 +186,17 @@ impl<'a> Context<'a> {
         else {
             return;
         };
-        let stored = match made {
-            Ok(p) => Some(Box::new(p) as Box<dyn Any + Send + Sync>),
+        let _ = slot.set(self.keep::<A>(i, made));
+    }
+
+    /// A product for analysis `i`'s slot, or its error kept for the report.
+    fn keep<A: Analysis>(
+        &self,
+        i: usize,
+        made: Result<A::Product>,
+    ) -> Option<Box<dyn Any + Send + Sync>> {
+        match made {
+            Ok(p) => Some(Box::new(p)),
             Err(e) => {
                 self.errors
                     .lock()
@@ -197,8 +204,7 @@ impl<'a> Context<'a> {
                     .push((i, e));
                 None
             }
-        };
-        let _ = slot.set(stored);
+        }
     }
 
     /// Each user's event range in the table, in table order.

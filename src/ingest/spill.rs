@@ -558,20 +558,13 @@ pub fn ingest(
             .collect(),
     };
     let mut ingested = Ingested {
-        table,
-        files: Vec::new(),
         read,
         rejected,
         rejects,
         naive_timestamps: naive,
-        session_column: None,
-        notes: Vec::new(),
-        first_reject: None,
-        duplicates: 0,
-        duplicates_dropped: false,
         property_names: registry.all.clone(),
-        unread_hashes: Vec::new(),
         spilled_rows: Some(rows),
+        ..Ingested::of(table)
     };
     head.fill(&mut ingested);
     let prop_names = ingested
