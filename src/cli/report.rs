@@ -25,7 +25,8 @@ use crate::progress::Progress;
   journeymap report events.csv --config journey.toml --out out/
   journeymap report events.csv --config journey.toml --out out/ --html   # also out/report.html
   journeymap report events.csv --config journey.toml --out out/ --check 'funnel.conversion >= 0.2' --check 'data.rejected_share <= 0.01'
-  journeymap report 'exports/*.parquet' --out nightly/2026-11-28 --rejects nightly/rejects.csv")]
+  journeymap report 'exports/*.parquet' --out nightly/2026-11-28 --rejects nightly/rejects.csv
+  journeymap report big.parquet --config journey.toml --memory-limit 6G --out out/   # spills to disk past 6 GiB (docs/scaling.md)")]
 pub struct ReportArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -58,7 +59,7 @@ pub struct ReportArgs {
     #[arg(long, value_name = "N", help_heading = "Scale")]
     pub partitions: Option<usize>,
 
-    /// Where partitioned runs spill (default: the system's temp dir); needs about 40 bytes per event
+    /// Where partitioned runs spill (default: the system's temp dir); needs 13-40 bytes per event
     #[arg(long, value_name = "DIR", help_heading = "Scale")]
     pub spill_dir: Option<PathBuf>,
 
