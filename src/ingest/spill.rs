@@ -252,14 +252,20 @@ struct PartWriter {
     file: std::fs::File,
     rows: u64,
     block: Block,
+    /// This partition's session ids. A session id only has to be told
+    /// from the others of its user, whose events are all in one partition,
+    /// and the sessions are numbered by their first event, never by id:
+    /// one dictionary per partition instead of one for the whole input
+    /// (12M ids at 100M events) keeps each small enough for the cache.
+    sessions: Interner,
 }
 
-/// The whole input's names, interned in the in-memory run's order.
+/// The whole input's names, interned in the in-memory run's order
+/// (session ids are per partition: [`PartWriter::sessions`]).
 #[derive(Default)]
 struct Names {
     users: Interner,
     events: Interner,
-    sessions: Interner,
     props: Vec<Interner>,
 }
 
@@ -320,6 +326,7 @@ impl Spiller {
                 file,
                 rows: 0,
                 block: Block::default(),
+                sessions: Interner::new(),
             });
         }
         let _ = std::fs::remove_dir(&dir.0);
@@ -364,7 +371,6 @@ impl Spiller {
         let names = &mut self.names;
         let um = remap(&c.users, &mut names.users);
         let em = remap(&c.events, &mut names.events);
-        let sm = remap(&c.sessions, &mut names.sessions);
         while names.props.len() < c.props.len() {
             names.props.push(Interner::with_null());
         }
@@ -399,8 +405,15 @@ impl Spiller {
             parts[p as usize].block.ts.push(t);
         }
         if session {
+            // The chunk's session code to (partition, its code there); an
+            // id two users share is interned in each of their partitions.
+            let mut seen: Vec<(u16, u32)> = vec![(u16::MAX, 0); c.sessions.len()];
             for (&p, &x) in pid.iter().zip(&c.session) {
-                parts[p as usize].block.sessions.push(sm[x as usize]);
+                let slot = &mut seen[x as usize];
+                if slot.0 != p {
+                    *slot = (p, parts[p as usize].sessions.intern(c.sessions.get(x)));
+                }
+                parts[p as usize].block.sessions.push(slot.1);
             }
         }
         for (q, codes) in c.prop_codes.iter().enumerate() {
@@ -463,6 +476,8 @@ pub struct Partitioned {
 /// The partition files and what reading them back needs.
 pub struct Spilled {
     parts: Vec<(PathBuf, std::fs::File, u64)>,
+    /// Each partition's session ids, moved out when it is read.
+    session_names: Vec<std::sync::Mutex<Interner>>,
     /// Spill codes (first appearance) to id-order codes.
     recode: Vec<u32>,
     prop_names: Vec<String>,
@@ -518,7 +533,7 @@ pub fn ingest(
     let head = head?;
     let Spiller {
         dir,
-        parts,
+        mut parts,
         mut names,
         read,
         naive,
@@ -540,11 +555,7 @@ pub fn ingest(
         user: Vec::new(),
         event: Vec::new(),
         ts: Vec::new(),
-        session_names: if has_session {
-            names.sessions
-        } else {
-            Interner::new()
-        },
+        session_names: Interner::new(),
         session: Vec::new(),
         props: registry
             .names
@@ -577,6 +588,10 @@ pub fn ingest(
         head: ingested,
         span,
         spilled: Spilled {
+            session_names: parts
+                .iter_mut()
+                .map(|p| std::sync::Mutex::new(std::mem::take(&mut p.sessions)))
+                .collect(),
             parts: parts
                 .into_iter()
                 .map(|p| (p.path, p.file, p.rows))
@@ -609,7 +624,6 @@ pub fn attach(head: &mut Ingested, rows: Rows) -> EventTable {
     let h = &mut head.table;
     t.user_names = std::mem::take(&mut h.user_names);
     t.event_names = std::mem::take(&mut h.event_names);
-    t.session_names = std::mem::take(&mut h.session_names);
     for (p, q) in t.props.iter_mut().zip(h.props.iter_mut()) {
         p.values = std::mem::take(&mut q.values);
     }
@@ -621,7 +635,6 @@ pub fn give_back(head: &mut Ingested, t: EventTable) {
     let h = &mut head.table;
     h.user_names = t.user_names;
     h.event_names = t.event_names;
-    h.session_names = t.session_names;
     for (p, q) in h.props.iter_mut().zip(t.props) {
         p.values = q.values;
     }
@@ -735,7 +748,12 @@ impl Spilled {
             user: gather(user),
             event: gather(event),
             ts,
-            session_names: Interner::new(),
+            // Read once: the partition's ids move into its table.
+            session_names: std::mem::take(
+                &mut *self.session_names[p]
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("internal: a partition read panicked"))?,
+            ),
             session: gather(session),
             props: self
                 .prop_names
