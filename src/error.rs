@@ -15,6 +15,8 @@ pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_DATA: i32 = 3;
 /// A `--check` gate failed, or `diff --fail-on-drift` found drift.
 pub const EXIT_CHECK_FAILED: i32 = 4;
+/// An external job journeymap ran (Spark's `spark-submit`) failed.
+pub const EXIT_JOB_FAILED: i32 = 5;
 
 /// A problem with the input data, as opposed to the machine or the command line.
 #[derive(Debug, Error)]
@@ -61,6 +63,11 @@ pub struct UsageError(pub String);
 #[error("{0}")]
 pub struct CheckFailed(pub String);
 
+/// The Spark job (`push --engine spark`) failed; the message holds its log's tail.
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct ExternalJobFailed(pub String);
+
 /// Whether the error is a write to a closed pipe.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
@@ -77,6 +84,8 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         EXIT_CHECK_FAILED
     } else if err.downcast_ref::<UsageError>().is_some() {
         EXIT_USAGE
+    } else if err.downcast_ref::<ExternalJobFailed>().is_some() {
+        EXIT_JOB_FAILED
     } else {
         EXIT_RUNTIME
     }

@@ -37,6 +37,7 @@ pub mod rng;
 pub mod segments;
 pub mod serve;
 pub mod sessions;
+pub mod spark;
 pub mod stages;
 pub mod starter;
 pub mod stats;

@@ -110,6 +110,26 @@ impl SummaryPart {
         }
     }
 
+    /// The figures from counts made elsewhere (a Spark job's aggregates):
+    /// per event code its rows and users, and each distribution's values.
+    pub fn from_counts(
+        counts: Vec<u64>,
+        users_with: Vec<u64>,
+        values: [Vec<f64>; 3],
+        span: Option<(i64, i64)>,
+    ) -> SummaryPart {
+        let [per_user, per_session, durations] = values;
+        SummaryPart {
+            counts,
+            users_with,
+            sessions: per_session.len() as u64,
+            per_user,
+            per_session,
+            durations,
+            span,
+        }
+    }
+
     /// Adds another partition's figures (its users are not in this one).
     /// Distributions sort their values, so the order of merging is moot.
     pub fn merge(&mut self, o: SummaryPart) {

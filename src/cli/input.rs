@@ -17,7 +17,9 @@ use crate::progress::Progress;
 #[derive(Debug, Args, Clone, Default)]
 pub struct InputArgs {
     /// Input files: CSV (.csv, .csv.gz) or Parquet, globs such as 'exports/*.parquet', a directory of them, or - for CSV on stdin
-    #[arg(required = true, value_name = "FILES")]
+    // Not required by clap: `report --aggregates` reads no input; every
+    // reader refuses an empty list (ingest::resolve_inputs).
+    #[arg(value_name = "FILES")]
     pub files: Vec<String>,
 
     /// Column holding the user id [default: user_id, or [input] user_col]

@@ -13,6 +13,7 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod paths;
 pub mod propensity;
+pub mod push;
 pub mod recommend;
 pub mod render;
 pub mod report;
@@ -54,6 +55,7 @@ pub fn outln(s: &str) -> std::io::Result<()> {
   3  data error (missing column, bad row under --strict, every row rejected,
      a damaged file; verify: the report is not whole)
   4  a --check failed, or diff/drift --fail-on-drift found drift
+  5  the Spark job `push --engine spark` ran failed (its log's tail is shown)
 
 Start with: journeymap demo"
 )]
@@ -79,6 +81,7 @@ pub enum Command {
     Recommend(recommend::RecommendArgs),
     Serve(serve::ServeArgs),
     Report(report::ReportArgs),
+    Push(push::PushArgs),
     Render(render::RenderArgs),
     Init(init::InitArgs),
     Diff(diff::DiffArgs),
@@ -127,6 +130,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Recommend(a) => recommend::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Report(a) => report::run(a),
+        Command::Push(a) => push::run(a),
         Command::Render(a) => render::run(a),
         Command::Init(a) => init::run(a),
         Command::Diff(a) => diff::run(a),

@@ -63,6 +63,10 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR", help_heading = "Scale")]
     pub spill_dir: Option<PathBuf>,
 
+    /// Build the report from the counts a `journeymap push` job wrote into DIR (plan.json, aggregates/) instead of from FILES; the --config and reading flags must be those it was pushed with (docs/scaling.md)
+    #[arg(long, value_name = "DIR", help_heading = "Scale", conflicts_with_all = ["memory_limit", "partitions", "spill_dir"])]
+    pub aggregates: Option<PathBuf>,
+
     #[command(flatten)]
     pub csv: CsvArgs,
 }
@@ -83,17 +87,18 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     // Only the property columns the config's analyses use (docs/ingest.md).
     let selection = (!args.read_all_columns).then(|| config.properties_read());
     let opts = args.input.selected_options(&config, selection)?;
-    let paths = args.input.paths()?;
-    let (data, loaded) = match scale_mode(args, &paths, &config)? {
-        partitioned::Mode::InMemory => (pipeline::load(&paths, &opts, &progress)?, None),
-        partitioned::Mode::Partitioned(n) => {
-            let spill = crate::ingest::spill::SpillOptions {
-                partitions: n,
-                dir: args.spill_dir.clone(),
-            };
-            let l = partitioned::load(&paths, &opts, &config, &spill, &progress)?;
+    let (data, loaded) = match &args.aggregates {
+        Some(dir) => {
+            if !args.input.files.is_empty() {
+                return Err(crate::error::UsageError(
+                    "--aggregates reads the counts in DIR, not FILES: drop the input files (plan.json names them)".into(),
+                )
+                .into());
+            }
+            let l = crate::spark::aggregates::load(dir, &config, &opts)?;
             (l.data, Some((l.partials, l.warnings, l.span)))
         }
+        None => load_input(args, &config, &opts, &progress)?,
     };
     if args.config.is_none() {
         for cfg in unused_configs(&args.input.files) {
@@ -146,6 +151,32 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         return Ok(());
     }
     gate(&report.checks)
+}
+
+type Loaded = (
+    pipeline::Data,
+    Option<(partitioned::Partials, Vec<String>, Option<(i64, i64)>)>,
+);
+
+/// Reads FILES, in memory or partitioned (see [`scale_mode`]).
+fn load_input(
+    args: &ReportArgs,
+    config: &JourneyConfig,
+    opts: &pipeline::LoadOptions,
+    progress: &Progress,
+) -> Result<Loaded> {
+    let paths = args.input.paths()?;
+    Ok(match scale_mode(args, &paths, config)? {
+        partitioned::Mode::InMemory => (pipeline::load(&paths, opts, progress)?, None),
+        partitioned::Mode::Partitioned(n) => {
+            let spill = crate::ingest::spill::SpillOptions {
+                partitions: n,
+                dir: args.spill_dir.clone(),
+            };
+            let l = partitioned::load(&paths, opts, config, &spill, progress)?;
+            (l.data, Some((l.partials, l.warnings, l.span)))
+        }
+    })
 }
 
 /// In memory or partitioned: `--partitions` decides, else the input's

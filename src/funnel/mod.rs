@@ -352,6 +352,82 @@ impl FunnelPart {
     }
 }
 
+/// A funnel's figures counted elsewhere (a Spark job's aggregates), in
+/// event codes of the table the report is built on. Levels per unit are
+/// not kept: the report needs only the counts.
+pub struct UnitCounts {
+    /// (level, excluded) → units.
+    pub units: Vec<(usize, bool, u64)>,
+    /// (step s ≥ 1, ms from step s − 1, units); and from step 1.
+    pub from_previous: Vec<(usize, i64, u64)>,
+    pub from_first: Vec<(usize, i64, u64)>,
+    /// (stop index, units) whose window was still open.
+    pub open: Vec<(usize, u64)>,
+    /// (stop index, event code, units).
+    pub next_events: Vec<(usize, u32, u64)>,
+    pub exit_events: Vec<(usize, u32, u64)>,
+}
+
+impl FunnelPart {
+    /// The part the counts make; `end` is the input's last timestamp.
+    /// Refuses what the counts cannot give (a breakdown, a trend).
+    pub fn from_counts(
+        opts: &FunnelOptions,
+        end: i64,
+        c: UnitCounts,
+    ) -> Result<FunnelPart, DataError> {
+        let k = opts.steps.len();
+        let bad = |what: &str| DataError::Input(format!("aggregates: {what}"));
+        let mut acc = Accumulator::new(k, end, opts.effective_window());
+        for (level, excluded, n) in c.units {
+            if level > k {
+                return Err(bad(&format!(
+                    "a unit at level {level} of a {k}-step funnel"
+                )));
+            }
+            acc.units += n;
+            acc.excluded += if excluded { n } else { 0 };
+            for r in acc.reached.iter_mut().take(level) {
+                *r += n;
+            }
+        }
+        for (list, into) in [
+            (c.from_previous, &mut acc.seconds),
+            (c.from_first, &mut acc.from_first),
+        ] {
+            for (s, ms, n) in list {
+                let v = into
+                    .get_mut(s)
+                    .ok_or_else(|| bad(&format!("a time to step {}", s + 1)))?;
+                v.extend(std::iter::repeat_n(ms as f64 / 1000.0, n as usize));
+            }
+        }
+        for (s, n) in c.open {
+            *acc.open.get_mut(s).ok_or_else(|| bad("an open window"))? += n;
+        }
+        for (list, into) in [
+            (c.next_events, &mut acc.next_events),
+            (c.exit_events, &mut acc.exit_events),
+        ] {
+            for (s, e, n) in list {
+                *into
+                    .get_mut(s)
+                    .ok_or_else(|| bad("a drop-off event"))?
+                    .entry(e)
+                    .or_default() += n;
+            }
+        }
+        Ok(FunnelPart {
+            acc,
+            levels: Vec::new(),
+            groups: FxHashMap::default(),
+            trend: Default::default(),
+            trend_clock: None,
+            by: None,
+        })
+    }
+}
+
 /// Scans the units of `t`; `span` is the whole input's first and last
 /// timestamp (the end that decides which windows are still open, and the
 /// first day of the trend's buckets).

@@ -312,6 +312,13 @@ fn data_files_in(dir: &Path) -> Result<Vec<PathBuf>> {
 /// Expands globs (`exports/*.parquet`) and directories into a sorted,
 /// de-duplicated file list.
 pub fn resolve_inputs(patterns: &[String]) -> Result<Vec<PathBuf>> {
+    if patterns.is_empty() {
+        return Err(UsageError(
+            "no input: name the export's files (FILES), e.g. `events.csv` or 'exports/*.parquet'"
+                .into(),
+        )
+        .into());
+    }
     let mut out = Vec::new();
     for pat in patterns {
         if pat.contains(['*', '?', '[']) {

@@ -127,6 +127,9 @@ impl RejectCounts {
     pub fn add(&mut self, reason: RejectReason) {
         self.0[reason.index()] += 1;
     }
+    pub fn add_n(&mut self, reason: RejectReason, n: u64) {
+        self.0[reason.index()] += n;
+    }
     pub fn merge(&mut self, other: &RejectCounts) {
         for (a, b) in self.0.iter_mut().zip(other.0) {
             *a += b;

@@ -313,6 +313,57 @@ impl MarkovPart {
     }
 }
 
+/// A first-order map's counts made elsewhere (a Spark job's aggregates),
+/// in raw state codes: events 0..k, then START, CONVERSION and EXIT.
+pub struct StateCounts {
+    pub edges: Vec<(u32, u32, u64)>,
+    pub paths: Vec<(Vec<u32>, u64)>,
+    pub sessions: u64,
+    pub converted: u64,
+    pub after_conversion: u64,
+    /// (state, converted, sessions).
+    pub visits: Vec<(u32, bool, u64)>,
+}
+
+impl MarkovPart {
+    /// The part the counts make over `k` event states.
+    pub fn from_counts(k: usize, c: StateCounts) -> Result<MarkovPart, DataError> {
+        let bad = || DataError::Input("aggregates: a Markov state out of range".into());
+        let n = k as u32 + 3;
+        if c.edges.iter().any(|&(f, t, _)| f >= n || t >= n)
+            || c.paths.iter().any(|(p, _)| p.iter().any(|&s| s >= n))
+        {
+            return Err(bad());
+        }
+        let mut visited_sessions = vec![0; k + 3];
+        let mut visited_converted = vec![0; k + 3];
+        for (s, conv, c) in c.visits {
+            let s = s as usize;
+            *visited_sessions.get_mut(s).ok_or_else(bad)? += c;
+            if conv {
+                visited_converted[s] += c;
+            }
+        }
+        let mut paths: FxHashMap<Box<[u32]>, u64> = FxHashMap::default();
+        for (p, c) in c.paths {
+            *paths.entry(p.into_boxed_slice()).or_default() += c;
+        }
+        Ok(MarkovPart(Counted {
+            edges: c.edges,
+            paths,
+            sessions: c.sessions,
+            converted: c.converted,
+            skipped: 0,
+            after_conversion: c.after_conversion,
+            visited_sessions,
+            visited_converted,
+            history_edges: Vec::new(),
+            histories: Vec::new(),
+            history_first: Vec::new(),
+        }))
+    }
+}
+
 /// Whether these options can run partitioned: first order only.
 pub fn partitioned(opts: &PathsOptions) -> bool {
     opts.order == 1

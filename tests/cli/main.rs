@@ -30,4 +30,5 @@ mod scale;
 mod segments;
 mod serve;
 mod shell;
+mod spark;
 mod stages;
