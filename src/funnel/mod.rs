@@ -399,7 +399,7 @@ impl FunnelPart {
                 let v = into
                     .get_mut(s)
                     .ok_or_else(|| bad(&format!("a time to step {}", s + 1)))?;
-                v.extend(std::iter::repeat_n(ms as f64 / 1000.0, n as usize));
+                push_n(v, ms as f64 / 1000.0, n).map_err(|e| bad(&e))?;
             }
         }
         for (s, n) in c.open {
@@ -426,6 +426,16 @@ impl FunnelPart {
             by: None,
         })
     }
+}
+
+/// Appends `n` copies of `x`, or says that they do not fit in memory
+/// (counts from outside bytes may claim any number).
+pub fn push_n(v: &mut Vec<f64>, x: f64, n: u64) -> Result<(), String> {
+    usize::try_from(n)
+        .ok()
+        .and_then(|n| v.try_reserve(n).ok().map(|()| n))
+        .map(|n| v.extend(std::iter::repeat_n(x, n)))
+        .ok_or_else(|| format!("{n} values do not fit in memory"))
 }
 
 /// Scans the units of `t`; `span` is the whole input's first and last

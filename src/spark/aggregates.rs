@@ -214,18 +214,45 @@ fn build(
         after_conversion: 0,
         visits: Vec::new(),
     };
-    let rep = |v: &mut Vec<f64>, x: f64, n: u64| v.extend(std::iter::repeat_n(x, n as usize));
+    let rep = |v: &mut Vec<f64>, x: f64, n: u64| -> Result<()> {
+        crate::funnel::push_n(v, x, n)
+            .map_err(|e| DataError::Input(format!("aggregates: {e}")).into())
+    };
+    // Each user, session and funnel unit holds at least one event: no
+    // count of them can pass the rows used (which also bounds what the
+    // histograms expand to).
+    let mut totals: FxHashMap<&str, u64> = FxHashMap::default();
+    for (i, (tag, _, n)) in parsed.iter().enumerate() {
+        let t = totals.entry(tag.as_str()).or_default();
+        *t = t.saturating_add(*n);
+        if *t > rows.used && tag != "m_edge" && tag != "m_visit" {
+            return Err(bad(
+                i,
+                format!("more {tag} counts than the {} rows used", rows.used),
+            ));
+        }
+    }
+    let events = totals.get("event").copied().unwrap_or(0);
+    if events != rows.used {
+        return Err(DataError::Input(format!(
+            "{}: the events count {events} rows, the rows record {} used",
+            at.display(),
+            rows.used
+        ))
+        .into());
+    }
     for (i, (tag, key, n)) in parsed.iter().enumerate() {
         let n = *n;
+        let first = key.first().unwrap_or(&Value::Null);
         let step = |j: usize| -> Result<usize> {
             usize::try_from(int(i, key.get(j))?).map_err(|_| bad(i, "a negative step".into()))
         };
         match tag.as_str() {
-            "event" => ev_counts[event_of(i, &key[0])? as usize] += n,
-            "event_users" => ev_users[event_of(i, &key[0])? as usize] += n,
-            "per_user" => rep(&mut per_user, int(i, key.first())? as f64, n),
-            "s_events" => rep(&mut per_session, int(i, key.first())? as f64, n),
-            "s_ms" => rep(&mut durations, int(i, key.first())? as f64 / 1000.0, n),
+            "event" => ev_counts[event_of(i, first)? as usize] += n,
+            "event_users" => ev_users[event_of(i, first)? as usize] += n,
+            "per_user" => rep(&mut per_user, int(i, key.first())? as f64, n)?,
+            "s_events" => rep(&mut per_session, int(i, key.first())? as f64, n)?,
+            "s_ms" => rep(&mut durations, int(i, key.first())? as f64 / 1000.0, n)?,
             "f_unit" => f.units.push((step(0)?, flag(i, key.get(1))?, n)),
             "f_sec" => f.from_previous.push((step(0)?, int(i, key.get(1))?, n)),
             "f_first" => f.from_first.push((step(0)?, int(i, key.get(1))?, n)),
@@ -252,7 +279,7 @@ fn build(
             }
             "m_visit" => m
                 .visits
-                .push((state_of(i, &key[0])?, flag(i, key.get(1))?, n)),
+                .push((state_of(i, first)?, flag(i, key.get(1))?, n)),
             "m_path" => m.paths.push((
                 key.iter().map(|v| state_of(i, v)).collect::<Result<_>>()?,
                 n,

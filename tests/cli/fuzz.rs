@@ -1,6 +1,6 @@
 //! Fuzz targets for every parser of outside bytes: CSV, Parquet,
-//! journey.toml, assignment files, and the server's request targets,
-//! override file and model file. Each starts from a seed corpus (files under fixtures/ that
+//! journey.toml, assignment files, the server's request targets,
+//! override file and model file, and a Spark job's aggregates. Each starts from a seed corpus (files under fixtures/ that
 //! real writers made) and mutates it; the property is only that nothing
 //! panics: every input is read, or refused with an error.
 //!
@@ -477,5 +477,96 @@ proptest! {
     #[test]
     fn model_file_bytes_never_panic(muts in proptest::collection::vec(mutation(), 1..8)) {
         model_bytes(&apply(MODEL_SEED.to_vec(), &muts));
+    }
+}
+
+/// The Spark aggregates `report --aggregates` reads (plan.json, the rows
+/// record, the counts), from the run recorded in fixtures/spark/run.
+const AGGREGATES: [&str; 3] = [
+    "plan.json",
+    "aggregates/rows/part-00000",
+    "aggregates/counts/part-00000",
+];
+
+/// Copies the recorded run with file `which` replaced by `bytes`, then
+/// builds the report from it: a report or an error, never a panic.
+fn aggregates_bytes(which: usize, bytes: Option<&[u8]>) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    for f in [
+        "plan.json",
+        "aggregates/rows/_SUCCESS",
+        "aggregates/counts/_SUCCESS",
+    ]
+    .iter()
+    .chain(&AGGREGATES)
+    {
+        let to = run.join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(Path::new("fixtures/spark/run").join(f), &to).unwrap();
+    }
+    if let Some(b) = bytes {
+        std::fs::write(run.join(AGGREGATES[which]), b).unwrap();
+    }
+    let cfg = config::load(Path::new("fixtures/spark/journey.toml")).unwrap();
+    let opts = LoadOptions {
+        ingest: IngestOptions::default(),
+        session_gap_ms: 30 * 60 * 1000,
+        rejects: None,
+    };
+    match journeymap::spark::aggregates::load(&run, &cfg, &opts) {
+        Ok(l) => {
+            let progress = Progress::silent();
+            let ctx = Context::new(&l.data, &cfg, &progress).spanning(l.span);
+            journeymap::partitioned::merge(&ctx, l.partials, l.warnings);
+            pipeline::build(&ctx).is_ok()
+        }
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn the_recorded_aggregates_load() {
+    assert!(
+        aggregates_bytes(0, None),
+        "the unmutated recording must build"
+    );
+}
+
+proptest! {
+    #![proptest_config(cases(48))]
+
+    #[test]
+    fn aggregates_bytes_never_panic(
+        which in 0usize..3,
+        muts in proptest::collection::vec(mutation(), 1..8),
+    ) {
+        let seed = std::fs::read(Path::new("fixtures/spark/run").join(AGGREGATES[which])).unwrap();
+        aggregates_bytes(which, Some(&apply(seed, &muts)));
+    }
+
+    /// Whole counts changed: lines dropped, repeated, or given another
+    /// number in any field, so every check of what a count may say is met.
+    #[test]
+    fn aggregates_counts_changed_never_panic(
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..3, any::<prop::sample::Index>(), prop_oneof![Just(0i64), Just(-1), Just(-4), Just(1 << 40), Just(i64::MAX), any::<i64>(), 0i64..10]), 1..6),
+    ) {
+        let text = std::fs::read_to_string("fixtures/spark/run/aggregates/counts/part-00000").unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        for (line, op, field, n) in edits {
+            let i = line.index(lines.len());
+            match op {
+                0 => { lines.remove(i); }
+                1 => { let l = lines[i].clone(); lines.push(l); }
+                _ => {
+                    let mut v: Vec<serde_json::Value> = serde_json::from_str(&lines[i]).unwrap();
+                    let f = 1 + field.index(v.len() - 1);
+                    v[f] = serde_json::json!(n);
+                    lines[i] = serde_json::to_string(&v).unwrap();
+                }
+            }
+            if lines.is_empty() { break; }
+        }
+        aggregates_bytes(2, Some(lines.join("\n").as_bytes()));
     }
 }

@@ -375,3 +375,49 @@ fn a_failing_job_shows_its_log_tail_and_exits_5() {
     assert!(!err.contains("INFO"), "{err}");
     assert!(d.join("run/spark.log").is_file());
 }
+
+/// A Spark run recorded in fixtures/spark/run (scripts/record_spark_fixture.sh):
+/// the report from it equals the local one without Spark on the machine.
+#[test]
+fn recorded_aggregates_give_the_local_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = "fixtures/spark/journey.toml";
+    jm().args([
+        "report",
+        "fixtures/spark/events.parquet",
+        "--config",
+        cfg,
+        "--out",
+    ])
+    .arg(d.join("local"))
+    .assert()
+    .success();
+    jm().args([
+        "report",
+        "--aggregates",
+        "fixtures/spark/run",
+        "--config",
+        cfg,
+        "--out",
+    ])
+    .arg(d.join("spark"))
+    .assert()
+    .success();
+    let (a, b) = (
+        figures(&d.join("local/report.json")),
+        figures(&d.join("spark/report.json")),
+    );
+    assert_eq!(a, b);
+    // The recording's markdown differs from the local one only in where the
+    // input was read.
+    let md = |p: &str| -> Vec<String> {
+        std::fs::read_to_string(d.join(p))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.contains("events.parquet") && !l.contains("report id"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(md("local/report.md"), md("spark/report.md"));
+}
