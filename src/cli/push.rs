@@ -14,7 +14,7 @@ use crate::spark::{self, submit};
 /// Write the per-user pass as a PySpark job (job.py and plan.json in a
 /// folder) and run it with spark-submit when one is on PATH; then build the
 /// report from its aggregates with `report --aggregates DIR`. The job
-/// computes the data summary, ordered and strict funnels and the
+/// computes the data summary, ordered and strict funnels, stages and the
 /// first-order Markov map with journeymap's semantics; a config asking for
 /// more is refused by name (docs/scaling.md).
 #[derive(Debug, Args)]

@@ -321,6 +321,8 @@ pub struct StateCounts {
     pub sessions: u64,
     pub converted: u64,
     pub after_conversion: u64,
+    /// Events no state takes (stage states).
+    pub skipped: u64,
     /// (state, converted, sessions).
     pub visits: Vec<(u32, bool, u64)>,
 }
@@ -353,7 +355,7 @@ impl MarkovPart {
             paths,
             sessions: c.sessions,
             converted: c.converted,
-            skipped: 0,
+            skipped: c.skipped,
             after_conversion: c.after_conversion,
             visited_sessions,
             visited_converted,

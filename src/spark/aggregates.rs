@@ -18,6 +18,7 @@ use crate::ingest::{EventTable, FileInfo, Format, Ingested, PropColumn};
 use crate::partitioned::{Loaded, Partials};
 use crate::paths::{MarkovPart, StateCounts};
 use crate::pipeline::{Data, LoadOptions};
+use crate::stages::{StageCounts, StagesPart};
 use crate::summary::SummaryPart;
 
 /// The job's one `rows` record: the row accounting and the input's shape.
@@ -32,6 +33,9 @@ struct Rows {
     naive: u64,
     properties: Vec<String>,
     sessions_from_column: bool,
+    /// Of `page` and `channel`, the columns the stage tallies counted.
+    #[serde(default)]
+    stage_columns: Vec<String>,
     /// Per plan file: rows read, rows rejected.
     files: Vec<(u64, u64)>,
 }
@@ -171,11 +175,18 @@ fn build(
         .enumerate()
         .map(|(i, &n)| (n, i as u32))
         .collect();
-    let k = names.len();
     let event_of = |i: usize, v: &Value| -> Result<u32> {
         v.as_str()
             .and_then(|s| code.get(s).copied())
             .ok_or_else(|| bad(i, format!("{v} is no event of the input")))
+    };
+    // The Markov map's states: events, or the stages by name.
+    let by_stage = plan.markov.as_ref().is_some_and(|m| m.states == "stage");
+    let stage_names: Vec<String> = config.stages.iter().map(|s| s.name.clone()).collect();
+    let k = if by_stage {
+        stage_names.len()
+    } else {
+        names.len()
     };
     let state_of = |i: usize, v: &Value| -> Result<u32> {
         match v.as_i64() {
@@ -183,9 +194,30 @@ fn build(
             Some(-2) => Ok(k as u32 + 1),
             Some(-3) => Ok(k as u32 + 2),
             Some(x) => Err(bad(i, format!("no state {x}"))),
+            None if by_stage => v
+                .as_str()
+                .and_then(|s| stage_names.iter().position(|n| n == s))
+                .map(|p| p as u32)
+                .ok_or_else(|| bad(i, format!("{v} is no stage of the config"))),
             None => event_of(i, v),
         }
     };
+    // Page and channel values, coded as the head table's columns code them.
+    let mut role_values: [Interner; 2] = [Interner::with_null(), Interner::with_null()];
+    let mut st = StageCounts {
+        pages: rows
+            .stage_columns
+            .iter()
+            .any(|c| c == "page")
+            .then(Vec::new),
+        channels: rows
+            .stage_columns
+            .iter()
+            .any(|c| c == "channel")
+            .then(Vec::new),
+        ..StageCounts::default()
+    };
+    let mut tallies: FxHashMap<(u8, usize, u32), (u64, u64)> = FxHashMap::default();
     let int = |i: usize, v: Option<&Value>| -> Result<i64> {
         v.and_then(Value::as_i64)
             .ok_or_else(|| bad(i, "a key is no whole number".into()))
@@ -195,8 +227,8 @@ fn build(
             .ok_or_else(|| bad(i, "a key is no true/false".into()))
     };
 
-    let mut ev_counts = vec![0u64; k];
-    let mut ev_users = vec![0u64; k];
+    let mut ev_counts = vec![0u64; names.len()];
+    let mut ev_users = vec![0u64; names.len()];
     let (mut per_user, mut per_session, mut durations) = (Vec::new(), Vec::new(), Vec::new());
     let mut f = UnitCounts {
         units: Vec::new(),
@@ -212,6 +244,7 @@ fn build(
         sessions: 0,
         converted: 0,
         after_conversion: 0,
+        skipped: 0,
         visits: Vec::new(),
     };
     let rep = |v: &mut Vec<f64>, x: f64, n: u64| -> Result<()> {
@@ -267,6 +300,38 @@ fn build(
                 list.push((step(0)?, e, n));
             }
             "m_after" => m.after_conversion += n,
+            "m_skipped" => m.skipped += n,
+            "st_pred" => st.pred_events.push((step(0)?, n)),
+            "st_stage" => st.stage_events.push((step(0)?, n)),
+            "st_reached" => st.reached.push((step(0)?, n)),
+            "st_next" => st.users_next.push((step(0)?, n)),
+            "st_exit" => st.exits.push((
+                step(0)?,
+                event_of(i, key.get(1).unwrap_or(&Value::Null))?,
+                n,
+            )),
+            "st_ms" => st.times.push((step(0)?, int(i, key.get(1))?, n)),
+            "st_pm" => st.matched.push(step(0)?),
+            "st_un" | "st_unu" => {
+                let e = event_of(i, first)?;
+                let t = tallies.entry((0, 0, e)).or_default();
+                if tag == "st_un" { t.0 += n } else { t.1 += n }
+            }
+            "st_ev" | "st_evu" | "st_pg" | "st_pgu" | "st_ch" | "st_chu" => {
+                let v = key.get(1).unwrap_or(&Value::Null);
+                let (kind, c) = if tag.starts_with("st_ev") {
+                    (1, event_of(i, v)?)
+                } else {
+                    let r = usize::from(tag.starts_with("st_ch"));
+                    let text = v
+                        .as_str()
+                        .filter(|t| !t.is_empty())
+                        .ok_or_else(|| bad(i, format!("{v} is no value")))?;
+                    (2 + r as u8, role_values[r].intern(text))
+                };
+                let t = tallies.entry((kind, step(0)?, c)).or_default();
+                if tag.len() == 6 { t.1 += n } else { t.0 += n }
+            }
             "m_session" => {
                 m.sessions += n;
                 if flag(i, key.first())? {
@@ -306,19 +371,52 @@ fn build(
         ))
         .into());
     }
+    for ((kind, k, c), (events, users)) in tallies {
+        match kind {
+            0 => st.unmapped.push((c, events, users)),
+            1 => st.events_by_stage.push((k, c, events, users)),
+            2 => st
+                .pages
+                .get_or_insert_with(Vec::new)
+                .push((k, c, events, users)),
+            _ => st
+                .channels
+                .get_or_insert_with(Vec::new)
+                .push((k, c, events, users)),
+        }
+    }
+    st.users = per_user.len() as u64;
+    st.events = rows.used;
+    let [pages, channels] = role_values;
+    let mut props: Vec<PropColumn> = plan
+        .properties
+        .iter()
+        .map(|name| PropColumn {
+            name: name.clone(),
+            values: Interner::with_null(),
+            codes: Vec::new(),
+        })
+        .collect();
+    for (role, values) in [("page", pages), ("channel", channels)] {
+        if rows.stage_columns.iter().any(|c| c == role) {
+            props.retain(|p| p.name != role);
+            props.push(PropColumn {
+                name: role.into(),
+                values,
+                codes: Vec::new(),
+            });
+        }
+    }
     let table = EventTable {
         event_names,
-        props: plan
-            .properties
-            .iter()
-            .map(|name| PropColumn {
-                name: name.clone(),
-                values: Interner::with_null(),
-                codes: Vec::new(),
-            })
-            .collect(),
+        props,
         ..EventTable::default()
     };
+    if !config.stages.is_empty() {
+        // The same refusals as a local run (a stage named twice, one
+        // mapping no events, an event name that is a typo).
+        crate::stages::StageMap::new(&table, &config.stages)?;
+    }
     let files = plan
         .files
         .iter()
@@ -374,6 +472,11 @@ fn build(
                 )?)
             }
             "markov" => Box::new(MarkovPart::from_counts(k, markov.take().expect("one map"))?),
+            "stages" => Box::new(StagesPart::from_counts(
+                &ingested.table,
+                &config.stages,
+                std::mem::take(&mut st),
+            )?),
             other => {
                 return Err(UsageError(format!(
                     "--aggregates: the Spark job does not compute {other}"

@@ -140,9 +140,19 @@ def funnel_unit(rows, f, end, out):
         out.append((("f_exit", stop, rows[-1][3]), 1))
 
 
-def markov_session(rows, conv, out):
+def stage_of(preds, r):
+    """(stage, predicate) of an event: the first predicate that matches, as
+    src/stages/mapping.rs::StageMap::of; None when no stage takes it."""
+    for p, (k, m) in enumerate(preds):
+        if matches(m, r[3], r[5]):
+            return k, p
+    return None
+
+
+def markov_session(rows, conv, stage_preds, stage_names, out):
     """One session's transitions, path and visits, as src/paths/mod.rs::count
-    with event states and order 1."""
+    with order 1; states are events, or stages when `stage_preds` is given
+    (an event no stage takes is skipped)."""
     prev, end, path = START, EXIT, []
     edges = {}
     for j, r in enumerate(rows):
@@ -150,10 +160,18 @@ def markov_session(rows, conv, out):
             end = CONVERSION
             out.append((("m_after",), len(rows) - j - 1))
             break
-        edges[(prev, r[3])] = edges.get((prev, r[3]), 0) + 1
-        if prev != r[3]:
-            path.append(r[3])
-        prev = r[3]
+        if stage_preds is None:
+            state = r[3]
+        else:
+            hit = stage_of(stage_preds, r)
+            if hit is None:
+                out.append((("m_skipped",), 1))
+                continue
+            state = stage_names[hit[0]]
+        edges[(prev, state)] = edges.get((prev, state), 0) + 1
+        if prev != state:
+            path.append(state)
+        prev = state
     edges[(prev, end)] = edges.get((prev, end), 0) + 1
     for (a, b), c in edges.items():
         out.append((("m_edge", a, b), c))
@@ -162,6 +180,74 @@ def markov_session(rows, conv, out):
     for state in dict.fromkeys([START] + path):
         out.append((("m_visit", state, converted), 1))
     out.append((("m_path",) + tuple(path) + (end,), 1))
+
+
+def bump(d, key, n=1):
+    d[key] = d.get(key, 0) + n
+
+
+def stages_user(rows, st, out):
+    """One user's stage figures, as src/stages/mod.rs::partial."""
+    names, preds = st["names"], st["preds_m"]
+    kn = len(names)
+    pi, ci = st.get("page_i"), st.get("channel_i")
+    of = []
+    first, last = [None] * kn, [None] * kn
+    ev, un, pg, ch, pm = {}, {}, {}, {}, set()
+    for i, r in enumerate(rows):
+        hit = None
+        for p, (k, m) in enumerate(preds):
+            if matches(m, r[3], r[5]):
+                pm.add(p)
+                if hit is None:
+                    hit = (k, p)
+        if hit is None:
+            of.append(None)
+            bump(un, r[3])
+            continue
+        k, p = hit
+        of.append(k)
+        out.append((("st_pred", p), 1))
+        out.append((("st_stage", k), 1))
+        bump(ev, (k, r[3]))
+        if pi is not None and r[5][pi] is not None:
+            bump(pg, (k, r[5][pi]))
+        if ci is not None and r[5][ci] is not None:
+            bump(ch, (k, r[5][ci]))
+        if first[k] is None:
+            first[k] = i
+        last[k] = i
+    last_event = rows[-1][3]
+    for k in range(kn):
+        if first[k] is None:
+            continue
+        out.append((("st_reached", k), 1))
+        if k + 1 < kn:
+            if last[k + 1] is not None and last[k + 1] > first[k]:
+                out.append((("st_next", k), 1))
+            else:
+                out.append((("st_exit", k, last_event), 1))
+    # Backward: at a stage's first event, the time spent ends at the
+    # nearest event of any later stage, else at the stage's last event.
+    next_at = [None] * kn
+    for i in range(len(rows) - 1, -1, -1):
+        k = of[i]
+        if k is None:
+            continue
+        next_at[k] = i
+        if first[k] == i:
+            later = [x for x in next_at[k + 1 :] if x is not None]
+            stop = min(later) if later else last[k]
+            out.append((("st_ms", k, rows[stop][0] - rows[i][0]), 1))
+    for tag, d in (("st_ev", ev), ("st_pg", pg), ("st_ch", ch)):
+        for (k, v), n in d.items():
+            out.append(((tag, k, v), n))
+            out.append(((tag + "u", k, v), 1))
+    for e, n in un.items():
+        out.append((("st_un", e), n))
+        out.append((("st_unu", e), 1))
+    for p in pm:
+        out.append((("st_pm", p), 1))
 
 
 def per_user(rows, plan, end):
@@ -200,10 +286,15 @@ def per_user(rows, plan, end):
         units = [rows] if f["per"] == "user" else sessions
         for u in units:
             funnel_unit(u, f, end, out)
+    st = plan.get("stages")
+    if st is not None:
+        stages_user(rows, st, out)
     m = plan.get("markov")
     if m is not None:
+        by_stage = st["preds_m"] if m["states"] == "stage" else None
+        names = st["names"] if by_stage is not None else None
         for s in sessions:
-            markov_session(s, m["conversion_m"], out)
+            markov_session(s, m["conversion_m"], by_stage, names, out)
     return out
 
 
@@ -264,6 +355,20 @@ def run(spark, plan, F, T):
             raise InputError(
                 f"property {p!r} is {fields[p].simpleString()}: predicates on it compare text, which the Spark job does only for string columns"
             )
+    st = plan.get("stages")
+    if st is not None:
+        # Stage tallies count pages and channels by these columns when the
+        # export has them, as journeymap does.
+        for role in ("page", "channel"):
+            if role in fields:
+                if not isinstance(fields[role], T.StringType):
+                    raise InputError(
+                        f"column {role!r} is {fields[role].simpleString()}: the stage tallies compare text, which the Spark job does only for string columns"
+                    )
+                if role not in props:
+                    props.append(role)
+                st[role + "_i"] = props.index(role)
+        st["preds_m"] = [(k, matcher(p, props)) for k, p in st["predicates"]]
     plan["sessions_from_column"] = use_session
     for f in ("funnel",):
         if plan.get(f):
@@ -332,6 +437,7 @@ def run(spark, plan, F, T):
         c for c in df.columns if c not in (cols["user"], cols["event"], cols["time"], session_col)
     ]
     rows["sessions_from_column"] = use_session
+    rows["stage_columns"] = [r for r in ("page", "channel") if st is not None and r + "_i" in st]
     per_file = {
         r["f"]: [r["n"], r["bad"]]
         for r in ev.groupBy("f")

@@ -4,7 +4,7 @@
 //! from them ([`aggregates`]). docs/scaling.md says when and how.
 //!
 //! The job's kernel is a port of this crate's (sessions, the ordered and
-//! strict funnel, the first-order Markov map); what it cannot compute with
+//! strict funnel, stages, the first-order Markov map); what it cannot compute with
 //! the same semantics is refused here, before anything runs, by name.
 
 pub mod aggregates;
@@ -48,6 +48,7 @@ pub struct Plan {
     /// The property columns the predicates compare.
     pub properties: Vec<String>,
     pub funnel: Option<FunnelPlan>,
+    pub stages: Option<StagesPlan>,
     pub markov: Option<MarkovPlan>,
     /// Where the job writes: `<out>/rows` and `<out>/counts`.
     pub out: String,
@@ -77,6 +78,16 @@ pub struct FunnelPlan {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct MarkovPlan {
     pub conversion: PlanPredicate,
+    /// `event` or `stage`.
+    pub states: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StagesPlan {
+    pub names: Vec<String>,
+    /// (stage index, predicate), in config order: the first that matches
+    /// an event takes it.
+    pub predicates: Vec<(usize, PlanPredicate)>,
 }
 
 /// An event and property equalities, as the job matches them.
@@ -111,7 +122,7 @@ impl PlanPredicate {
 pub fn unsupported(config: &JourneyConfig, opts: &LoadOptions) -> Vec<String> {
     let mut out = Vec::new();
     for a in crate::analysis::ALL {
-        if a.configured(config) && !matches!(a.key(), "funnel" | "markov") {
+        if a.configured(config) && !matches!(a.key(), "funnel" | "stages" | "markov") {
             out.push(format!("[{}] (runs locally only)", a.key()));
         }
     }
@@ -129,16 +140,13 @@ pub fn unsupported(config: &JourneyConfig, opts: &LoadOptions) -> Vec<String> {
             out.push("funnel.trend (trends are not in the job)".into());
         }
     }
-    if let Some(p) = PathsOptions::from_config(config) {
-        if p.order != 1 {
-            out.push(format!(
-                "markov.order = {} (the job counts order 1)",
-                p.order
-            ));
-        }
-        if p.states != StateKind::Event {
-            out.push("markov.states = \"stage\" (the job counts event states)".into());
-        }
+    if let Some(p) = PathsOptions::from_config(config)
+        && p.order != 1
+    {
+        out.push(format!(
+            "markov.order = {} (the job counts order 1)",
+            p.order
+        ));
     }
     if opts.ingest.drop_duplicates {
         out.push("--drop-duplicates (the job counts duplicates but keeps them)".into());
@@ -178,7 +186,7 @@ pub fn plan(
     let missing = unsupported(config, opts);
     if !missing.is_empty() {
         return Err(UsageError(format!(
-            "the Spark job computes the data summary, ordered and strict funnels and the first-order Markov map of events; this config also asks for: {}. Run those locally (`journeymap report`, partitioned past --memory-limit), or push a config without them (docs/scaling.md)",
+            "the Spark job computes the data summary, ordered and strict funnels, stages and the first-order Markov map; this config also asks for: {}. Run those locally (`journeymap report`, partitioned past --memory-limit), or push a config without them (docs/scaling.md)",
             missing.join(", ")
         ))
         .into());
@@ -230,10 +238,38 @@ pub fn plan(
         }
         None => None,
     };
+    let stages = if config.stages.is_empty() {
+        None
+    } else {
+        let mut predicates = Vec::new();
+        for (k, st) in config.stages.iter().enumerate() {
+            for p in &st.events {
+                predicates.push((k, take(p, "stages.events")?));
+            }
+        }
+        Some(StagesPlan {
+            names: config.stages.iter().map(|s| s.name.clone()).collect(),
+            predicates,
+        })
+    };
     let markov = match PathsOptions::from_config(config) {
-        Some(p) => Some(MarkovPlan {
-            conversion: take(&p.conversion, "conversion.event")?,
-        }),
+        Some(p) => {
+            if p.states == StateKind::Stage && stages.is_none() {
+                return Err(UsageError(format!(
+                    "{}markov.states = \"stage\" needs [[stages]] in the config",
+                    config.at("markov.states")
+                ))
+                .into());
+            }
+            Some(MarkovPlan {
+                conversion: take(&p.conversion, "conversion.event")?,
+                states: match p.states {
+                    StateKind::Stage => "stage",
+                    StateKind::Event => "event",
+                }
+                .into(),
+            })
+        }
         None => None,
     };
     let m = &opts.ingest.mapping;
@@ -258,6 +294,7 @@ pub fn plan(
         session_gap_ms: opts.session_gap_ms,
         properties,
         funnel,
+        stages,
         markov,
         out,
     })

@@ -166,6 +166,135 @@ impl StagesPart {
     }
 }
 
+/// A stage tally counted elsewhere: (stage, code, events, users).
+pub type CountedTally = (usize, u32, u64, u64);
+
+/// The stages' figures counted elsewhere (a Spark job's aggregates), in
+/// the event and property-value codes of the table the report is built on.
+#[derive(Debug, Default)]
+pub struct StageCounts {
+    pub users: u64,
+    pub events: u64,
+    /// (predicate, events).
+    pub pred_events: Vec<(usize, u64)>,
+    pub stage_events: Vec<(usize, u64)>,
+    pub reached: Vec<(usize, u64)>,
+    pub users_next: Vec<(usize, u64)>,
+    /// (stage, last event code, users).
+    pub exits: Vec<(usize, u32, u64)>,
+    pub events_by_stage: Vec<CountedTally>,
+    /// (event code, events, users) no stage took.
+    pub unmapped: Vec<(u32, u64, u64)>,
+    /// Per stage, the tallies of the `page` and `channel` columns, when
+    /// the table has them.
+    pub pages: Option<Vec<CountedTally>>,
+    pub channels: Option<Vec<CountedTally>>,
+    /// (stage, ms spent, users).
+    pub times: Vec<(usize, i64, u64)>,
+    /// Predicates some event matches.
+    pub matched: Vec<usize>,
+}
+
+impl StagesPart {
+    /// The part the counts make for `stages` over `t`'s names.
+    pub fn from_counts(
+        t: &EventTable,
+        stages: &[StageConfig],
+        c: StageCounts,
+    ) -> Result<StagesPart, DataError> {
+        let k_n = stages.len();
+        let n_codes = t.event_names.len();
+        let n_preds: usize = stages.iter().map(|s| s.events.len()).sum();
+        let bad = |what: &str| DataError::Input(format!("aggregates: a stage count {what}"));
+        let at = |v: &mut Vec<u64>, i: usize, n: u64| -> Result<(), DataError> {
+            *v.get_mut(i).ok_or_else(|| bad("out of range"))? += n;
+            Ok(())
+        };
+        let mut pred_events = vec![0u64; n_preds];
+        for (p, n) in c.pred_events {
+            at(&mut pred_events, p, n)?;
+        }
+        let (mut stage_events, mut reached, mut users_next) =
+            (vec![0u64; k_n], vec![0u64; k_n], vec![0u64; k_n]);
+        for (list, into) in [
+            (c.stage_events, &mut stage_events),
+            (c.reached, &mut reached),
+            (c.users_next, &mut users_next),
+        ] {
+            for (k, n) in list {
+                at(into, k, n)?;
+            }
+        }
+        if users_next.iter().zip(&reached).any(|(n, r)| n > r) {
+            return Err(bad("has more users going on than reached the stage"));
+        }
+        let mut exits = vec![0u64; k_n * n_codes];
+        for (k, e, n) in c.exits {
+            if k >= k_n {
+                return Err(bad("out of range"));
+            }
+            at(&mut exits, k * n_codes + e as usize, n)?;
+        }
+        let mut event_tally = vec![Tally::default(); k_n * n_codes];
+        for (k, e, events, users) in c.events_by_stage {
+            let tl = (k < k_n)
+                .then(|| event_tally.get_mut(k * n_codes + e as usize))
+                .flatten()
+                .ok_or_else(|| bad("out of range"))?;
+            tl.events += events;
+            tl.users += users;
+        }
+        let mut unmapped = vec![Tally::default(); n_codes];
+        for (e, events, users) in c.unmapped {
+            let tl = unmapped
+                .get_mut(e as usize)
+                .ok_or_else(|| bad("out of range"))?;
+            tl.events += events;
+            tl.users += users;
+        }
+        let props = |list: Option<Vec<CountedTally>>| -> Result<PropCounts, DataError> {
+            list.map(|list| {
+                let mut per_stage = vec![FxHashMap::<u32, Tally>::default(); k_n];
+                for (k, code, events, users) in list {
+                    let e = per_stage
+                        .get_mut(k)
+                        .ok_or_else(|| bad("out of range"))?
+                        .entry(code)
+                        .or_default();
+                    e.events += events;
+                    e.users += users;
+                }
+                Ok(per_stage)
+            })
+            .transpose()
+        };
+        let mut times: Vec<Vec<f64>> = vec![Vec::new(); k_n];
+        for (k, ms, n) in c.times {
+            let v = times.get_mut(k).ok_or_else(|| bad("out of range"))?;
+            crate::funnel::push_n(v, ms as f64 / 1000.0, n).map_err(|e| bad(&e))?;
+        }
+        let mut matched = vec![false; n_preds];
+        for p in c.matched {
+            *matched.get_mut(p).ok_or_else(|| bad("out of range"))? = true;
+        }
+        Ok(StagesPart {
+            users: c.users,
+            events: c.events,
+            pred_events,
+            stage_events,
+            reached,
+            users_next,
+            event_tally,
+            unmapped,
+            pages: props(c.pages)?,
+            channels: props(c.channels)?,
+            exits,
+            times,
+            matched,
+        })
+    }
+}
+
 /// Maps every event of `t` to a stage and counts.
 pub fn partial(
     t: &EventTable,

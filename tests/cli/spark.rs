@@ -20,18 +20,46 @@ event = "purchase"
 steps = ["product_view", "add_to_cart", { event = "begin_checkout", device = "mobile" }, "purchase"]
 exclude = ["remove_from_cart"]
 window = "7d"
+
+[[stages]]
+name = "Awareness"
+events = ["page_view", { event = "search", device = "mobile" }]
+
+[[stages]]
+name = "Consideration"
+events = ["search", "product_view", "compare", "no_such_event"]
+
+[[stages]]
+name = "Purchase"
+events = ["add_to_cart", "begin_checkout", "purchase"]
 "#;
 
-/// Strict, per session, no window; a conversion with a property.
+/// Strict, per session, no window; a conversion with a property; the
+/// Markov map over stages.
 const STRICT: &str = r#"
 [conversion]
 event = { event = "add_to_cart", device = "desktop" }
+
+[markov]
+states = "stage"
 
 [funnel]
 steps = ["page_view", "product_view", "add_to_cart"]
 mode = "strict"
 per = "session"
 exclude = ["compare"]
+
+[[stages]]
+name = "Awareness"
+events = ["page_view", { event = "search", device = "mobile" }]
+
+[[stages]]
+name = "Consideration"
+events = ["search", "product_view", "compare", "no_such_event"]
+
+[[stages]]
+name = "Purchase"
+events = ["add_to_cart", "begin_checkout", "purchase"]
 "#;
 
 fn spark_submit() -> Result<PathBuf, String> {
