@@ -303,6 +303,21 @@ pub fn plan(
 /// The input as the cluster names it: a URI as given, a local file as an
 /// absolute path (globs and directories resolved as `report` does).
 pub fn input_files(given: &[String]) -> Result<Vec<String>> {
+    if given.is_empty() {
+        return Err(UsageError(
+            "no input: name the export's Parquet files or URIs (FILES), e.g. 's3://shop/events/*.parquet'".into(),
+        )
+        .into());
+    }
+    if let Some(csv) = given
+        .iter()
+        .find(|f| [".csv", ".csv.gz", "-"].iter().any(|x| f.ends_with(x)))
+    {
+        return Err(UsageError(format!(
+            "{csv}: the Spark job reads Parquet only (a typed timestamp column, journeymap's text rules not ported); convert the export to Parquet, or run `journeymap report` on it"
+        ))
+        .into());
+    }
     if given.iter().all(|f| f.contains("://")) {
         return Ok(given.to_vec());
     }
@@ -312,6 +327,16 @@ pub fn input_files(given: &[String]) -> Result<Vec<String>> {
         );
     }
     let paths = crate::ingest::resolve_inputs(given)?;
+    if let Some(p) = paths
+        .iter()
+        .find(|p| crate::ingest::Format::of(p).is_ok_and(|f| f != crate::ingest::Format::Parquet))
+    {
+        return Err(UsageError(format!(
+            "{}: the Spark job reads Parquet only; convert the export to Parquet, or run `journeymap report` on it",
+            p.display()
+        ))
+        .into());
+    }
     paths
         .iter()
         .map(|p| {

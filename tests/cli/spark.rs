@@ -368,6 +368,22 @@ fn what_the_job_cannot_compute_is_refused_by_name() {
         "{err}"
     );
     assert!(!d.join("run").exists(), "nothing written");
+
+    // The job reads Parquet; CSV, and no input at all, are refused before
+    // anything is written.
+    let csv = generate(&d.join("e.csv"), "ecommerce", 20, 1);
+    for input in [Some(csv.as_path()), None] {
+        let o = jm()
+            .args(["push", "--engine", "spark", "--print", "--out"])
+            .arg(d.join("run"))
+            .args(input)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{input:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("Parquet"), "{err}");
+        assert!(!d.join("run").exists(), "nothing written");
+    }
 }
 
 #[test]
