@@ -10,8 +10,8 @@ use crate::config::{self, JourneyConfig};
 use crate::error::UsageError;
 use crate::predicate::Predicate;
 use crate::progress::Progress;
-use crate::retention::clock::ClockKind;
-use crate::retention::config::RetentionSection;
+use crate::retention::clock::{Anchor, ClockKind};
+use crate::retention::config::{Reference, RetentionSection};
 use crate::retention::engine::StartMode;
 use crate::retention::run::Options;
 
@@ -26,6 +26,8 @@ use crate::retention::run::Options;
   journeymap retention events.csv --start-event signup --return-event login --interval day --intervals 15
   journeymap retention events.csv --start recurring --interval day --return on-or-after
   journeymap retention events.csv --return 1,2-7,8-30 --interval day --clock rolling
+  journeymap retention events.csv --interval 30d --anchor week --until 2026-12-31
+  journeymap retention events.csv --interval day --min-occurrences 3 --reference previous
   journeymap retention events.csv --by channel --check 'retention.average.1.weighted >= 0.2'")]
 pub struct RetentionArgs {
     #[command(flatten)]
@@ -47,9 +49,13 @@ pub struct RetentionArgs {
     #[arg(long, value_name = "EVENT", help_heading = "Retention")]
     pub return_event: Option<String>,
 
-    /// day, week, month or a duration such as 7d [default: week]
+    /// day, week, month, "N months" or a duration such as 7d [default: week]
     #[arg(long, value_name = "INTERVAL", help_heading = "Retention")]
     pub interval: Option<String>,
+
+    /// Where periods of a duration or of N months start: the export's first day, its week's Monday, or its month's first [default: day]
+    #[arg(long, value_enum, help_heading = "Retention")]
+    pub anchor: Option<Anchor>,
 
     /// calendar intervals, or rolling ones from each user's start [default: calendar]
     #[arg(long, value_enum, help_heading = "Retention")]
@@ -66,6 +72,14 @@ pub struct RetentionArgs {
     /// Columns 0..N-1 for on and on-or-after [default: 8]
     #[arg(long, value_name = "N", help_heading = "Retention")]
     pub intervals: Option<u32>,
+
+    /// Return events a user needs within one interval to count as returned [default: 1]
+    #[arg(long, value_name = "N", help_heading = "Retention")]
+    pub min_occurrences: Option<u32>,
+
+    /// total: rates over eligible users; previous: also over the column before's returned [default: total]
+    #[arg(long, value_enum, help_heading = "Retention")]
+    pub reference: Option<Reference>,
 
     /// Split cohorts by this property of the cohort-defining event
     #[arg(long = "by", value_name = "COLUMN", help_heading = "Retention")]
@@ -119,6 +133,15 @@ fn section(args: &RetentionArgs, cfg: &JourneyConfig) -> Result<RetentionSection
     if args.intervals.is_some() {
         s.intervals = args.intervals;
     }
+    if args.anchor.is_some() {
+        s.anchor = args.anchor;
+    }
+    if args.min_occurrences.is_some() {
+        s.min_occurrences = args.min_occurrences;
+    }
+    if args.reference.is_some() {
+        s.reference = args.reference;
+    }
     Ok(s)
 }
 
@@ -163,7 +186,16 @@ pub fn run(args: &RetentionArgs) -> Result<()> {
     if args.intervals == Some(0) {
         return Err(UsageError("--intervals: give 1 to 1000 columns".into()).into());
     }
-    Options::resolve(&cfg, &s)?;
+    if args.min_occurrences == Some(0) {
+        return Err(UsageError("--min-occurrences: give 1 or more".into()).into());
+    }
+    Options::resolve(&cfg, &s).map_err(|e| {
+        // A flag's value is named by the flag, not by the config key.
+        match (args.anchor.is_some(), e.0.split_once("retention.anchor: ")) {
+            (true, Some((_, msg))) => UsageError(format!("--anchor: {msg}")),
+            _ => e,
+        }
+    })?;
     let selection = crate::ingest::PropertySelection {
         named: s.properties(),
         unnamed: false,

@@ -14,7 +14,7 @@ use crate::summary::DataSummary;
 
 /// Bumped on any change to report.json's shape: major when a field is
 /// removed or changes meaning, minor when a field is added.
-pub const SCHEMA_VERSION: &str = "1.15.0";
+pub const SCHEMA_VERSION: &str = "1.16.0";
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Report {

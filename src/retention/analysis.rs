@@ -82,8 +82,11 @@ impl Analysis for Retention {
         let mut rows = Vec::new();
         let mut doc = vec![Block::title(2, "Retention")];
         let mut notes = Vec::new();
-        if o.get("rule") != n.get("rule") || o.get("interval") != n.get("interval") {
-            notes.push("the two reports count retention differently (rule or interval); rates are not compared".to_string());
+        let differ = ["rule", "interval", "anchor", "min_occurrences", "clock"]
+            .iter()
+            .any(|k| o.get(k) != n.get(k));
+        if differ {
+            notes.push("the two reports count retention differently (rule, interval, anchor, clock or min_occurrences); rates are not compared".to_string());
         } else if let Some(cols) = n.get("columns").and_then(Value::as_array) {
             for c in cols.iter().filter_map(Value::as_str) {
                 let (Some((r0, e0)), Some((r1, e1))) = (avg(o, c), avg(n, c)) else {
@@ -127,7 +130,14 @@ pub fn document(s: &RetentionReport) -> Document {
         "day" => "day".to_string(),
         "week" => "ISO week (from Monday)".to_string(),
         "month" => "calendar month".to_string(),
-        d => format!("{d} period (counted from the export's first day)"),
+        d => format!(
+            "{d} period (counted from {})",
+            match s.anchor {
+                Some(super::clock::Anchor::Week) => "the Monday of the export's first week",
+                Some(super::clock::Anchor::Month) => "the first of the export's first month",
+                _ => "the export's first day",
+            }
+        ),
     };
     let mut what = line().text(format!(
         "Cohorts by the {by} of their start ({}; ",
@@ -159,6 +169,20 @@ pub fn document(s: &RetentionReport) -> Document {
         ))
         .done(),
     ));
+    let mut counting = Vec::new();
+    if let Some(n) = s.min_occurrences {
+        counting.push(format!(
+            "a user counts as returned in an interval with at least {n} return events in it"
+        ));
+    }
+    if s.reference.is_some() {
+        counting.push("the figure after each rate (→) is the share of the column before's returned users, where both columns observed the same users".to_string());
+    }
+    if !counting.is_empty() {
+        let mut text = counting.join("; ");
+        text[..1].make_ascii_uppercase();
+        doc.push(Block::para(line().text(format!("{text}.")).done()));
+    }
     if let Some(b) = &s.breakdown {
         doc.push(Block::para(
             line()
@@ -183,10 +207,30 @@ pub fn document(s: &RetentionReport) -> Document {
         }
         row.push(Cell::count(c.users));
         for x in &c.cells {
+            let prev = x
+                .of_previous
+                .map_or(String::new(), |p| format!(" → {}", pct(p)));
             row.push(match x.rate {
-                Some(r) => Cell::num(r, format!("{}{}", pct(r), if x.partial { "*" } else { "" })),
+                Some(r) => Cell::num(
+                    r,
+                    format!("{}{}{prev}", pct(r), if x.partial { "*" } else { "" }),
+                ),
                 None => Cell::text("–"),
             });
+        }
+        t.row(row);
+    }
+    if s.reference.is_some() {
+        let mut row = vec![Cell::text("of the column before")];
+        if s.breakdown.is_some() {
+            row.push(Cell::text(""));
+        }
+        row.push(Cell::text(""));
+        for a in &s.averages {
+            row.push(
+                a.of_previous
+                    .map_or(Cell::text("–"), |r| Cell::num(r, pct(r))),
+            );
         }
         t.row(row);
     }

@@ -1,7 +1,9 @@
 //! Which interval a timestamp falls in. Cohorts are calendar buckets of
-//! the start event (day, ISO week from Monday, month, or fixed-length
-//! periods counted from the export's first day, as retentioneering's
-//! cohort periods) at a fixed UTC offset. Return intervals are counted
+//! the start event (day, ISO week from Monday, month, or periods of a
+//! fixed length or of N months counted from an anchor: the export's first
+//! day, the Monday of its week or the first of its month, as
+//! retentioneering's `cohort_start_unit` and `cohort_period`) at a fixed
+//! UTC offset. Return intervals are counted
 //! either on that calendar (`calendar`: interval N is the N-th bucket after
 //! the start's) or from each user's own start timestamp (`rolling`: exact
 //! multiples of the interval's length, a month being 30 days, with no
@@ -19,22 +21,96 @@ pub enum Unit {
     Month,
     /// A fixed length in milliseconds (`7d`, `30d`).
     Fixed(i64),
+    /// N calendar months (N ≥ 2), counted from the anchor's month.
+    Months(u32),
+}
+
+/// Where the grid of `Fixed` and `Months` periods starts: the export's
+/// first local day, the Monday of that day's week, or the first of its
+/// month (retentioneering's `cohort_start_unit` D, W, M).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Anchor {
+    #[default]
+    Day,
+    Week,
+    Month,
+}
+
+impl Anchor {
+    pub fn name(self) -> &'static str {
+        match self {
+            Anchor::Day => "day",
+            Anchor::Week => "week",
+            Anchor::Month => "month",
+        }
+    }
+
+    /// The local midnight (ms, local clock) where the grid starts, for an
+    /// export whose first event is at `first` (UTC ms).
+    pub fn start_ms(self, first: i64, offset_ms: i64) -> i64 {
+        let day = local_day(first, offset_ms);
+        let day = match self {
+            Anchor::Day => day,
+            // Day 0 (1970-01-01) was a Thursday.
+            Anchor::Week => day - (day + 3).rem_euclid(7),
+            Anchor::Month => {
+                let d = date_of_day(day);
+                day - i64::from(d.day0())
+            }
+        };
+        day * DAY_MS
+    }
 }
 
 impl Unit {
-    /// `day`, `week`, `month` or a duration such as `7d`.
+    /// `day`, `week`, `month`, `N months` or a duration such as `7d`.
     pub fn parse(s: &str) -> Result<Unit, String> {
+        let bad = || {
+            format!(
+                "{s:?}: use day, week, month, N months (\"2 months\") or a duration such as 7d or 30d"
+            )
+        };
         match s {
             "day" => Ok(Unit::Day),
             "week" => Ok(Unit::Week),
             "month" => Ok(Unit::Month),
-            _ => match crate::duration::parse_ms(s) {
-                Ok(ms) if ms > 0 => Ok(Unit::Fixed(ms)),
-                _ => Err(format!(
-                    "{s:?}: use day, week, month or a duration such as 7d or 30d"
-                )),
-            },
+            _ => {
+                let t = s.trim();
+                if let Some(n) = t
+                    .strip_suffix("months")
+                    .or_else(|| t.strip_suffix("month"))
+                    .map(str::trim)
+                {
+                    return match n.parse::<u32>() {
+                        Ok(1) => Ok(Unit::Month),
+                        Ok(n) if (2..=120).contains(&n) => Ok(Unit::Months(n)),
+                        _ => Err(bad()),
+                    };
+                }
+                match crate::duration::parse_ms(t) {
+                    Ok(ms) if ms > 0 => Ok(Unit::Fixed(ms)),
+                    _ => Err(bad()),
+                }
+            }
         }
+    }
+
+    /// Whether the unit's periods are counted from an [`Anchor`] (a day
+    /// or a week is a calendar bucket whatever the anchor).
+    pub fn anchored(self) -> bool {
+        matches!(self, Unit::Fixed(_) | Unit::Months(_))
     }
 
     /// The length of one rolling interval.
@@ -43,6 +119,7 @@ impl Unit {
             Unit::Day => DAY_MS,
             Unit::Week => 7 * DAY_MS,
             Unit::Month => 30 * DAY_MS,
+            Unit::Months(n) => i64::from(n) * 30 * DAY_MS,
             Unit::Fixed(ms) => ms,
         }
     }
@@ -104,7 +181,8 @@ pub struct Clock {
     pub kind: ClockKind,
     /// Local time = UTC + offset.
     pub offset_ms: i64,
-    /// For `Fixed` buckets: the local midnight of the export's first day.
+    /// For `Fixed` and `Months` buckets: the local midnight where the grid
+    /// starts ([`Anchor::start_ms`]).
     pub anchor_ms: i64,
 }
 
@@ -120,6 +198,17 @@ fn day_of_date(d: NaiveDate) -> i64 {
     i64::from(d.num_days_from_ce()) - 719_163
 }
 
+/// Months since year 0 of a local day.
+fn month_of_day(day: i64) -> i64 {
+    let d = date_of_day(day);
+    i64::from(d.year()) * 12 + i64::from(d.month0())
+}
+
+fn first_day_of_month(m: i64) -> i64 {
+    let (y, m) = (m.div_euclid(12), m.rem_euclid(12));
+    day_of_date(NaiveDate::from_ymd_opt(y as i32, m as u32 + 1, 1).unwrap_or(NaiveDate::MIN))
+}
+
 impl Clock {
     /// The calendar bucket of `ts` (the cohort key).
     pub fn bucket(&self, ts: i64) -> i64 {
@@ -127,10 +216,9 @@ impl Clock {
             Unit::Day => local_day(ts, self.offset_ms),
             // 1970-01-01 was a Thursday: day 0 is in the week of Monday −3.
             Unit::Week => (local_day(ts, self.offset_ms) + 3).div_euclid(7),
-            Unit::Month => {
-                let d = date_of_day(local_day(ts, self.offset_ms));
-                i64::from(d.year()) * 12 + i64::from(d.month0())
-            }
+            Unit::Month => month_of_day(local_day(ts, self.offset_ms)),
+            Unit::Months(n) => (month_of_day(local_day(ts, self.offset_ms)) - self.anchor_month())
+                .div_euclid(i64::from(n)),
             Unit::Fixed(len) => (ts + self.offset_ms - self.anchor_ms).div_euclid(len),
         }
     }
@@ -141,14 +229,16 @@ impl Clock {
         match self.unit {
             Unit::Day => day_start(b),
             Unit::Week => day_start(b * 7 - 3),
-            Unit::Month => {
-                let (y, m) = (b.div_euclid(12), b.rem_euclid(12));
-                let d =
-                    NaiveDate::from_ymd_opt(y as i32, m as u32 + 1, 1).unwrap_or(NaiveDate::MIN);
-                day_start(day_of_date(d))
+            Unit::Month => day_start(first_day_of_month(b)),
+            Unit::Months(n) => {
+                day_start(first_day_of_month(self.anchor_month() + b * i64::from(n)))
             }
             Unit::Fixed(len) => self.anchor_ms + b * len - self.offset_ms,
         }
+    }
+
+    fn anchor_month(&self) -> i64 {
+        month_of_day(self.anchor_ms.div_euclid(DAY_MS))
     }
 
     /// The interval of `ts` counted from a start at `start` (negative
@@ -239,6 +329,57 @@ mod tests {
             -(5 * 3_600_000 + 30 * 60_000)
         );
         assert!(parse_offset("Europe/Paris").is_err());
+    }
+
+    #[test]
+    fn anchors_start_the_grid_on_the_day_its_monday_or_the_first() {
+        // 2021-12-28 was a Tuesday.
+        let first = ts("2021-12-28T00:01:00Z");
+        let at = |a: Anchor| {
+            let c = Clock {
+                unit: Unit::Fixed(28 * DAY_MS),
+                kind: ClockKind::Calendar,
+                offset_ms: 0,
+                anchor_ms: a.start_ms(first, 0),
+            };
+            c.label(c.bucket(first))
+        };
+        assert_eq!(at(Anchor::Day), "2021-12-28");
+        assert_eq!(at(Anchor::Week), "2021-12-27");
+        assert_eq!(at(Anchor::Month), "2021-12-01");
+        // Two-month periods from the anchor's month: Dec–Jan, Feb–Mar.
+        let m2 = Clock {
+            unit: Unit::Months(2),
+            kind: ClockKind::Calendar,
+            offset_ms: 0,
+            anchor_ms: Anchor::Month.start_ms(first, 0),
+        };
+        let b = m2.bucket(ts("2022-01-31T23:59:59Z"));
+        assert_eq!((b, m2.label(b)), (0, "2021-12-01".to_string()));
+        let b = m2.bucket(ts("2022-03-31T12:00:00Z"));
+        assert_eq!((b, m2.label(b)), (1, "2022-02-01".to_string()));
+        assert_eq!(m2.bucket_start(2), ts("2022-04-01T00:00:00Z"));
+        assert_eq!(m2.bucket(ts("2021-11-30T00:00:00Z")), -1);
+        assert_eq!(m2.label(-1), "2021-10-01");
+        // A negative offset moves the anchor's day back.
+        let o = parse_offset("-05:00").unwrap();
+        assert_eq!(
+            Anchor::Day.start_ms(ts("2021-12-28T03:00:00Z"), o),
+            ts("2021-12-27T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn units_parse_months_and_durations() {
+        assert_eq!(Unit::parse("2 months"), Ok(Unit::Months(2)));
+        assert_eq!(Unit::parse("3months"), Ok(Unit::Months(3)));
+        assert_eq!(Unit::parse("1 month"), Ok(Unit::Month));
+        assert_eq!(Unit::parse("30d"), Ok(Unit::Fixed(30 * DAY_MS)));
+        for bad in ["0 months", "x months", "fortnight", "0d", "-3d"] {
+            assert!(Unit::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Unit::Months(2).anchored() && Unit::Fixed(1).anchored());
+        assert!(!Unit::Month.anchored() && !Unit::Week.anchored());
     }
 
     #[test]

@@ -6,11 +6,14 @@
 //! start = "first"          # or "first_matching", "recurring"
 //! start_event = "signup"   # a predicate; default: any event
 //! return_event = "login"   # a predicate; default: any event
-//! interval = "week"        # day, week, month or a duration ("7d", "30d")
+//! interval = "week"        # day, week, month, "2 months" or a duration ("7d", "30d")
+//! anchor = "day"           # where "30d" / "2 months" periods start: day, week or month
 //! clock = "calendar"       # or "rolling": exact multiples from each user's start
 //! tz = "UTC"               # calendar buckets at this fixed offset ("+02:00")
 //! return = "on"            # or "on_or_after", or brackets "1,2-7,8-30"
 //! intervals = 8            # columns 0..7 (on, on_or_after)
+//! min_occurrences = 1      # return events needed in an interval to count
+//! reference = "total"      # or "previous": also each cell over the column before
 //! breakdown = "channel"    # a property of the cohort-defining event
 //! until = "2026-11-30T23:59:59Z"  # observed until (default: the last event)
 //! ```
@@ -19,7 +22,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::clock::ClockKind;
+use super::clock::{Anchor, ClockKind};
 use super::engine::StartMode;
 use crate::predicate::Predicate;
 
@@ -35,9 +38,13 @@ pub struct RetentionSection {
     /// What counts as coming back (default: any event).
     #[serde(default)]
     pub return_event: Option<Predicate>,
-    /// day, week, month or a duration such as "7d" (default week).
+    /// day, week, month, "N months" or a duration such as "7d" (default week).
     #[serde(default)]
     pub interval: Option<String>,
+    /// Where periods of a duration or of N months start: the export's
+    /// first day (default), its Monday, or the first of its month.
+    #[serde(default)]
+    pub anchor: Option<Anchor>,
     #[serde(default)]
     pub clock: Option<ClockKind>,
     /// A fixed UTC offset for calendar buckets (default UTC).
@@ -49,6 +56,15 @@ pub struct RetentionSection {
     /// Columns 0..intervals−1 for on and on_or_after (default 8).
     #[serde(default)]
     pub intervals: Option<u32>,
+    /// A user returned in an interval only with at least this many return
+    /// events in it (PostHog's minimumOccurrences; default 1).
+    #[serde(default)]
+    pub min_occurrences: Option<u32>,
+    /// "total" (default): rates over the cohort's eligible users;
+    /// "previous" adds each cell's returned over the column before's
+    /// (PostHog's retentionReference).
+    #[serde(default)]
+    pub reference: Option<Reference>,
     /// Cohorts split by this property of the cohort-defining event.
     #[serde(default)]
     pub breakdown: Option<String>,
@@ -68,4 +84,26 @@ impl RetentionSection {
         }
         out
     }
+}
+
+/// What a cell's share is taken of.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Reference {
+    /// The cohort's eligible users.
+    #[default]
+    Total,
+    /// Also the users who returned in the column before.
+    Previous,
 }

@@ -76,6 +76,9 @@ pub struct Spec {
     pub columns: Vec<Column>,
     /// The last observed instant (inclusive).
     pub until: i64,
+    /// Return events a user needs within one interval for it to count
+    /// (PostHog's minimumOccurrences; 1 = any return).
+    pub min_returns: u32,
 }
 
 /// Per cohort: its users and, per column, (eligible, returned).
@@ -121,31 +124,46 @@ pub fn starts(events: &[Ev], spec: &Spec) -> Vec<(i64, u32)> {
 /// number of cohorts the user joined.
 pub fn add_user(events: &[Ev], spec: &Spec, out: &mut Matrix) -> usize {
     let bounded_max = spec.columns.iter().filter_map(|c| c.to).max();
+    let unbounded = spec.columns.iter().any(|c| c.to.is_none());
+    let need = spec.min_returns.max(1);
     let last_return = events.iter().rev().find(|e| e.ret).map(|e| e.ts);
-    let mut hit = vec![false; bounded_max.map_or(0, |m| m.max(0) as usize + 1)];
+    let mut hits = vec![0u32; bounded_max.map_or(0, |m| m.max(0) as usize + 1)];
     let starts = starts(events, spec);
     for &(s, group) in &starts {
-        hit.iter_mut().for_each(|h| *h = false);
-        if let Some(max) = bounded_max {
-            let first = events.partition_point(|e| e.ts < s);
+        hits.iter_mut().for_each(|h| *h = 0);
+        let first = events.partition_point(|e| e.ts < s);
+        // The latest interval with enough returns in it (intervals only
+        // grow with time). With one return needed it is the last return's.
+        let mut latest = None;
+        if need == 1 {
+            latest = last_return
+                .filter(|&t| t >= s)
+                .map(|t| spec.clock.interval_of(s, t));
+        }
+        if bounded_max.is_some() || (unbounded && need > 1) {
+            let max = bounded_max.unwrap_or(-1);
+            let mut run: Option<(i64, u32)> = None;
             for e in &events[first..] {
                 if !e.ret {
                     continue;
                 }
                 let n = spec.clock.interval_of(s, e.ts);
-                if n > max {
+                if n > max && !(unbounded && need > 1) {
                     break;
                 }
-                if n >= 0 {
-                    hit[n as usize] = true;
+                let count = match run {
+                    Some((m, c)) if m == n => c + 1,
+                    _ => 1,
+                };
+                run = Some((n, count));
+                if (0..=max).contains(&n) {
+                    hits[n as usize] = count;
+                }
+                if need > 1 && count >= need {
+                    latest = Some(n);
                 }
             }
         }
-        // Intervals only grow with time: the last return's interval is the
-        // latest one returned in.
-        let latest = last_return
-            .filter(|&t| t >= s)
-            .map(|t| spec.clock.interval_of(s, t));
         let acc = out
             .entry((spec.clock.bucket(s), group))
             .or_insert_with(|| Acc {
@@ -157,7 +175,7 @@ pub fn add_user(events: &[Ev], spec: &Spec, out: &mut Matrix) -> usize {
             let (eligible, returned) = match col.to {
                 Some(to) => (
                     spec.clock.interval_span(s, to).1 <= spec.until.saturating_add(1),
-                    (col.from.max(0)..=to).any(|n| hit[n as usize]),
+                    (col.from.max(0)..=to).any(|n| hits[n as usize] >= need),
                 ),
                 None => (
                     spec.clock.interval_span(s, col.from).0 <= spec.until,
@@ -241,6 +259,7 @@ mod tests {
             mode,
             columns,
             until,
+            min_returns: 1,
         }
     }
 
@@ -267,10 +286,13 @@ mod tests {
                 });
                 acc.users += 1;
                 for (cell, col) in acc.cells.iter_mut().zip(&spec.columns) {
+                    let need = spec.min_returns.max(1) as usize;
                     let returned_in = |n: i64| {
                         let (b, e) = spec.clock.interval_span(s, n);
                         ev.iter()
-                            .any(|x| x.ret && x.ts >= s && x.ts >= b && x.ts < e)
+                            .filter(|x| x.ret && x.ts >= s && x.ts >= b && x.ts < e)
+                            .count()
+                            >= need
                     };
                     let (eligible, returned) = match col.to {
                         Some(to) => (
@@ -279,10 +301,11 @@ mod tests {
                         ),
                         None => {
                             let b = spec.clock.interval_span(s, col.from).0;
-                            (
-                                b <= spec.until,
-                                ev.iter().any(|x| x.ret && x.ts >= s && x.ts >= b),
-                            )
+                            // Every interval from `from` to the last event's.
+                            let last = ev.last().map_or(col.from, |x| {
+                                spec.clock.interval_of(s, x.ts).max(col.from)
+                            });
+                            (b <= spec.until, (col.from..=last).any(returned_in))
                         }
                     };
                     if eligible {
@@ -312,7 +335,7 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (seed >> 33) % k
         };
-        for round in 0..300 {
+        for round in 0..600 {
             let users: Vec<Vec<Ev>> = (0..1 + next(6))
                 .map(|_| {
                     let mut ts: Vec<i64> = (0..1 + next(12))
@@ -333,7 +356,13 @@ mod tests {
                         .collect()
                 })
                 .collect();
-            let unit = [Unit::Day, Unit::Week, Unit::Month, Unit::Fixed(3 * DAY_MS)][round % 4];
+            let unit = [
+                Unit::Day,
+                Unit::Week,
+                Unit::Month,
+                Unit::Fixed(3 * DAY_MS),
+                Unit::Months(2),
+            ][round % 5];
             let kind = [ClockKind::Calendar, ClockKind::Rolling][(round / 4) % 2];
             let mode = [
                 StartMode::First,
@@ -346,7 +375,10 @@ mod tests {
                 _ => bracket_columns("1,2-3,4-9").unwrap(),
             };
             let until = (next(45 * 24) as i64) * 3_600_000;
-            let s = spec(unit, kind, mode, columns, until);
+            let mut s = spec(unit, kind, mode, columns, until);
+            // Anchors off the epoch's day, and more than one return needed.
+            s.clock.anchor_ms = next(9) as i64 * DAY_MS;
+            s.min_returns = [1, 1, 2, 3][(round / 8) % 4];
             let got = kernel(&users, &s);
             assert_eq!(got, brute(&users, &s), "round {round}");
             // Invariants: returned ≤ eligible ≤ users.

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::clock::ClockKind;
+use super::clock::{Anchor, ClockKind};
+use super::config::Reference;
 use super::engine::StartMode;
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
@@ -14,8 +15,18 @@ pub struct RetentionReport {
     pub start_event: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub return_event: Option<String>,
-    /// day, week, month or the period's duration.
+    /// day, week, month, N months or the period's duration.
     pub interval: String,
+    /// Where periods of a duration or of N months start (absent for day,
+    /// week and month buckets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<Anchor>,
+    /// Return events needed within one interval (absent when 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_occurrences: Option<u32>,
+    /// Present when cells also carry `of_previous`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Reference>,
     pub clock: ClockKind,
     /// The calendar's fixed UTC offset.
     pub tz: String,
@@ -66,6 +77,11 @@ pub struct Cell {
     pub censored: bool,
     /// Some but not all of the cohort's users could be observed (rolling).
     pub partial: bool,
+    /// With `reference = "previous"`: returned / the column before's
+    /// returned, where both columns observed the same users and some
+    /// returned in the one before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub of_previous: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
@@ -79,4 +95,8 @@ pub struct Average {
     pub returned: u64,
     /// Cohort rows with an observed cell.
     pub cohorts: u64,
+    /// With `reference = "previous"`: Σ returned / Σ the column before's
+    /// returned, over the cohorts whose cell has an `of_previous`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub of_previous: Option<f64>,
 }

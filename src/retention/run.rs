@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use super::clock::{Clock, ClockKind, DAY_MS, Unit, parse_offset};
-use super::config::RetentionSection;
+use super::clock::{Anchor, Clock, ClockKind, DAY_MS, Unit, parse_offset};
+use super::config::{Reference, RetentionSection};
 use super::engine::{self, Column, Ev, Matrix, Spec, StartMode};
 use super::report::{Average, Cell, CohortRow, RetentionReport};
 use crate::config::JourneyConfig;
@@ -29,6 +29,10 @@ pub struct Options {
     pub columns: Vec<Column>,
     pub labels: Vec<String>,
     pub until: Option<i64>,
+    /// Set only for units whose periods are counted from an anchor.
+    pub anchor: Option<Anchor>,
+    pub min_occurrences: u32,
+    pub reference: Reference,
 }
 
 fn bad(cfg: &JourneyConfig, key: &str, msg: String) -> UsageError {
@@ -56,6 +60,50 @@ impl Options {
         let kind = s.clock.unwrap_or_default();
         let tz = s.tz.clone().unwrap_or_else(|| "UTC".into());
         let offset_ms = parse_offset(&tz).map_err(|m| bad(cfg, "retention.tz", m))?;
+        // A day or a week is a calendar bucket, a month a calendar month:
+        // an anchor other than their own would be ignored, so it is an
+        // error (retentioneering refuses a month period from a day start).
+        let anchor = match (unit, s.anchor) {
+            (u, a) if u.anchored() => {
+                let a = a.unwrap_or(if matches!(u, Unit::Months(_)) {
+                    Anchor::Month
+                } else {
+                    Anchor::Day
+                });
+                if matches!(u, Unit::Months(_)) && a != Anchor::Month {
+                    return Err(bad(
+                        cfg,
+                        "retention.anchor",
+                        format!(
+                            "{interval:?} counts calendar months, which start on the first: use anchor = \"month\", or a duration such as 60d"
+                        ),
+                    ));
+                }
+                Some(a)
+            }
+            (_, None) => None,
+            (Unit::Day, Some(Anchor::Day))
+            | (Unit::Week, Some(Anchor::Week))
+            | (Unit::Month, Some(Anchor::Month)) => None,
+            (_, Some(a)) => {
+                return Err(bad(
+                    cfg,
+                    "retention.anchor",
+                    format!(
+                        "{:?} does not apply to {interval:?} intervals, which are calendar buckets; an anchor moves periods of a duration (\"28d\") or of N months (\"2 months\")",
+                        a.name()
+                    ),
+                ));
+            }
+        };
+        let min_occurrences = s.min_occurrences.unwrap_or(1);
+        if min_occurrences == 0 {
+            return Err(bad(
+                cfg,
+                "retention.min_occurrences",
+                "0: give 1 or more return events per interval".into(),
+            ));
+        }
         let k = s.intervals.unwrap_or(DEFAULT_INTERVALS);
         if k == 0 || k > 1000 {
             return Err(bad(
@@ -109,6 +157,9 @@ impl Options {
             columns,
             labels,
             until,
+            anchor,
+            min_occurrences,
+            reference: s.reference.unwrap_or_default(),
         })
     }
 }
@@ -161,13 +212,14 @@ pub fn retention(
         unit: o.unit,
         kind: o.kind,
         offset_ms: o.offset_ms,
-        anchor_ms: (lo + o.offset_ms).div_euclid(DAY_MS) * DAY_MS,
+        anchor_ms: o.anchor.unwrap_or_default().start_ms(lo, o.offset_ms),
     };
     let spec = Spec {
         clock,
         mode: o.mode,
         columns: o.columns.clone(),
         until,
+        min_returns: o.min_occurrences,
     };
     let users_of: Vec<&Range<usize>> = ranges.iter().filter(|r| !r.is_empty()).collect();
     // Chunks of users in parallel; counts add up exactly, so the result
@@ -224,6 +276,14 @@ pub fn retention(
     ))
 }
 
+/// Column `j`'s returned and the column before's, when `reference =
+/// "previous"` asks for it and the share means something: both columns
+/// observed the same users, and some returned in the one before.
+fn of_previous(asked: bool, cells: &[(u64, u64)], j: usize) -> Option<(u64, u64)> {
+    let (&(e, r), &(pe, pr)) = (cells.get(j)?, cells.get(j.checked_sub(1)?)?);
+    (asked && e > 0 && e == pe && pr > 0).then_some((r, pr))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn report(
     t: &EventTable,
@@ -244,6 +304,7 @@ fn report(
             }
         })
     };
+    let previous = o.reference == Reference::Previous;
     let cohorts: Vec<CohortRow> = matrix
         .iter()
         .map(|(&(b, g), acc)| CohortRow {
@@ -253,7 +314,8 @@ fn report(
             cells: acc
                 .cells
                 .iter()
-                .map(|&(e, r)| {
+                .enumerate()
+                .map(|(j, &(e, r))| {
                     let ci = wilson(r, e, Z95);
                     Cell {
                         eligible: e,
@@ -263,6 +325,8 @@ fn report(
                         ci_high: ci.map(|c| round6(c.1)),
                         censored: e == 0,
                         partial: e > 0 && e < acc.users,
+                        of_previous: of_previous(previous, &acc.cells, j)
+                            .map(|(r, p)| round6(r as f64 / p as f64)),
                     }
                 })
                 .collect(),
@@ -282,6 +346,10 @@ fn report(
                 .iter()
                 .fold((0, 0), |(e, r), c| (e + c.eligible, r + c.returned));
             let n = observed.len() as u64;
+            let (pr, pp) = matrix
+                .values()
+                .filter_map(|acc| of_previous(previous, &acc.cells, j))
+                .fold((0u64, 0u64), |(a, b), (r, p)| (a + r, b + p));
             Average {
                 column: label.clone(),
                 weighted: (e > 0).then(|| round6(r as f64 / e as f64)),
@@ -297,6 +365,7 @@ fn report(
                 eligible: e,
                 returned: r,
                 cohorts: n,
+                of_previous: (pp > 0).then(|| round6(pr as f64 / pp as f64)),
             }
         })
         .collect();
@@ -322,6 +391,9 @@ fn report(
             .unwrap_or_default()
     };
     RetentionReport {
+        anchor: o.anchor,
+        min_occurrences: (o.min_occurrences > 1).then_some(o.min_occurrences),
+        reference: previous.then_some(Reference::Previous),
         start: o.mode,
         start_event: s.start_event.as_ref().map(|p| p.label()),
         return_event: s.return_event.as_ref().map(|p| p.label()),

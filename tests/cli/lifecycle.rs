@@ -116,7 +116,7 @@ fn bad_input_is_clear() {
     assert_eq!(v["intervals"][0]["new"], 1);
     assert!(!v.to_string().contains("NaN"));
     for (flag, value, needle) in [
-        ("--interval", "fortnight", "day, week, month or a duration"),
+        ("--interval", "fortnight", "or a duration such as 7d"),
         ("--tz", "Europe/Paris", "fixed UTC offset"),
         ("--created-column", "created", "no column"),
     ] {

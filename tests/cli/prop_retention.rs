@@ -48,6 +48,7 @@ fn spec(unit: u8, rolling: bool, mode: u8, rule: u8, until_h: i64) -> Spec {
                 Unit::Week,
                 Unit::Month,
                 Unit::Fixed(5 * 24 * HOUR),
+                Unit::Months(2),
             ][unit as usize],
             kind: if rolling {
                 ClockKind::Rolling
@@ -68,6 +69,7 @@ fn spec(unit: u8, rolling: bool, mode: u8, rule: u8, until_h: i64) -> Spec {
             _ => bracket_columns("1,2-4,5-12").unwrap(),
         },
         until: until_h * HOUR,
+        min_returns: 1,
     }
 }
 
@@ -77,10 +79,10 @@ proptest! {
     #[test]
     fn retention_cells_are_consistent(
         users in prop::collection::vec(user(), 1..12),
-        unit in 0u8..4, rolling in any::<bool>(), mode in 0u8..3, rule in 0u8..3,
-        until_h in 0i64..70 * 24,
+        unit in 0u8..5, rolling in any::<bool>(), mode in 0u8..3, rule in 0u8..3,
+        until_h in 0i64..70 * 24, min_returns in 1u32..4,
     ) {
-        let s = spec(unit, rolling, mode, rule, until_h);
+        let s = Spec { min_returns, ..spec(unit, rolling, mode, rule, until_h) };
         let mut m = Matrix::new();
         let mut joined = 0u64;
         for u in &users {
@@ -114,7 +116,19 @@ proptest! {
         for u in users.iter().rev() {
             add_user(u, &s, &mut rev);
         }
-        prop_assert_eq!(rev, m);
+        prop_assert_eq!(&rev, &m);
+        // Needing more returns per interval never adds a returned user
+        // and never changes who is eligible.
+        let mut any = Matrix::new();
+        let one = Spec { min_returns: 1, ..spec(unit, rolling, mode, rule, until_h) };
+        for u in &users {
+            add_user(u, &one, &mut any);
+        }
+        for (key, acc) in &m {
+            for (c, c1) in acc.cells.iter().zip(&any[key].cells) {
+                prop_assert!(c.0 == c1.0 && c.1 <= c1.1);
+            }
+        }
     }
 
     #[test]

@@ -270,7 +270,13 @@ fn bad_input_gives_clear_output_or_errors() {
     assert!(md.contains("## Retention") && !md.contains("<b>"), "{md}");
     // Bad values name the flag and the fix.
     for (flag, value, needle) in [
-        ("--interval", "fortnight", "day, week, month or a duration"),
+        (
+            "--interval",
+            "fortnight",
+            "N months (\"2 months\") or a duration",
+        ),
+        ("--interval", "0 months", "N months"),
+        ("--min-occurrences", "0", "1 or more"),
         ("--return", "0-3", "brackets start at 1"),
         ("--tz", "Europe/Paris", "fixed UTC offset"),
         ("--until", "tomorrow", "ISO 8601"),
@@ -284,6 +290,32 @@ fn bad_input_gives_clear_output_or_errors() {
         let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
         assert!(err.contains(needle), "{flag} {value}: {err}");
     }
+    // An anchor that would be ignored is an error naming the flag, or
+    // the config key and its line.
+    for (interval, anchor) in [("day", "week"), ("week", "day"), ("2 months", "week")] {
+        let out = jm()
+            .args(["retention", p.to_str().unwrap(), "--interval", interval])
+            .args(["--anchor", anchor])
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(err.contains("--anchor: "), "{interval} {anchor}: {err}");
+    }
+    std::fs::write(
+        &cfg,
+        "[retention]\ninterval = \"day\"\nanchor = \"month\"\n",
+    )
+    .unwrap();
+    let out = jm()
+        .args(["retention", p.to_str().unwrap(), "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("retention.anchor") && err.contains("r.toml:3:"),
+        "{err}"
+    );
 }
 
 fn dated(dir: &std::path::Path, rows: &[(&str, &str)]) -> std::path::PathBuf {
@@ -474,4 +506,176 @@ fn planted_retention_curves_are_recovered() {
         covered as f64 >= 0.85 * cells as f64,
         "{covered} of {cells} cells cover the planted rate"
     );
+}
+
+/// retentioneering 3.x `Cohorts.fit` on its own test input
+/// (fixtures/retention/README.md): the published matrices of
+/// tests/tooling/fixtures/cohorts_corr.py, rows × columns, −1 for its NaN.
+/// retentioneering counts a period's returns whatever part of it the data
+/// covers, so the runs observe until long after the last event; its NaN
+/// stands both for "no data" and for an observed zero (the matrix is a
+/// pivot of observed pairs), so a NaN is matched by a 0 or a censored cell
+/// here, and any other value by the rate rounded to two places, as its
+/// test rounds.
+#[test]
+fn retentioneering_cohort_matrices() {
+    const N: f64 = -1.0;
+    let input = "fixtures/retention/retentioneering_input_1.csv";
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+        &'static [&'static [f64]],
+    );
+    let cases: &[Case] = &[
+        // matrix_MM_corr: cohort_start_unit M, cohort_period (1, M).
+        (
+            "MM",
+            "month",
+            "month",
+            &["2021-12", "2022-01", "2022-02", "2022-03"],
+            &[
+                &[1.0, 1.0, 1.0, N, 0.5],
+                &[1.0, 1.0, N, 0.25, N],
+                &[1.0, 0.67, 0.33, N, N],
+                &[1.0, 1.0, N, N, N],
+            ],
+        ),
+        // matrix_M2M_corr: M, (2, M).
+        (
+            "M2M",
+            "2 months",
+            "month",
+            &["2021-12", "2022-02"],
+            &[&[1.0, 1.0, 0.33], &[1.0, 0.5, N]],
+        ),
+        // matrix_D30D_corr: D, (30, D).
+        (
+            "D30D",
+            "30d",
+            "day",
+            &["2021-12-28", "2022-01-27", "2022-02-26"],
+            &[
+                &[1.0, 1.0, N, 0.33],
+                &[1.0, 0.67, 0.33, N],
+                &[1.0, 1.0, N, N],
+            ],
+        ),
+        // matrix_W4W_corr: W, (4, W).
+        (
+            "W4W",
+            "28d",
+            "week",
+            &["2021-12-27", "2022-01-24", "2022-02-21"],
+            &[
+                &[1.0, 1.0, N, 0.33],
+                &[1.0, 0.6667, 0.33, N],
+                &[1.0, 1.0, N, N],
+            ],
+        ),
+        // matrix_D4W_corr: D, (4, W).
+        (
+            "D4W",
+            "28d",
+            "day",
+            &["2021-12-28", "2022-01-25", "2022-02-22"],
+            &[
+                &[1.0, 1.0, N, 0.3333],
+                &[1.0, 0.6667, 0.3333, N],
+                &[1.0, 1.0, N, N],
+            ],
+        ),
+        // matrix_W30D_corr: W, (30, D).
+        (
+            "W30D",
+            "30d",
+            "week",
+            &["2021-12-27", "2022-01-26", "2022-02-25"],
+            &[
+                &[1.0, 1.0, N, 0.3333],
+                &[1.0, 0.6667, 0.3333, N],
+                &[1.0, 1.0, N, N],
+            ],
+        ),
+        // matrix_avg_corr without its Average row (checked below): D, (21, D).
+        (
+            "D21D",
+            "21d",
+            "day",
+            &["2021-12-28", "2022-01-18", "2022-02-08", "2022-03-01"],
+            &[
+                &[1.0, 0.83, 0.17, N, 0.33],
+                &[1.0, N, 0.5, 0.5, N],
+                &[1.0, 1.0, N, N, N],
+                &[1.0, 1.0, N, N, N],
+            ],
+        ),
+    ];
+    let r2 = |x: f64| (x * 100.0).round() / 100.0;
+    for &(name, interval, anchor, index, want) in cases {
+        let k = want[0].len().to_string();
+        let v = json_of(&[
+            "retention",
+            input,
+            "--interval",
+            interval,
+            "--anchor",
+            anchor,
+            "--intervals",
+            &k,
+            "--until",
+            "2023-01-01",
+        ]);
+        let rows = v["cohorts"].as_array().unwrap();
+        let labels: Vec<&str> = rows.iter().map(|r| r["cohort"].as_str().unwrap()).collect();
+        assert_eq!(labels.len(), index.len(), "{name}: {labels:?}");
+        for ((row, label), want_row) in rows.iter().zip(index).zip(want) {
+            assert!(
+                row["cohort"].as_str().unwrap().starts_with(label),
+                "{name}: {labels:?}"
+            );
+            let cells = row["cells"].as_array().unwrap();
+            assert_eq!(cells.len(), want_row.len(), "{name} {label}");
+            for (j, (c, &w)) in cells.iter().zip(*want_row).enumerate() {
+                let got = c["rate"].as_f64();
+                if w == N {
+                    assert!(got.is_none_or(|g| g == 0.0), "{name} {label} [{j}]: {c}");
+                } else {
+                    assert_eq!(got.map(r2), Some(r2(w)), "{name} {label} [{j}]: {c}");
+                }
+            }
+        }
+        // matrix_avg_corr's Average row [1.0, 0.94, 0.33, 0.5, 0.33] is the
+        // mean over its non-NaN cells, so it leaves the observed zeros out;
+        // the unweighted average here counts them (0.71 for column 1).
+        if name == "D21D" {
+            let mean_without_zeros: Vec<f64> = (0..5)
+                .map(|j| {
+                    let rates: Vec<f64> = rows
+                        .iter()
+                        .filter_map(|r| r["cells"][j]["rate"].as_f64())
+                        .filter(|&x| x > 0.0)
+                        .collect();
+                    r2(rates.iter().sum::<f64>() / rates.len() as f64)
+                })
+                .collect();
+            assert_eq!(mean_without_zeros, [1.0, 0.94, 0.33, 0.5, 0.33]);
+            assert_eq!(v["averages"][1]["unweighted"].as_f64().map(r2), Some(0.71));
+            // matrix_cut_corr (cut_bottom 3, cut_right 3): the first row's
+            // first two columns, [1.0, 0.83].
+            let first: Vec<f64> = (0..2)
+                .map(|j| r2(rows[0]["cells"][j]["rate"].as_f64().unwrap()))
+                .collect();
+            assert_eq!(first, [1.0, 0.83]);
+        }
+    }
+    // test_cohorts__matrix_D1M: a month period from a day start raises
+    // ValueError there; it is a usage error naming the anchor here.
+    let out = jm()
+        .args(["retention", input, "--interval", "month", "--anchor", "day"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("--anchor"), "{err}");
 }
