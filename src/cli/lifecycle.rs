@@ -35,7 +35,7 @@ pub struct LifecycleArgs {
     #[arg(long, value_name = "INTERVAL", help_heading = "Lifecycle")]
     pub interval: Option<String>,
 
-    /// Calendar buckets at this fixed UTC offset, e.g. +02:00 [default: UTC]
+    /// The calendar's zone: a UTC offset (+02:00) or an IANA name (Europe/Paris) [default: UTC]
     #[arg(long, value_name = "OFFSET", help_heading = "Lifecycle")]
     pub tz: Option<String>,
 
@@ -86,7 +86,7 @@ pub fn run(args: &LifecycleArgs) -> Result<()> {
         s.interval = Some(i.clone());
     }
     if let Some(z) = &args.tz {
-        crate::retention::clock::parse_offset(z).map_err(|m| UsageError(format!("--tz: {m}")))?;
+        crate::retention::clock::Zone::parse(z).map_err(|m| UsageError(format!("--tz: {m}")))?;
         s.tz = Some(z.clone());
     }
     if let Some(e) = &args.active_event {

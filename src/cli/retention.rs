@@ -61,7 +61,7 @@ pub struct RetentionArgs {
     #[arg(long, value_enum, help_heading = "Retention")]
     pub clock: Option<ClockKind>,
 
-    /// Calendar buckets at this fixed UTC offset, e.g. +02:00 [default: UTC]
+    /// The calendar's zone: a UTC offset (+02:00) or an IANA name (Europe/Paris) [default: UTC]
     #[arg(long, value_name = "OFFSET", help_heading = "Retention")]
     pub tz: Option<String>,
 

@@ -497,7 +497,7 @@ pub fn partial(
         .map(|unit| crate::retention::clock::Clock {
             unit,
             kind: crate::retention::clock::ClockKind::Calendar,
-            offset_ms: 0,
+            zone: crate::retention::clock::UTC,
             anchor_ms: span.map_or(0, |s| s.0).div_euclid(86_400_000) * 86_400_000,
         });
     // Per cohort of entry: units reaching each step, and the open ones.

@@ -11,13 +11,13 @@ use crate::config::JourneyConfig;
 use crate::error::UsageError;
 use crate::ingest::EventTable;
 use crate::predicate::Predicate;
-use crate::retention::clock::{Clock, ClockKind, DAY_MS, Unit, parse_offset};
+use crate::retention::clock::{Anchor, Clock, ClockKind, Unit, Zone};
 use crate::stats::round6;
 
 /// ```toml
 /// [lifecycle]
 /// interval = "week"              # day, week, month or a duration ("7d")
-/// tz = "UTC"                     # calendar buckets at this fixed offset
+/// tz = "UTC"                     # an offset ("+02:00") or an IANA zone ("Europe/Paris")
 /// active_event = "login"         # what makes a user active (default: any event)
 /// created_column = "created_at"  # each user's creation time (default: first event)
 /// ```
@@ -119,7 +119,7 @@ pub struct IntervalRow {
 pub struct Options {
     pub unit: Unit,
     pub interval: String,
-    pub offset_ms: i64,
+    pub zone: Zone,
     pub tz: String,
 }
 
@@ -133,12 +133,12 @@ impl Options {
             ))
         })?;
         let tz = s.tz.clone().unwrap_or_else(|| "UTC".into());
-        let offset_ms = parse_offset(&tz)
+        let zone = Zone::parse(&tz)
             .map_err(|m| UsageError(format!("{}lifecycle.tz: {m}", cfg.at("lifecycle.tz"))))?;
         Ok(Options {
             unit,
             interval,
-            offset_ms,
+            zone,
             tz,
         })
     }
@@ -192,8 +192,8 @@ pub fn lifecycle(
     let clock = Clock {
         unit: o.unit,
         kind: ClockKind::Calendar,
-        offset_ms: o.offset_ms,
-        anchor_ms: (lo + o.offset_ms).div_euclid(DAY_MS) * DAY_MS,
+        zone: o.zone,
+        anchor_ms: Anchor::Day.start_ms(lo, o.zone),
     };
     // No events: no interval (an empty range), not a row for 1970.
     let (first, last) = if t.ts.is_empty() {

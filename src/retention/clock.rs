@@ -2,14 +2,16 @@
 //! the start event (day, ISO week from Monday, month, or periods of a
 //! fixed length or of N months counted from an anchor: the export's first
 //! day, the Monday of its week or the first of its month, as
-//! retentioneering's `cohort_start_unit` and `cohort_period`) at a fixed
-//! UTC offset. Return intervals are counted
+//! retentioneering's `cohort_start_unit` and `cohort_period`) on the
+//! local calendar of a [`Zone`]: a fixed UTC offset, or an IANA zone whose
+//! offset follows daylight saving (a day is then 23 or 25 hours when the
+//! clocks change). Return intervals are counted
 //! either on that calendar (`calendar`: interval N is the N-th bucket after
 //! the start's) or from each user's own start timestamp (`rolling`: exact
 //! multiples of the interval's length, a month being 30 days, with no
 //! rounding of timestamps to the hour, unlike Amplitude).
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, LocalResult, NaiveDate, Offset, TimeZone};
 use serde::{Deserialize, Serialize};
 
 pub const DAY_MS: i64 = 86_400_000;
@@ -59,8 +61,8 @@ impl Anchor {
 
     /// The local midnight (ms, local clock) where the grid starts, for an
     /// export whose first event is at `first` (UTC ms).
-    pub fn start_ms(self, first: i64, offset_ms: i64) -> i64 {
-        let day = local_day(first, offset_ms);
+    pub fn start_ms(self, first: i64, zone: Zone) -> i64 {
+        let day = zone.local_day(first);
         let day = match self {
             Anchor::Day => day,
             // Day 0 (1970-01-01) was a Thursday.
@@ -148,11 +150,7 @@ pub enum ClockKind {
 
 /// Parses `UTC`, `Z`, `+02:00`, `-0530` into an offset in milliseconds.
 pub fn parse_offset(s: &str) -> Result<i64, String> {
-    let bad = || {
-        format!(
-            "{s:?}: give a fixed UTC offset such as UTC, +02:00 or -05:30 (named time zones with daylight saving are not supported)"
-        )
-    };
+    let bad = || format!("{s:?}: give a fixed UTC offset such as UTC, +02:00 or -05:30");
     if s.eq_ignore_ascii_case("utc") || s == "Z" {
         return Ok(0);
     }
@@ -175,19 +173,91 @@ pub fn parse_offset(s: &str) -> Result<i64, String> {
     Ok(sign * (h * 3_600_000 + m * 60_000))
 }
 
+/// The calendar's time zone: a fixed offset, or an IANA zone (the tz
+/// database compiled in by chrono-tz, so the result does not depend on
+/// the machine's zoneinfo).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    /// Local time = UTC + this many milliseconds.
+    Fixed(i64),
+    Named(chrono_tz::Tz),
+}
+
+pub const UTC: Zone = Zone::Fixed(0);
+
+impl Zone {
+    /// `UTC`, an offset (`+02:00`) or an IANA name (`Europe/Paris`).
+    pub fn parse(s: &str) -> Result<Zone, String> {
+        if let Ok(o) = parse_offset(s) {
+            return Ok(Zone::Fixed(o));
+        }
+        s.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| {
+            format!(
+                "{s:?}: give a UTC offset such as UTC, +02:00 or -05:30, or an IANA time zone such as Europe/Paris or America/New_York"
+            )
+        })
+    }
+
+    /// The local wall-clock time of a UTC instant, as milliseconds since
+    /// the local epoch.
+    pub fn local_ms(self, ts: i64) -> i64 {
+        match self {
+            Zone::Fixed(o) => ts + o,
+            Zone::Named(tz) => match chrono::DateTime::from_timestamp_millis(ts) {
+                Some(d) => {
+                    let off = tz.offset_from_utc_datetime(&d.naive_utc()).fix();
+                    ts + i64::from(off.local_minus_utc()) * 1000
+                }
+                None => ts,
+            },
+        }
+    }
+
+    /// The first UTC instant whose local time is `local` or later: the
+    /// earlier of two when the clocks went back, the moment they jumped
+    /// when `local` was skipped.
+    pub fn utc_ms(self, local: i64) -> i64 {
+        match self {
+            Zone::Fixed(o) => local - o,
+            Zone::Named(tz) => {
+                let naive = chrono::DateTime::from_timestamp_millis(local).map(|d| d.naive_utc());
+                match naive.map(|n| tz.from_local_datetime(&n)) {
+                    Some(LocalResult::Single(d)) => d.timestamp_millis(),
+                    Some(LocalResult::Ambiguous(first, _)) => first.timestamp_millis(),
+                    Some(LocalResult::None) => {
+                        // In a gap local time only jumps forward: the
+                        // first instant at or after `local`, by bisection
+                        // over two days (offsets stay within ±26 h).
+                        let (mut lo, mut hi) = (local - 2 * DAY_MS, local + 2 * DAY_MS);
+                        while hi - lo > 1 {
+                            let mid = lo + (hi - lo) / 2;
+                            if self.local_ms(mid) >= local {
+                                hi = mid;
+                            } else {
+                                lo = mid;
+                            }
+                        }
+                        hi
+                    }
+                    None => local,
+                }
+            }
+        }
+    }
+
+    fn local_day(self, ts: i64) -> i64 {
+        self.local_ms(ts).div_euclid(DAY_MS)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Clock {
     pub unit: Unit,
     pub kind: ClockKind,
-    /// Local time = UTC + offset.
-    pub offset_ms: i64,
+    pub zone: Zone,
     /// For `Fixed` and `Months` buckets: the local midnight where the grid
-    /// starts ([`Anchor::start_ms`]).
+    /// starts ([`Anchor::start_ms`]), in local milliseconds.
     pub anchor_ms: i64,
-}
-
-fn local_day(ts: i64, offset: i64) -> i64 {
-    (ts + offset).div_euclid(DAY_MS)
 }
 
 fn date_of_day(day: i64) -> NaiveDate {
@@ -213,19 +283,19 @@ impl Clock {
     /// The calendar bucket of `ts` (the cohort key).
     pub fn bucket(&self, ts: i64) -> i64 {
         match self.unit {
-            Unit::Day => local_day(ts, self.offset_ms),
+            Unit::Day => self.zone.local_day(ts),
             // 1970-01-01 was a Thursday: day 0 is in the week of Monday −3.
-            Unit::Week => (local_day(ts, self.offset_ms) + 3).div_euclid(7),
-            Unit::Month => month_of_day(local_day(ts, self.offset_ms)),
-            Unit::Months(n) => (month_of_day(local_day(ts, self.offset_ms)) - self.anchor_month())
+            Unit::Week => (self.zone.local_day(ts) + 3).div_euclid(7),
+            Unit::Month => month_of_day(self.zone.local_day(ts)),
+            Unit::Months(n) => (month_of_day(self.zone.local_day(ts)) - self.anchor_month())
                 .div_euclid(i64::from(n)),
-            Unit::Fixed(len) => (ts + self.offset_ms - self.anchor_ms).div_euclid(len),
+            Unit::Fixed(len) => (self.zone.local_ms(ts) - self.anchor_ms).div_euclid(len),
         }
     }
 
     /// The UTC timestamp where bucket `b` begins.
     pub fn bucket_start(&self, b: i64) -> i64 {
-        let day_start = |day: i64| day * DAY_MS - self.offset_ms;
+        let day_start = |day: i64| self.zone.utc_ms(day * DAY_MS);
         match self.unit {
             Unit::Day => day_start(b),
             Unit::Week => day_start(b * 7 - 3),
@@ -233,7 +303,7 @@ impl Clock {
             Unit::Months(n) => {
                 day_start(first_day_of_month(self.anchor_month() + b * i64::from(n)))
             }
-            Unit::Fixed(len) => self.anchor_ms + b * len - self.offset_ms,
+            Unit::Fixed(len) => self.zone.utc_ms(self.anchor_ms + b * len),
         }
     }
 
@@ -267,7 +337,7 @@ impl Clock {
     /// The bucket's first day as `YYYY-MM-DD` (local).
     pub fn label(&self, b: i64) -> String {
         let start = self.bucket_start(b);
-        date_of_day(local_day(start, self.offset_ms))
+        date_of_day(self.zone.local_day(start))
             .format("%Y-%m-%d")
             .to_string()
     }
@@ -287,7 +357,7 @@ mod tests {
         Clock {
             unit,
             kind,
-            offset_ms: offset,
+            zone: Zone::Fixed(offset),
             anchor_ms: 0,
         }
     }
@@ -329,6 +399,7 @@ mod tests {
             -(5 * 3_600_000 + 30 * 60_000)
         );
         assert!(parse_offset("Europe/Paris").is_err());
+        assert!(matches!(Zone::parse("Europe/Paris"), Ok(Zone::Named(_))));
     }
 
     #[test]
@@ -339,8 +410,8 @@ mod tests {
             let c = Clock {
                 unit: Unit::Fixed(28 * DAY_MS),
                 kind: ClockKind::Calendar,
-                offset_ms: 0,
-                anchor_ms: a.start_ms(first, 0),
+                zone: UTC,
+                anchor_ms: a.start_ms(first, UTC),
             };
             c.label(c.bucket(first))
         };
@@ -351,8 +422,8 @@ mod tests {
         let m2 = Clock {
             unit: Unit::Months(2),
             kind: ClockKind::Calendar,
-            offset_ms: 0,
-            anchor_ms: Anchor::Month.start_ms(first, 0),
+            zone: UTC,
+            anchor_ms: Anchor::Month.start_ms(first, UTC),
         };
         let b = m2.bucket(ts("2022-01-31T23:59:59Z"));
         assert_eq!((b, m2.label(b)), (0, "2021-12-01".to_string()));
@@ -362,11 +433,86 @@ mod tests {
         assert_eq!(m2.bucket(ts("2021-11-30T00:00:00Z")), -1);
         assert_eq!(m2.label(-1), "2021-10-01");
         // A negative offset moves the anchor's day back.
-        let o = parse_offset("-05:00").unwrap();
+        let o = Zone::parse("-05:00").unwrap();
         assert_eq!(
             Anchor::Day.start_ms(ts("2021-12-28T03:00:00Z"), o),
             ts("2021-12-27T00:00:00Z")
         );
+    }
+
+    fn named(name: &str, unit: Unit) -> Clock {
+        Clock {
+            unit,
+            kind: ClockKind::Calendar,
+            zone: Zone::parse(name).unwrap(),
+            anchor_ms: 0,
+        }
+    }
+
+    #[test]
+    fn named_zones_follow_daylight_saving() {
+        // Europe/Paris: +01:00 until 2026-03-29 01:00 UTC, then +02:00
+        // until 2026-10-25 01:00 UTC.
+        let d = named("Europe/Paris", Unit::Day);
+        let b = d.bucket(ts("2026-03-28T23:30:00Z"));
+        assert_eq!(d.label(b), "2026-03-29");
+        assert_eq!(d.bucket_start(b), ts("2026-03-28T23:00:00Z"));
+        // That day has 23 hours, 2026-10-25 has 25.
+        assert_eq!(d.bucket_start(b + 1), ts("2026-03-29T22:00:00Z"));
+        let oct = d.bucket(ts("2026-10-25T12:00:00Z"));
+        assert_eq!(
+            d.bucket_start(oct + 1) - d.bucket_start(oct),
+            25 * 3_600_000
+        );
+        assert_eq!(d.label(d.bucket(ts("2026-10-25T22:59:59Z"))), "2026-10-25");
+        assert_eq!(d.label(d.bucket(ts("2026-10-25T23:00:00Z"))), "2026-10-26");
+        // A summer offset where a fixed one would put the event on the
+        // day before.
+        let fixed = clock(Unit::Day, ClockKind::Calendar, 3_600_000);
+        let t = ts("2026-07-01T22:30:00Z");
+        assert_eq!(fixed.label(fixed.bucket(t)), "2026-07-01");
+        assert_eq!(d.label(d.bucket(t)), "2026-07-02");
+        // Weeks and months start at local midnight too.
+        let w = named("America/New_York", Unit::Week);
+        assert_eq!(
+            w.bucket_start(w.bucket(ts("2026-03-10T12:00:00Z"))),
+            ts("2026-03-09T04:00:00Z")
+        );
+        let m = named("America/New_York", Unit::Month);
+        assert_eq!(
+            m.bucket_start(m.bucket(ts("2026-11-15T12:00:00Z"))),
+            ts("2026-11-01T04:00:00Z")
+        );
+        assert!(Zone::parse("Europe/Pariss").unwrap_err().contains("IANA"));
+    }
+
+    #[test]
+    fn a_skipped_midnight_starts_the_day_when_the_clocks_jump() {
+        // America/Santiago moved from -04:00 to -03:00 at local midnight
+        // on 2026-09-06: 00:00-00:59 did not exist that day, which began
+        // at 04:00 UTC.
+        let d = named("America/Santiago", Unit::Day);
+        let b = d.bucket(ts("2026-09-06T12:00:00Z"));
+        assert_eq!(d.label(b), "2026-09-06");
+        assert_eq!(d.bucket_start(b), ts("2026-09-06T04:00:00Z"));
+        // Every day's first instant is in it, the instant before in the
+        // day before, across a year of transitions in several zones.
+        for name in [
+            "America/Santiago",
+            "Europe/Paris",
+            "Australia/Lord_Howe",
+            "Asia/Tehran",
+            "UTC",
+            "+05:45",
+        ] {
+            let d = named(name, Unit::Day);
+            let first = d.bucket(ts("2026-01-01T00:00:00Z"));
+            for b in first..first + 400 {
+                let s = d.bucket_start(b);
+                assert_eq!(d.bucket(s), b, "{name} {}", d.label(b));
+                assert_eq!(d.bucket(s - 1), b - 1, "{name} {}", d.label(b));
+            }
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! interval = "week"        # day, week, month, "2 months" or a duration ("7d", "30d")
 //! anchor = "day"           # where "30d" / "2 months" periods start: day, week or month
 //! clock = "calendar"       # or "rolling": exact multiples from each user's start
-//! tz = "UTC"               # calendar buckets at this fixed offset ("+02:00")
+//! tz = "UTC"               # the calendar's zone: an offset ("+02:00") or IANA name ("Europe/Paris")
 //! return = "on"            # or "on_or_after", or brackets "1,2-7,8-30"
 //! intervals = 8            # columns 0..7 (on, on_or_after)
 //! min_occurrences = 1      # return events needed in an interval to count
@@ -47,7 +47,8 @@ pub struct RetentionSection {
     pub anchor: Option<Anchor>,
     #[serde(default)]
     pub clock: Option<ClockKind>,
-    /// A fixed UTC offset for calendar buckets (default UTC).
+    /// The calendar's zone: a UTC offset ("+02:00") or an IANA name
+    /// ("Europe/Paris", daylight saving followed); default UTC.
     #[serde(default)]
     pub tz: Option<String>,
     /// "on" (default), "on_or_after", or brackets such as "1,2-7,8-30".

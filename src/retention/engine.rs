@@ -253,7 +253,7 @@ mod tests {
             clock: Clock {
                 unit,
                 kind,
-                offset_ms: 0,
+                zone: super::super::clock::UTC,
                 anchor_ms: 0,
             },
             mode,
@@ -335,11 +335,14 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (seed >> 33) % k
         };
+        // 2026-03-01: New York, Paris and Lord Howe change clocks in March
+        // and April.
+        let base = 20_513 * DAY_MS;
         for round in 0..600 {
             let users: Vec<Vec<Ev>> = (0..1 + next(6))
                 .map(|_| {
                     let mut ts: Vec<i64> = (0..1 + next(12))
-                        .map(|_| (next(40 * 24) as i64) * 3_600_000)
+                        .map(|_| base + (next(40 * 24) as i64) * 3_600_000)
                         .collect();
                     ts.sort();
                     ts.into_iter()
@@ -374,10 +377,19 @@ mod tests {
                 1 => on_or_after_columns(5),
                 _ => bracket_columns("1,2-3,4-9").unwrap(),
             };
-            let until = (next(45 * 24) as i64) * 3_600_000;
+            let until = base + (next(45 * 24) as i64) * 3_600_000;
             let mut s = spec(unit, kind, mode, columns, until);
             // Anchors off the epoch's day, and more than one return needed.
             s.clock.anchor_ms = next(9) as i64 * DAY_MS;
+            // Zones whose clocks change inside the 40 days.
+            s.clock.zone = [
+                "UTC",
+                "America/New_York",
+                "Europe/Paris",
+                "+05:30",
+                "Australia/Lord_Howe",
+            ]
+            .map(|z| super::super::clock::Zone::parse(z).unwrap())[(round / 3) % 5];
             s.min_returns = [1, 1, 2, 3][(round / 8) % 4];
             let got = kernel(&users, &s);
             assert_eq!(got, brute(&users, &s), "round {round}");

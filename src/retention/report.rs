@@ -28,7 +28,7 @@ pub struct RetentionReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<Reference>,
     pub clock: ClockKind,
-    /// The calendar's fixed UTC offset.
+    /// The calendar's time zone: a UTC offset or an IANA name, as given.
     pub tz: String,
     /// on, on_or_after or brackets.
     pub rule: String,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use super::clock::{Anchor, Clock, ClockKind, DAY_MS, Unit, parse_offset};
+use super::clock::{Anchor, Clock, ClockKind, DAY_MS, Unit, Zone};
 use super::config::{Reference, RetentionSection};
 use super::engine::{self, Column, Ev, Matrix, Spec, StartMode};
 use super::report::{Average, Cell, CohortRow, RetentionReport};
@@ -23,7 +23,7 @@ pub struct Options {
     pub unit: Unit,
     pub interval: String,
     pub kind: ClockKind,
-    pub offset_ms: i64,
+    pub zone: Zone,
     pub tz: String,
     pub rule: String,
     pub columns: Vec<Column>,
@@ -39,9 +39,9 @@ fn bad(cfg: &JourneyConfig, key: &str, msg: String) -> UsageError {
     UsageError(format!("{}{key}: {msg}", cfg.at(key)))
 }
 
-/// Parses `until`: RFC 3339, or a date meaning the end of that day at
-/// the offset.
-fn parse_until(s: &str, offset_ms: i64) -> Option<i64> {
+/// Parses `until`: RFC 3339, or a date meaning the end of that day in
+/// the zone.
+fn parse_until(s: &str, zone: Zone) -> Option<i64> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(t.timestamp_millis());
     }
@@ -50,7 +50,7 @@ fn parse_until(s: &str, offset_ms: i64) -> Option<i64> {
         d.signed_duration_since(chrono::NaiveDate::default())
             .num_days() as i32,
     );
-    Some((day + 1) * DAY_MS - offset_ms - 1)
+    Some(zone.utc_ms((day + 1) * DAY_MS) - 1)
 }
 
 impl Options {
@@ -59,7 +59,7 @@ impl Options {
         let unit = Unit::parse(&interval).map_err(|m| bad(cfg, "retention.interval", m))?;
         let kind = s.clock.unwrap_or_default();
         let tz = s.tz.clone().unwrap_or_else(|| "UTC".into());
-        let offset_ms = parse_offset(&tz).map_err(|m| bad(cfg, "retention.tz", m))?;
+        let zone = Zone::parse(&tz).map_err(|m| bad(cfg, "retention.tz", m))?;
         // A day or a week is a calendar bucket, a month a calendar month:
         // an anchor other than their own would be ignored, so it is an
         // error (retentioneering refuses a month period from a day start).
@@ -137,7 +137,7 @@ impl Options {
             })
             .collect();
         let until = match &s.until {
-            Some(u) => Some(parse_until(u, offset_ms).ok_or_else(|| {
+            Some(u) => Some(parse_until(u, zone).ok_or_else(|| {
                 bad(
                     cfg,
                     "retention.until",
@@ -151,7 +151,7 @@ impl Options {
             unit,
             interval,
             kind,
-            offset_ms,
+            zone,
             tz,
             rule: rule.into(),
             columns,
@@ -211,8 +211,8 @@ pub fn retention(
     let clock = Clock {
         unit: o.unit,
         kind: o.kind,
-        offset_ms: o.offset_ms,
-        anchor_ms: o.anchor.unwrap_or_default().start_ms(lo, o.offset_ms),
+        zone: o.zone,
+        anchor_ms: o.anchor.unwrap_or_default().start_ms(lo, o.zone),
     };
     let spec = Spec {
         clock,

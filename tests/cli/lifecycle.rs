@@ -117,7 +117,7 @@ fn bad_input_is_clear() {
     assert!(!v.to_string().contains("NaN"));
     for (flag, value, needle) in [
         ("--interval", "fortnight", "or a duration such as 7d"),
-        ("--tz", "Europe/Paris", "fixed UTC offset"),
+        ("--tz", "Europe/Pariss", "IANA time zone"),
         ("--created-column", "created", "no column"),
     ] {
         let out = jm()

@@ -55,7 +55,7 @@ fn spec(unit: u8, rolling: bool, mode: u8, rule: u8, until_h: i64) -> Spec {
             } else {
                 ClockKind::Calendar
             },
-            offset_ms: 0,
+            zone: journeymap::retention::clock::UTC,
             anchor_ms: 0,
         },
         mode: [

@@ -278,7 +278,7 @@ fn bad_input_gives_clear_output_or_errors() {
         ("--interval", "0 months", "N months"),
         ("--min-occurrences", "0", "1 or more"),
         ("--return", "0-3", "brackets start at 1"),
-        ("--tz", "Europe/Paris", "fixed UTC offset"),
+        ("--tz", "Europe/Pariss", "IANA time zone"),
         ("--until", "tomorrow", "ISO 8601"),
         ("--intervals", "0", "1 to 1000"),
         ("--by", "chanel", "did you mean \"channel\""),
@@ -678,4 +678,59 @@ fn retentioneering_cohort_matrices() {
         .code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(err.contains("--anchor"), "{err}");
+}
+
+/// An IANA zone follows daylight saving: in July Paris is at +02:00, so
+/// the two events fall on one local day there, but on two days at the
+/// winter offset +01:00.
+#[test]
+fn a_named_zone_follows_daylight_saving() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("e.csv");
+    std::fs::write(
+        &p,
+        "user_id,event,timestamp\nu1,open,2026-07-01T22:30:00Z\nu1,open,2026-07-02T21:00:00Z\nu2,open,2026-07-04T12:00:00Z\n",
+    )
+    .unwrap();
+    let run = |tz: &str| {
+        json_of(&[
+            "retention",
+            p.to_str().unwrap(),
+            "--interval",
+            "day",
+            "--intervals",
+            "2",
+            "--tz",
+            tz,
+        ])
+    };
+    let paris = run("Europe/Paris");
+    assert_eq!(paris["tz"], "Europe/Paris");
+    assert_eq!(paris["cohorts"][0]["cohort"], "2026-07-02");
+    assert_eq!(paris["cohorts"][0]["cells"][1]["returned"], 0);
+    let winter = run("+01:00");
+    assert_eq!(winter["cohorts"][0]["cohort"], "2026-07-01");
+    assert_eq!(winter["cohorts"][0]["cells"][1]["returned"], 1);
+    // `until` as a date ends that day in the zone (22:00 UTC in Paris).
+    let v = json_of(&[
+        "retention",
+        p.to_str().unwrap(),
+        "--interval",
+        "day",
+        "--tz",
+        "Europe/Paris",
+        "--until",
+        "2026-07-04",
+    ]);
+    assert_eq!(v["observed_until"], "2026-07-04T21:59:59.999Z");
+    // The lifecycle takes the same zones.
+    let v = json_of(&[
+        "lifecycle",
+        p.to_str().unwrap(),
+        "--interval",
+        "day",
+        "--tz",
+        "Europe/Paris",
+    ]);
+    assert_eq!(v["intervals"][0]["interval"], "2026-07-02");
 }
