@@ -43,3 +43,10 @@ echo "journeymap retention's own stages (weekly, 12 intervals):"
 JOURNEYMAP_PROGRESS=1 "$BIN" retention "$DATA" --interval week --intervals 12 2>&1 >/dev/null | tr '\r' '\n' | tail -3
 echo "journeymap lifecycle's own stages (weekly):"
 JOURNEYMAP_PROGRESS=1 "$BIN" lifecycle "$DATA" --interval week 2>&1 >/dev/null | tr '\r' '\n' | tail -3
+# A named zone looks up each event's offset in the tz database; a fixed offset adds it.
+echo "journeymap retention, UTC against --tz Europe/Paris (weekly, 12 intervals), alternating:"
+for i in $(seq "$RUNS"); do
+  a=$(secs "$BIN" retention "$DATA" --interval week --intervals 12 --json)
+  b=$(secs "$BIN" retention "$DATA" --interval week --intervals 12 --json --tz Europe/Paris)
+  printf 'run %d: UTC %.3f s, Europe/Paris %.3f s\n' "$i" "$a" "$b"
+done
