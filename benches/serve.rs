@@ -51,12 +51,14 @@ fn model() -> ModelFile {
         .collect();
     ModelFile {
         format: "journeymap-recs".into(),
-        version: 1,
+        version: 2,
         model: "ease".into(),
         item_column: "item_id".into(),
         k: 10,
         generated_at: "2026-11-30T00:00:00.000Z".into(),
         items: (0..ITEMS).map(|i| format!("b{i:05}")).collect(),
+        titles: Vec::new(),
+        categories: Vec::new(),
         groups: Vec::new(),
         global: (0..10)
             .map(|i| Compact(i, 100.0 - i as f32, SourceCode::Popularity, None))

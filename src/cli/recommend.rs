@@ -89,6 +89,18 @@ pub struct ModelArgs {
     #[arg(long, value_name = "COLUMNS", help_heading = "Recommend")]
     pub fallback_by: Option<String>,
 
+    /// A CSV of the items (id, title, category): titles in reasons, and new items a place by category
+    #[arg(long, value_name = "FILE", help_heading = "Recommend")]
+    pub catalog: Option<PathBuf>,
+
+    /// The catalog's category column [default: category, genre or author]
+    #[arg(long, value_name = "COLUMN", help_heading = "Recommend")]
+    pub catalog_category: Option<String>,
+
+    /// List places for catalog items nobody interacted with yet [default: 1 with --catalog]
+    #[arg(long, value_name = "N", help_heading = "Recommend")]
+    pub new_items: Option<usize>,
+
     /// Fail (exit 4) unless this holds, e.g. 'recommend.ease.hit_rate >= 0.2' (repeatable)
     #[arg(long = "check", value_name = "EXPR", help_heading = "Output")]
     pub checks: Vec<String>,
@@ -106,7 +118,8 @@ pub struct ModelArgs {
   journeymap recommend train events.parquet --item-col product_id --model-out recs.model
   journeymap recommend train books.csv --item-col book_id --weights view=1,add_to_cart=3,purchase=5 \\
       --half-life 30d --model ease --out recs.parquet --model-out recs.model
-  journeymap recommend train events.csv --config journey.toml --model cooc --out recs.csv")]
+  journeymap recommend train events.csv --config journey.toml --model cooc --out recs.csv
+  journeymap recommend train books.parquet --item-col book_id --catalog books.catalog.csv --new-items 2 --out recs.csv")]
 pub struct TrainArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -249,6 +262,12 @@ fn section(m: &ModelArgs) -> Result<(JourneyConfig, RecommendSection, Vec<crate:
         s.cooc_window.clone_from(&m.cooc_window);
     }
     s.ease_items = m.ease_items.or(s.ease_items);
+    if let Some(c) = &m.catalog {
+        // A flag's path is the shell's: relative to here, not to --config.
+        s.catalog = Some(std::env::current_dir().map_or_else(|_| c.clone(), |d| d.join(c)));
+    }
+    s.catalog_category = m.catalog_category.clone().or(s.catalog_category.take());
+    s.new_items = m.new_items.or(s.new_items);
     s.ease_lambda = m.ease_lambda.or(s.ease_lambda);
     if let Some(f) = &m.fallback_by {
         s.fallback_by = Some(list(f));

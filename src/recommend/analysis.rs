@@ -86,7 +86,22 @@ impl Analysis for Recommend {
                 }
             }
         }
-        Ok(recommend(inter, t, &o, mode, ctx.progress)?)
+        let catalog = match &o.catalog {
+            Some(path) => Some(super::catalog::load(
+                &ctx.config.dir().join(path),
+                &o.item_column,
+                o.catalog_category.as_deref(),
+            )?),
+            None => None,
+        };
+        Ok(recommend(
+            inter,
+            t,
+            &o,
+            mode,
+            catalog.as_ref(),
+            ctx.progress,
+        )?)
     }
 
     fn section(p: &Recommendations) -> RecommendReport {
@@ -235,6 +250,35 @@ pub fn document(s: &RecommendReport) -> Document {
         s.score_floor
     ));
     doc.push(Block::para(what.done()));
+    if let Some(c) = &s.catalog {
+        let mut l = line().text("Catalog ").data(&c.file).text(format!(
+            ": {} items ({} with a title), {} categories",
+            thousands(c.items),
+            thousands(c.with_title),
+            thousands(c.categories)
+        ));
+        if let Some(col) = &c.category_column {
+            l = l.text(" from ").name(col);
+        }
+        l = l.text(format!(
+            "; {} catalog items nobody interacted with yet, {} interacted items it does not list. ",
+            thousands(c.new_items),
+            thousands(c.not_in_catalog)
+        ));
+        l = l.text(if c.slots == 0 {
+            "New items are not placed in lists (new_items = 0).".to_string()
+        } else {
+            format!(
+                "{} of a list {} to new items of the category the user's history weighs most ({} users' lists hold one; no model scores them, so their score is 0 and the offline evaluation, which ranks only interacted items, does not see them: the served lists hold {} other places, which `recommend evaluate -k {}` measures).",
+                if c.slots == 1 { "The last place".to_string() } else { format!("The last {} places", c.slots) },
+                if c.slots == 1 { "goes" } else { "go" },
+                thousands(c.users_with_new_items),
+                s.k - c.slots,
+                s.k - c.slots
+            )
+        });
+        doc.push(Block::para(l.done()));
+    }
     if let Some(e) = &s.ease {
         let mut l = line().text(format!(
             "EASE ran on the {} most frequent items (cap {}), λ = {} ({}).",

@@ -20,6 +20,9 @@
 //! split_at = "2026-10-20"         # a global time split instead of leave-last-out
 //! bootstrap = 1000                # resamples for the CI against popularity
 //! seed = 1
+//! catalog = "books.catalog.csv"   # item, title, category (relative to this file)
+//! catalog_category = "genre"      # default: the first of category, genre, author
+//! new_items = 1                   # list places for new catalog items (default 1 with a catalog)
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -70,6 +73,17 @@ pub struct RecommendSection {
     pub bootstrap: Option<usize>,
     #[serde(default)]
     pub seed: Option<u64>,
+    /// A CSV of the items (id, title, category); relative paths are from
+    /// the config file's directory.
+    #[serde(default)]
+    pub catalog: Option<std::path::PathBuf>,
+    /// The catalog's category column (default: category, genre or author).
+    #[serde(default)]
+    pub catalog_category: Option<String>,
+    /// List places given to catalog items nobody interacted with yet, in
+    /// the user's favourite category (default 1 with a catalog).
+    #[serde(default)]
+    pub new_items: Option<usize>,
     /// Set by `recommend train|evaluate`; `report` does both.
     #[serde(skip)]
     #[schemars(skip)]
@@ -173,6 +187,9 @@ pub struct Options {
     pub split_at_ms: Option<i64>,
     pub bootstrap: usize,
     pub seed: u64,
+    pub catalog: Option<std::path::PathBuf>,
+    pub catalog_category: Option<String>,
+    pub new_items: usize,
 }
 
 fn bad(key: &str, problem: impl std::fmt::Display) -> crate::error::UsageError {
@@ -284,6 +301,25 @@ impl Options {
                 format!("is {bootstrap}: use at most 100000"),
             ));
         }
+        if s.catalog.is_none()
+            && (s.catalog_category.is_some() || s.new_items.is_some_and(|n| n > 0))
+        {
+            return Err(bad(
+                "catalog",
+                "catalog_category and new_items need a catalog file: set catalog (or --catalog)",
+            ));
+        }
+        let new_items = if s.catalog.is_some() {
+            s.new_items.unwrap_or(1)
+        } else {
+            0
+        };
+        if new_items > k {
+            return Err(bad(
+                "new_items",
+                format!("{new_items} is more than the list's {k} places"),
+            ));
+        }
         Ok(Options {
             item_column,
             weights: s.weights.clone(),
@@ -303,6 +339,9 @@ impl Options {
             split_at_ms,
             bootstrap,
             seed: s.seed.unwrap_or(1),
+            catalog: s.catalog.clone(),
+            catalog_category: s.catalog_category.clone(),
+            new_items,
         })
     }
 }

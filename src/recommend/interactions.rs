@@ -46,6 +46,10 @@ pub struct Interactions {
     pub empty_items: u64,
     /// The export's last timestamp (the reference for decay and `generated_at`).
     pub last_ts: Option<i64>,
+    /// From a catalog: per item its title (empty without one).
+    pub titles: Vec<Option<String>>,
+    /// From a catalog: its category names (code 0 = none).
+    pub categories: Vec<String>,
 }
 
 pub struct Build<'a> {
@@ -167,11 +171,21 @@ impl Interactions {
             groups,
             empty_items,
             last_ts: t.ts.iter().copied().max(),
+            titles: Vec::new(),
+            categories: Vec::new(),
         })
     }
 
     pub fn n_items(&self) -> usize {
         self.item_names.len()
+    }
+
+    /// The item's title where the catalog gives one, else its id.
+    pub fn title(&self, i: u32) -> &str {
+        match self.titles.get(i as usize) {
+            Some(Some(t)) => t,
+            _ => self.item_names.get(i as usize).map_or("?", String::as_str),
+        }
     }
 }
 

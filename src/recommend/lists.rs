@@ -19,6 +19,11 @@ pub enum Source {
         value: u32,
     },
     Global,
+    /// A catalog item nobody interacted with yet, in the user's favourite
+    /// category (code into the catalog's categories).
+    New {
+        category: u32,
+    },
 }
 
 impl Source {
@@ -28,6 +33,7 @@ impl Source {
             Source::CoocFill => "cooc",
             Source::Group { .. } => "group_popularity",
             Source::Global => "popularity",
+            Source::New { .. } => "new_in_category",
         }
     }
     pub fn is_fallback(self) -> bool {
@@ -197,9 +203,10 @@ impl Cascade {
     }
 }
 
-/// The words of an entry's reason.
+/// The words of an entry's reason: items by title where the catalog
+/// gives one.
 pub fn reason(inter: &Interactions, e: &Entry) -> String {
-    let name = |i: u32| inter.item_names[i as usize].as_str();
+    let name = |i: u32| inter.title(i);
     match (e.source, e.because) {
         (Source::Model(ModelKind::Markov), Some(b)) => format!("often next after {}", name(b)),
         (Source::Model(_) | Source::CoocFill, Some(b)) => format!("because you viewed {}", name(b)),
@@ -209,5 +216,12 @@ pub fn reason(inter: &Interactions, e: &Entry) -> String {
             format!("popular with {c} {}", values[value as usize])
         }
         (Source::Global, _) => "popular overall".into(),
+        (Source::New { category }, _) => format!(
+            "new in {}, your most viewed category",
+            inter
+                .categories
+                .get(category as usize)
+                .map_or("?", |c| c.as_str())
+        ),
     }
 }

@@ -3,6 +3,7 @@
 //! offline evaluation, and the lists a serving endpoint answers from.
 
 pub mod analysis;
+pub mod catalog;
 pub mod config;
 pub mod eval;
 pub mod interactions;

@@ -12,7 +12,9 @@ use super::lists::{Entry, Source};
 use super::run::Recommendations;
 
 pub const FORMAT: &str = "journeymap-recs";
-pub const VERSION: u32 = 1;
+/// 2 added the catalog's titles and categories and new-item entries;
+/// version 1 files still load.
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,6 +27,12 @@ pub struct ModelFile {
     /// The export's last event (ISO 8601): what the lists know up to.
     pub generated_at: String,
     pub items: Vec<String>,
+    /// Per item its title from the catalog ("" = none); empty without one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub titles: Vec<String>,
+    /// The catalog's categories, referenced by new-item entries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
     /// (column, value) of each group list, referenced by group entries.
     pub groups: Vec<(String, String)>,
     pub global: Vec<Compact>,
@@ -34,7 +42,8 @@ pub struct ModelFile {
 }
 
 /// `[item, score, source, reference]`: the reference is the history item
-/// of a model entry or the group of a group entry.
+/// of a model entry, the group of a group entry or the category of a new
+/// item.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Compact(pub u32, pub f32, pub SourceCode, pub Option<u32>);
 
@@ -46,6 +55,7 @@ pub enum SourceCode {
     Markov,
     GroupPopularity,
     Popularity,
+    NewInCategory,
 }
 
 fn compact(e: &Entry, group_index: &dyn Fn(usize, u32) -> Option<u32>) -> Compact {
@@ -56,6 +66,7 @@ fn compact(e: &Entry, group_index: &dyn Fn(usize, u32) -> Option<u32>) -> Compac
         Source::Model(M::Markov) => (SourceCode::Markov, e.because),
         Source::Model(M::Popularity) | Source::Global => (SourceCode::Popularity, None),
         Source::Group { col, value } => (SourceCode::GroupPopularity, group_index(col, value)),
+        Source::New { category } => (SourceCode::NewInCategory, Some(category)),
     };
     Compact(e.item, e.score as f32, code, r)
 }
@@ -97,6 +108,12 @@ impl ModelFile {
             k: r.report.k,
             generated_at: lists.map(|l| l.generated_at.clone()).unwrap_or_default(),
             items: inter.item_names.clone(),
+            titles: inter
+                .titles
+                .iter()
+                .map(|t| t.clone().unwrap_or_default())
+                .collect(),
+            categories: inter.categories.clone(),
             global: r
                 .fallbacks
                 .global
@@ -125,7 +142,7 @@ impl ModelFile {
                 m.format
             ));
         }
-        if m.version != VERSION {
+        if m.version != VERSION && m.version != 1 {
             return Err(format!(
                 "{what}: model file version {} is not {VERSION}: retrain with this journeymap",
                 m.version
@@ -138,12 +155,21 @@ impl ModelFile {
                 m.groups.len()
             ));
         }
+        if !m.titles.is_empty() && m.titles.len() != m.items.len() {
+            return Err(format!(
+                "{what}: {} titles for {} items",
+                m.titles.len(),
+                m.items.len()
+            ));
+        }
         let n = m.items.len() as u32;
         let g = m.groups.len() as u32;
+        let cats = m.categories.len() as u32;
         let check = |l: &[Compact], whose: &str| -> Result<(), String> {
             for c in l {
                 let bad_ref = match c.2 {
                     SourceCode::GroupPopularity => c.3.is_some_and(|r| r >= g),
+                    SourceCode::NewInCategory => c.3.is_none_or(|r| r >= cats),
                     SourceCode::Popularity => false,
                     _ => c.3.is_some_and(|r| r >= n),
                 };
@@ -171,7 +197,10 @@ impl ModelFile {
 
     /// The words of an entry's reason (the same as recs.csv's).
     pub fn reason(&self, c: &Compact) -> String {
-        let name = |i: u32| self.items.get(i as usize).map_or("?", |s| s.as_str());
+        let name = |i: u32| match self.titles.get(i as usize) {
+            Some(t) if !t.is_empty() => t.as_str(),
+            _ => self.items.get(i as usize).map_or("?", |s| s.as_str()),
+        };
         match (c.2, c.3) {
             (SourceCode::Markov, Some(b)) => format!("often next after {}", name(b)),
             (SourceCode::Ease | SourceCode::Cooc, Some(b)) => {
@@ -186,6 +215,11 @@ impl ModelFile {
             }
             (SourceCode::GroupPopularity, None) => "popular with your group".into(),
             (SourceCode::Popularity, _) => "popular overall".into(),
+            (SourceCode::NewInCategory, c) => format!(
+                "new in {}, your most viewed category",
+                c.and_then(|c| self.categories.get(c as usize))
+                    .map_or("?", |c| c.as_str())
+            ),
         }
     }
 }

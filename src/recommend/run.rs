@@ -40,6 +40,8 @@ pub struct RecommendReport {
     pub evaluation: Option<Evaluation>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lists: Option<ListsSummary>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<super::catalog::CatalogInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -300,10 +302,11 @@ fn choose_lambda(
 }
 
 pub fn recommend(
-    inter: Interactions,
+    mut inter: Interactions,
     table: &crate::ingest::EventTable,
     o: &Options,
     mode: Mode,
+    catalog: Option<&super::catalog::Catalog>,
     progress: &crate::progress::Progress,
 ) -> Result<Recommendations, DataError> {
     if inter.n_items() == 0 {
@@ -346,8 +349,18 @@ pub fn recommend(
         ease_info = Some(choose_lambda(&inter, table, &all_ends, o, progress)?);
     }
 
+    // The catalog's titles name items in reasons; its new items (nobody
+    // interacted with them, so no model scores them and no evaluation
+    // target can be one) join the item list after the interacted ones.
+    let interacted = inter.n_items();
+    let placed = catalog.map(|c| super::catalog::place(c, &inter.item_names));
+    if let Some(p) = &placed {
+        inter.titles = p.titles.clone();
+        inter.categories = p.categories.clone();
+    }
     let mut lists = Vec::new();
     let mut summary = None;
+    let mut with_new = 0u64;
     let train = Train::new(&inter, all_ends.clone(), o.half_life_ms);
     let base = models::base(&train);
     let fallbacks = fallback_lists(&inter, &base, o);
@@ -385,6 +398,20 @@ pub fn recommend(
                 },
             )
             .collect();
+        if let Some(p) = &placed
+            && o.new_items > 0
+        {
+            with_new = lists
+                .par_iter_mut()
+                .enumerate()
+                .map(|(u, l)| u64::from(p.fill(l, &base.histories[u], o.k, o.new_items)))
+                .sum();
+        }
+    }
+    if let Some(p) = &placed {
+        inter.item_names.extend(p.new_names.iter().cloned());
+    }
+    if mode.lists {
         summary = Some(summarize(&inter, table, &lists, o));
     }
     let users_with = inter.users.iter().filter(|u| !u.range.is_empty()).count() as u64;
@@ -403,12 +430,26 @@ pub fn recommend(
         interactions: inter.rows.len() as u64,
         users: inter.users.len() as u64,
         users_with_interactions: users_with,
-        items: inter.n_items() as u64,
+        items: interacted as u64,
         empty_item_events: inter.empty_items,
         fallback_by: inter.groups.iter().map(|g| g.0.clone()).collect(),
         ease: ease_info,
         evaluation,
         lists: summary,
+        catalog: catalog
+            .zip(placed.as_ref())
+            .map(|(c, p)| super::catalog::CatalogInfo {
+                file: c.file.clone(),
+                id_column: c.id_column.clone(),
+                items: c.ids.len() as u64,
+                with_title: c.titles.iter().filter(|t| t.is_some()).count() as u64,
+                category_column: c.category_column.clone(),
+                categories: c.categories.len().saturating_sub(1) as u64,
+                new_items: p.new_names.len() as u64,
+                not_in_catalog: p.missing,
+                slots: o.new_items,
+                users_with_new_items: with_new,
+            }),
     };
     Ok(Recommendations {
         report,

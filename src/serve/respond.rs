@@ -135,6 +135,7 @@ fn source_name(c: &crate::recommend::modelfile::SourceCode) -> &'static str {
         S::Markov => "markov",
         S::GroupPopularity => "group_popularity",
         S::Popularity => "popularity",
+        S::NewInCategory => "new_in_category",
     }
 }
 

@@ -371,6 +371,37 @@ proptest! {
     }
 }
 
+/// The recommender's catalog file: any bytes parse or give an error,
+/// and what parses lines up with any item list.
+fn catalog_bytes(bytes: &[u8]) {
+    use journeymap::recommend::catalog::{parse, place};
+    if let Ok(c) = parse(bytes, "c.csv", "book_id", None) {
+        assert_eq!(c.ids.len(), c.titles.len());
+        assert_eq!(c.ids.len(), c.category.len());
+        let items: Vec<String> = c
+            .ids
+            .iter()
+            .take(2)
+            .cloned()
+            .chain(["zz".to_string()])
+            .collect();
+        let p = place(&c, &items);
+        assert_eq!(p.titles.len(), items.len() + p.new_names.len());
+        assert_eq!(p.missing, u64::from(!c.ids.contains(&"zz".to_string())));
+    }
+}
+
+const CATALOG_SEED: &[u8] = b"book_id,title,author,genre\nb0001,Saga 1 volume 1,author001,fantasy\nb0002,\"Quoted, title\",author002,crime\nb0003,,author001,\n";
+
+proptest! {
+    #![proptest_config(cases(64))]
+
+    #[test]
+    fn catalog_bytes_never_panic(muts in proptest::collection::vec(mutation(), 0..12)) {
+        catalog_bytes(&apply(CATALOG_SEED.to_vec(), &muts));
+    }
+}
+
 /// The server's outside bytes: the request target (method, path, query)
 /// through routing and answering, the override file and the model file.
 /// hyper parses HTTP itself; what is ours starts at the target.
@@ -380,12 +411,14 @@ fn serve_state() -> &'static journeymap::serve::state::State {
     S.get_or_init(|| {
         let model = ModelFile {
             format: "journeymap-recs".into(),
-            version: 1,
+            version: 2,
             model: "ease".into(),
             item_column: "item".into(),
             k: 3,
             generated_at: "2026-11-30T00:00:00.000Z".into(),
             items: vec!["a".into(), "b".into(), "c".into(), "d".into()],
+            titles: vec!["A".into(), String::new(), "C".into(), "D".into()],
+            categories: vec![String::new(), "sf".into()],
             groups: vec![("channel".into(), "email".into())],
             global: vec![Compact(0, 9.0, SourceCode::Popularity, None)],
             group_lists: vec![vec![Compact(1, 3.0, SourceCode::GroupPopularity, Some(0))]],
@@ -395,6 +428,7 @@ fn serve_state() -> &'static journeymap::serve::state::State {
                     vec![
                         Compact(2, 0.5, SourceCode::Ease, Some(0)),
                         Compact(3, 0.1, SourceCode::Cooc, Some(1)),
+                        Compact(1, 0.0, SourceCode::NewInCategory, Some(1)),
                     ],
                 ),
                 (

@@ -324,3 +324,170 @@ fn report_holds_the_section_and_writes_recs_csv() {
     .assert()
     .code(4);
 }
+
+/// The bookstore's catalog with one new book per genre: no user
+/// interacted with them, so only the catalog can give them a place.
+fn catalog_with_new_books(dir: &Path) -> (std::path::PathBuf, Vec<String>) {
+    let generated = std::fs::read_to_string(dir.join("books.catalog.csv")).unwrap();
+    let mut genres: Vec<String> = generated
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap().to_string())
+        .collect();
+    genres.sort();
+    genres.dedup();
+    let mut text = generated.clone();
+    for g in &genres {
+        text.push_str(&format!(
+            "new-{g},The new {g} book,author999,{g},,,2026-11-30T00:00:00.000Z\n"
+        ));
+    }
+    let p = dir.join("catalog.csv");
+    std::fs::write(&p, text).unwrap();
+    (p, genres)
+}
+
+#[test]
+fn a_catalog_titles_the_reasons_and_places_new_items_by_category() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, cfg) = bookstore(dir.path(), 600);
+    let (catalog, genres) = catalog_with_new_books(dir.path());
+    let train = |extra: &[&str], out: &str| {
+        let recs = dir.path().join(out);
+        let o = jm()
+            .args([
+                "recommend",
+                "train",
+                &data,
+                "--config",
+                &cfg,
+                "-q",
+                "--json",
+                "--out",
+            ])
+            .arg(&recs)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (v, read_csv(&recs))
+    };
+    let (plain_v, plain) = train(&[], "plain.csv");
+    let cat = catalog.to_str().unwrap();
+    let (v, with) = train(&["--catalog", cat], "with.csv");
+    let info = &v["catalog"];
+    // The generated catalog has books nobody read yet too.
+    let read: std::collections::BTreeSet<String> = read_csv(Path::new(&data))
+        .into_iter()
+        .map(|r| r["book_id"].clone())
+        .collect();
+    let genre_of: BTreeMap<String, String> = std::fs::read_to_string(&catalog)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_string(), f[3].to_string())
+        })
+        .collect();
+    let unread = genre_of.keys().filter(|b| !read.contains(*b)).count();
+    assert!(unread >= genres.len());
+    assert_eq!(info["new_items"], unread);
+    assert_eq!(info["category_column"], "genre");
+    assert_eq!(info["not_in_catalog"], 0);
+    assert_eq!(info["slots"], 1);
+    assert_eq!(
+        v["items"], plain_v["items"],
+        "new items are not interacted items"
+    );
+    // Model entries name the viewed book by its title.
+    assert!(
+        with.iter()
+            .any(|r| r["reason"].starts_with("because you viewed Saga "))
+    );
+    assert!(
+        !plain
+            .iter()
+            .any(|r| r["reason"].starts_with("because you viewed Saga "))
+    );
+    // A list with a new book holds it last, from the genre the user's
+    // history weighs most; its first k-1 entries are the plain list's.
+    let by_user = |rows: &[BTreeMap<String, String>]| {
+        let mut m: BTreeMap<String, Vec<BTreeMap<String, String>>> = BTreeMap::new();
+        for r in rows {
+            m.entry(r["user_id"].clone()).or_default().push(r.clone());
+        }
+        m
+    };
+    let (plain_u, with_u) = (by_user(&plain), by_user(&with));
+    let mut placed = 0;
+    for (u, list) in &with_u {
+        let news: Vec<_> = list
+            .iter()
+            .filter(|r| r["source"] == "new_in_category")
+            .collect();
+        if news.is_empty() {
+            continue;
+        }
+        placed += 1;
+        assert_eq!(news.len(), 1, "{u}");
+        let last = list.last().unwrap();
+        assert_eq!(last["source"], "new_in_category", "{u}");
+        assert!(!read.contains(&last["item_id"]), "{u}: {last:?}");
+        let genre = &genre_of[&last["item_id"]];
+        assert_eq!(
+            last["reason"],
+            format!("new in {genre}, your most viewed category"),
+            "{u}"
+        );
+        let before: Vec<&str> = list[..list.len() - 1]
+            .iter()
+            .map(|r| r["item_id"].as_str())
+            .collect();
+        let plain_items: Vec<&str> = plain_u[u].iter().map(|r| r["item_id"].as_str()).collect();
+        assert_eq!(before, plain_items[..before.len()], "{u}");
+    }
+    assert_eq!(info["users_with_new_items"], placed);
+    assert!(placed > 300, "{placed} of 600 users");
+    // No slot: the lists are the plain ones, titles aside.
+    let (_, none) = train(&["--catalog", cat, "--new-items", "0"], "none.csv");
+    let ids = |rows: &[BTreeMap<String, String>]| -> Vec<(String, String)> {
+        rows.iter()
+            .map(|r| (r["user_id"].clone(), r["item_id"].clone()))
+            .collect()
+    };
+    assert_eq!(ids(&none), ids(&plain));
+    // Mistakes name the file, the line or the setting.
+    let dup = dir.path().join("dup.csv");
+    std::fs::write(&dup, "book_id,title,genre\nb0001,A,x\nb0001,B,y\n").unwrap();
+    for (extra, needle) in [
+        (
+            vec!["--catalog", dup.to_str().unwrap()],
+            "line 3: item \"b0001\" is listed again",
+        ),
+        (
+            vec!["--catalog", "/nonexistent/c.csv"],
+            "cannot read the catalog",
+        ),
+        (
+            vec!["--catalog", cat, "--catalog-category", "shelf"],
+            "no column \"shelf\"",
+        ),
+        (
+            vec!["--catalog", cat, "--new-items", "11"],
+            "more than the list's 10 places",
+        ),
+        (vec!["--new-items", "2"], "need a catalog file"),
+    ] {
+        let o = jm()
+            .args(["recommend", "train", &data, "--config", &cfg, "-q", "--out"])
+            .arg(dir.path().join("bad.csv"))
+            .args(&extra)
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{extra:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle), "{extra:?}: {err}");
+    }
+}

@@ -116,6 +116,8 @@ fn serve_answers_reloads_overrides_refuses_and_stops() {
         .arg(&recs)
         .arg("--model-out")
         .arg(&model)
+        .arg("--catalog")
+        .arg(dir.path().join("books.catalog.csv"))
         .arg("-q")
         .assert()
         .success();
@@ -149,21 +151,29 @@ fn serve_answers_reloads_overrides_refuses_and_stops() {
     assert_eq!(ready["users"], 600);
     let version = ready["model_version"].clone();
 
-    // A known user's answer is recs.csv's list, rank by rank.
+    // A known user's answer is recs.csv's list, rank by rank, titles in
+    // the reasons and new catalog items included.
     let rows = read_csv(&recs);
-    let user = &rows[0]["user_id"];
-    let (st, v) = get(a, &format!("/v1/users/{user}/recommendations"));
-    assert_eq!(st, 200);
-    let mine: Vec<_> = rows.iter().filter(|r| &r["user_id"] == user).collect();
-    let items = v["items"].as_array().unwrap();
-    assert_eq!(items.len(), mine.len());
-    for (it, r) in items.iter().zip(&mine) {
-        assert_eq!(it["item_id"], r["item_id"].as_str());
-        assert_eq!(it["source"], r["source"].as_str());
-        assert_eq!(it["reason"], r["reason"].as_str());
-        assert_eq!(it["rank"].to_string(), r["rank"]);
+    let with_new = rows
+        .iter()
+        .find(|r| r["source"] == "new_in_category")
+        .map(|r| r["user_id"].clone())
+        .expect("some list holds a new catalog item");
+    for user in [rows[0]["user_id"].clone(), with_new] {
+        let (st, v) = get(a, &format!("/v1/users/{user}/recommendations"));
+        assert_eq!(st, 200);
+        let mine: Vec<_> = rows.iter().filter(|r| r["user_id"] == user).collect();
+        let items = v["items"].as_array().unwrap();
+        assert_eq!(items.len(), mine.len());
+        for (it, r) in items.iter().zip(&mine) {
+            assert_eq!(it["item_id"], r["item_id"].as_str());
+            assert_eq!(it["source"], r["source"].as_str());
+            assert_eq!(it["reason"], r["reason"].as_str());
+            assert_eq!(it["rank"].to_string(), r["rank"]);
+        }
+        assert_eq!(v["model_version"], version);
     }
-    assert_eq!(v["model_version"], version);
+    let user = &rows[0]["user_id"];
     let (_, v) = get(a, &format!("/v1/users/{user}/recommendations?k=3"));
     assert_eq!(v["items"].as_array().unwrap().len(), 3);
 
