@@ -32,6 +32,38 @@ pub fn fallback_columns(o: &Options, t: &EventTable) -> Vec<String> {
     }
 }
 
+/// Fills fallback group `g` with each user's k-means segment (the
+/// report's `[segments]` per user): cold-start users with events but no
+/// item get the popularity of their segment.
+fn segment_groups(ctx: &Context, inter: &mut Interactions, g: usize) -> Result<()> {
+    use crate::segments::{Unit, analysis::Segments};
+    if !Segments::configured(ctx.config) {
+        return Err(crate::error::UsageError(format!(
+            "[recommend] fallback_by: {:?} means the report's k-means segments, but the config has no [segments] section; add one (unit = \"user\"), or drop it from fallback_by",
+            super::config::SEGMENTS
+        ))
+        .into());
+    }
+    let seg = ctx.product::<Segments>()?;
+    if seg.report.unit != Unit::User {
+        return Err(crate::error::UsageError(
+            "[recommend] fallback_by: the segments cluster sessions; popularity per segment needs [segments] unit = \"user\"".into(),
+        )
+        .into());
+    }
+    let mut of_user = std::collections::HashMap::new();
+    for (&(user, _), &label) in seg.ids.iter().zip(&seg.labels) {
+        of_user.insert(user, label + 1);
+    }
+    let mut values = vec![String::new()];
+    values.extend(seg.report.segments.iter().map(|s| s.name.clone()));
+    inter.groups[g] = ("segment".into(), values);
+    for u in &mut inter.users {
+        u.groups[g] = of_user.get(&u.user).copied().unwrap_or(0);
+    }
+    Ok(())
+}
+
 impl Analysis for Recommend {
     const KEY: &'static str = "recommend";
     const TITLE: &'static str = "recommendations";
@@ -53,6 +85,9 @@ impl Analysis for Recommend {
         let t = ctx.table();
         let fallback_by = fallback_columns(&o, t);
         for c in &fallback_by {
+            if c == super::config::SEGMENTS {
+                continue;
+            }
             if t.prop(c).is_none() {
                 return Err(crate::error::UsageError(format!(
                     "[recommend] fallback_by: the column {c:?} is not in the export"
@@ -77,6 +112,13 @@ impl Analysis for Recommend {
                 sessions: &ctx.sessions().of_event,
             },
         )?;
+        let mut inter = inter;
+        if let Some(g) = fallback_by
+            .iter()
+            .position(|c| c == super::config::SEGMENTS)
+        {
+            segment_groups(ctx, &mut inter, g)?;
+        }
         if let Some(w) = &o.weights {
             for e in w.keys() {
                 if !t.event_names.iter().any(|n| n == e) {

@@ -15,7 +15,8 @@
 //! ease_items = 2000               # EASE runs on this many most frequent items
 //! ease_lambda = 250.0             # default: chosen on a validation split from lambda_grid
 //! lambda_grid = [50.0, 250.0, 1000.0]
-//! fallback_by = ["channel", "device"]  # columns whose popularity serves cold-start users
+//! fallback_by = ["channel", "device"]  # columns whose popularity serves cold-start users;
+//!                                      # "[segments]": the users' k-means segments
 //! eval_events = ["purchase"]      # evaluate on each user's last such event (default: last counted)
 //! split_at = "2026-10-20"         # a global time split instead of leave-last-out
 //! bootstrap = 1000                # resamples for the CI against popularity
@@ -162,6 +163,9 @@ pub const DEFAULT_EASE_ITEMS: usize = 2000;
 pub const MAX_EASE_ITEMS: usize = 10_000;
 pub const DEFAULT_GRID: [f64; 3] = [50.0, 250.0, 1000.0];
 pub const DEFAULT_BOOTSTRAP: usize = 1000;
+/// In `fallback_by`: the report's k-means segments (`[segments]`, per
+/// user) instead of a column of the export.
+pub const SEGMENTS: &str = "[segments]";
 /// The most list entries a user can ask for.
 pub const MAX_K: usize = 1000;
 
@@ -351,7 +355,7 @@ impl RecommendSection {
     pub fn properties(&self) -> BTreeSet<String> {
         let mut out: BTreeSet<String> = self.item_column.iter().cloned().collect();
         match &self.fallback_by {
-            Some(cols) => out.extend(cols.iter().cloned()),
+            Some(cols) => out.extend(cols.iter().filter(|c| c.as_str() != SEGMENTS).cloned()),
             None => out.extend(
                 crate::segments::features::CHANNEL_COLUMNS
                     .iter()

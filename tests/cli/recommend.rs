@@ -491,3 +491,103 @@ fn a_catalog_titles_the_reasons_and_places_new_items_by_category() {
         assert!(err.contains(needle), "{extra:?}: {err}");
     }
 }
+
+/// `fallback_by = ["[segments]", …]`: the report's k-means segments of
+/// users serve as a fallback group, ahead of the columns.
+#[test]
+fn the_k_means_segments_are_a_fallback_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, cfg) = bookstore(dir.path(), 600);
+    let base = std::fs::read_to_string(&cfg).unwrap();
+    let with_segments = base.replace(
+        "fallback_by = [\"channel\", \"device\"]",
+        "fallback_by = [\"[segments]\", \"channel\"]",
+    );
+    assert_ne!(
+        with_segments, base,
+        "the generated config names its fallback columns"
+    );
+    let seg_cfg = dir.path().join("seg.toml");
+    std::fs::write(
+        &seg_cfg,
+        format!("{with_segments}\n[segments]\non = \"all\"\nk = 3\n"),
+    )
+    .unwrap();
+    let recs = dir.path().join("recs.csv");
+    let model = dir.path().join("recs.model");
+    // No user has 1000 items: every list comes from a fallback group.
+    jm().args([
+        "recommend",
+        "train",
+        &data,
+        "-q",
+        "--min-history",
+        "1000",
+        "--config",
+    ])
+    .arg(&seg_cfg)
+    .arg("--out")
+    .arg(&recs)
+    .arg("--model-out")
+    .arg(&model)
+    .assert()
+    .success();
+    let seg: serde_json::Value = serde_json::from_slice(
+        &jm()
+            .args(["segments", &data, "--json", "--config"])
+            .arg(&seg_cfg)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let names: Vec<String> = seg["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    let rows = read_csv(&recs);
+    let from_segment = rows
+        .iter()
+        .filter(|r| {
+            r["reason"]
+                .strip_prefix("popular with segment ")
+                .is_some_and(|n| names.iter().any(|s| s == n))
+        })
+        .count();
+    assert!(
+        from_segment > rows.len() / 2,
+        "{from_segment} of {}",
+        rows.len()
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    assert!(
+        m["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g[0] == "segment")
+    );
+    // Without a [segments] section, or with session segments: said plainly.
+    for (text, needle) in [
+        (with_segments.clone(), "no [segments] section"),
+        (
+            format!("{with_segments}\n[segments]\nunit = \"session\"\non = \"all\"\nk = 3\n"),
+            "unit = \"user\"",
+        ),
+    ] {
+        std::fs::write(&seg_cfg, text).unwrap();
+        let o = jm()
+            .args(["recommend", "train", &data, "-q", "--config"])
+            .arg(&seg_cfg)
+            .arg("--out")
+            .arg(&recs)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle), "{err}");
+    }
+}
