@@ -69,6 +69,13 @@ pub struct ActionShare {
     pub scored_users: u64,
     pub with_action: u64,
     pub share: f64,
+    /// Scored users of the group given each action.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub by_action: std::collections::BTreeMap<String, u64>,
+    /// The experiment's measured effects in the group, where
+    /// `[experiment] breakdown` is this column (exploratory, uncorrected).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub measured: Vec<crate::experiment::breakdown::SegmentEffect>,
 }
 
 /// Each user's first value of `column` (by user code), `(none)` without one.
@@ -136,11 +143,19 @@ impl Analysis for FairnessAnalysis {
     }
 
     fn run(ctx: &Context) -> Result<FairnessReport> {
+        use crate::experiment::analysis::Experiment;
         let trained = ctx.product::<Propensity>()?;
         let sec = ctx.config.fairness.clone().unwrap_or_default();
-        Ok(assess_trained(ctx.table(), trained, &sec, &mut |w| {
-            ctx.warn(w)
-        }))
+        let mut f = assess_trained(ctx.table(), trained, &sec, &mut |w| ctx.warn(w));
+        // The business impact per group: where the experiment broke its
+        // effects down by a fairness column, each group shows its own.
+        if Experiment::configured(ctx.config)
+            && let Ok(e) = ctx.product::<Experiment>()
+            && let Some(b) = &e.report.breakdown
+        {
+            attach_effects(&mut f, b);
+        }
+        Ok(f)
     }
 
     fn section(p: &FairnessReport) -> FairnessReport {
@@ -163,6 +178,21 @@ impl Analysis for FairnessAnalysis {
 
     fn aliases() -> &'static [Alias] {
         &[]
+    }
+}
+
+/// Gives each group of the column the experiment broke down by its
+/// measured effects.
+pub fn attach_effects(f: &mut FairnessReport, b: &crate::experiment::breakdown::Breakdown) {
+    for col in f.by.iter_mut().filter(|c| c.column == b.property) {
+        for a in &mut col.actions {
+            a.measured = b
+                .effects
+                .iter()
+                .filter(|e| e.value == a.group)
+                .cloned()
+                .collect();
+        }
     }
 }
 
@@ -223,11 +253,15 @@ pub fn assess_trained(
                 Some((d, e)) => (Some(d.map(round6)), e.map(|e| e.map(round6))),
                 None => (None, None),
             };
-            let mut actions: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+            type Tally = (u64, u64, std::collections::BTreeMap<String, u64>);
+            let mut actions: std::collections::BTreeMap<&str, Tally> = Default::default();
             for r in trained.scores.rows.iter().filter(|r| r.status == "scored") {
                 let e = actions.entry(groups[r.user as usize].as_str()).or_default();
                 e.0 += 1;
                 e.1 += u64::from(r.action.is_some());
+                if let Some(name) = r.action.and_then(|a| trained.scores.actions.get(a)) {
+                    *e.2.entry(name.clone()).or_default() += 1;
+                }
             }
             by.push(ByColumn {
                 column: (*col).clone(),
@@ -236,11 +270,13 @@ pub fn assess_trained(
                 equalized_odds_difference_ci: eo_ci,
                 actions: actions
                     .into_iter()
-                    .map(|(g, (n, a))| ActionShare {
+                    .map(|(g, (n, a, by_action))| ActionShare {
                         group: g.to_string(),
                         scored_users: n,
                         with_action: a,
                         share: round6(a as f64 / n as f64),
+                        by_action,
+                        measured: Vec::new(),
                     })
                     .collect(),
             });
@@ -348,6 +384,61 @@ pub fn document(f: &FairnessReport) -> Document {
             ]);
         }
         doc.push(Block::Table(t));
+        if b.actions
+            .iter()
+            .any(|a| !a.by_action.is_empty() || !a.measured.is_empty())
+        {
+            doc.push(Block::heading(
+                4,
+                line().text("Business impact by ").name(&b.column).done(),
+            ));
+            let mut t = Table::new(&[
+                ("group", Align::Left),
+                ("scored users", Align::Right),
+                ("actions assigned", Align::Left),
+                (
+                    "measured relative lift [95% CI] (experiment breakdown, exploratory)",
+                    Align::Left,
+                ),
+            ]);
+            for a in &b.actions {
+                let mut acts = line();
+                for (i, (name, n)) in a.by_action.iter().enumerate() {
+                    if i > 0 {
+                        acts = acts.text(", ");
+                    }
+                    acts = acts.name(name).text(format!(" {n}"));
+                }
+                let mut lift = line();
+                for (i, e) in a.measured.iter().enumerate() {
+                    if i > 0 {
+                        lift = lift.text("; ");
+                    }
+                    lift = lift
+                        .name(&e.metric)
+                        .text(" ")
+                        .data(&e.treatment)
+                        .text(" vs ")
+                        .data(&e.baseline);
+                    // Relative lifts, as the experiment section gives them.
+                    let rel = |x: f64| format!("{:+.1}%", x * 100.0);
+                    lift = match (e.lift, e.ci_low, e.ci_high) {
+                        (Some(l), Some(lo), Some(hi)) => {
+                            lift.text(format!(" {} [{}, {}]", rel(l), rel(lo), rel(hi)))
+                        }
+                        (Some(l), _, _) => lift.text(format!(" {}", rel(l))),
+                        _ => lift.text(" not estimated"),
+                    };
+                }
+                t.row(vec![
+                    Cell::spans(line().data(&a.group).done()),
+                    Cell::count(a.scored_users),
+                    Cell::spans(acts.done()),
+                    Cell::spans(lift.done()),
+                ]);
+            }
+            doc.push(Block::Table(t));
+        }
     }
     doc
 }

@@ -310,3 +310,79 @@ fn diff_tests_feature_drift_from_the_reports_alone() {
     assert!(cols.iter().any(|c| c["column"] == "score"));
     assert!(cols.iter().all(|c| c["statistic"].as_f64().is_some()));
 }
+
+/// Business impact per group: each fairness group counts the actions its
+/// users were given, and where the experiment breaks its effects down by
+/// the same column, carries that group's measured effects.
+#[test]
+fn fairness_groups_carry_their_actions_and_the_experiments_effects() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("e.parquet");
+    jm().args(["generate", "--scenario", "saas", "--experiment", "-q"])
+        .args(["--users", "6000", "--seed", "3", "--out"])
+        .arg(&data)
+        .assert()
+        .success();
+    let base = std::fs::read_to_string(dir.path().join("e.journey.toml")).unwrap();
+    let run = |text: &str| -> serde_json::Value {
+        let cfg = dir.path().join("b.toml");
+        std::fs::write(&cfg, text).unwrap();
+        let out = dir.path().join("out");
+        jm().args(["report", "-q"])
+            .arg(&data)
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap()
+    };
+    let v = run(&base.replacen(
+        "[experiment]\n",
+        "[experiment]\nbreakdown = \"channel\"\n",
+        1,
+    ));
+    let effects = v["experiment"]["breakdown"]["effects"].as_array().unwrap();
+    assert!(!effects.is_empty());
+    let by = v["fairness"]["by"].as_array().unwrap();
+    let channel = by.iter().find(|b| b["column"] == "channel").unwrap();
+    let mut measured = 0;
+    for a in channel["actions"].as_array().unwrap() {
+        let given: u64 = a["by_action"]
+            .as_object()
+            .map_or(0, |m| m.values().map(|n| n.as_u64().unwrap()).sum());
+        assert_eq!(given, a["with_action"].as_u64().unwrap(), "{a}");
+        let mine: Vec<&serde_json::Value> = effects
+            .iter()
+            .filter(|e| e["value"] == a["group"])
+            .collect();
+        let got: Vec<&serde_json::Value> = a["measured"]
+            .as_array()
+            .map(|m| m.iter().collect())
+            .unwrap_or_default();
+        assert_eq!(got, mine, "{}", a["group"]);
+        measured += got.len();
+    }
+    assert!(measured > 0);
+    // Another column's groups have actions but no measured effects.
+    let device = by.iter().find(|b| b["column"] == "device").unwrap();
+    assert!(
+        device["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a.get("measured").is_none())
+    );
+    let md = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap();
+    assert!(md.contains("#### Business impact by `channel`"), "{md}");
+    // Without a breakdown there is nothing to measure per group.
+    let v = run(&base);
+    assert!(v["fairness"]["by"].as_array().unwrap().iter().all(|b| {
+        b["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a.get("measured").is_none())
+    }));
+}
