@@ -14,6 +14,9 @@ pub struct DiffReport {
     pub old_schema: String,
     pub new_schema: String,
     pub rows: Option<RowsChange>,
+    /// The event mix compared (both reports' event vocabularies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_mix: Option<EventMix>,
     /// One entry per analysis section either report holds.
     pub sections: Vec<DiffPart>,
     /// Things that could not be compared, said plainly.
@@ -52,6 +55,102 @@ pub struct RowsChange {
     pub read: Change,
     pub users: Change,
     pub rejected_share: Change,
+}
+
+/// Evidently's threshold for its categorical Jensen–Shannon test.
+pub const EVENT_MIX_THRESHOLD: f64 = 0.1;
+
+/// Events listed by name in the comparison: the largest movers.
+const EVENT_MIX_SHOWN: usize = 10;
+
+/// How the share of each event name moved between the two exports,
+/// with one drift statistic over the whole mix.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EventMix {
+    /// scipy's `jensenshannon` distance (natural log) of the two event
+    /// distributions, as Evidently tests a categorical column with more
+    /// than 1,000 rows.
+    pub method: &'static str,
+    pub statistic: f64,
+    pub threshold: f64,
+    /// statistic ≥ threshold (Evidently's rule).
+    pub drifted: bool,
+    pub events_old: u64,
+    pub events_new: u64,
+    /// Event names in either export.
+    pub names: u64,
+    /// The largest share changes, largest first (ties by name).
+    pub largest_changes: Vec<EventShare>,
+    /// Names in only one export.
+    pub only_old: Vec<String>,
+    pub only_new: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EventShare {
+    pub event: String,
+    pub share: Change,
+}
+
+fn vocabulary(v: &Value) -> Option<std::collections::BTreeMap<String, f64>> {
+    v.pointer("/data/event_vocabulary")?
+        .as_array()?
+        .iter()
+        .map(|e| {
+            Some((
+                e.get("event")?.as_str()?.to_string(),
+                e.get("count")?.as_f64()?,
+            ))
+        })
+        .collect()
+}
+
+/// The event mix of two reports, when both list their events.
+pub fn event_mix(old: &Value, new: &Value) -> Option<EventMix> {
+    let (a, b) = (vocabulary(old)?, vocabulary(new)?);
+    let (ta, tb) = (a.values().sum::<f64>(), b.values().sum::<f64>());
+    if ta <= 0.0 || tb <= 0.0 {
+        return None;
+    }
+    let names: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let (p, q): (Vec<f64>, Vec<f64>) = names
+        .iter()
+        .map(|n| {
+            (
+                a.get(*n).copied().unwrap_or(0.0),
+                b.get(*n).copied().unwrap_or(0.0),
+            )
+        })
+        .unzip();
+    let statistic = round6(crate::drift::stattest::jensen_shannon(&p, &q));
+    let mut changes: Vec<EventShare> = names
+        .iter()
+        .zip(p.iter().zip(&q))
+        .map(|(n, (x, y))| EventShare {
+            event: (*n).clone(),
+            share: Change::new(x / ta, y / tb),
+        })
+        .collect();
+    changes.sort_by(|x, y| {
+        y.share
+            .change
+            .abs()
+            .total_cmp(&x.share.change.abs())
+            .then_with(|| x.event.cmp(&y.event))
+    });
+    changes.truncate(EVENT_MIX_SHOWN);
+    Some(EventMix {
+        method: "jensenshannon",
+        statistic,
+        threshold: EVENT_MIX_THRESHOLD,
+        drifted: statistic >= EVENT_MIX_THRESHOLD,
+        events_old: ta as u64,
+        events_new: tb as u64,
+        names: names.len() as u64,
+        largest_changes: changes,
+        only_old: a.keys().filter(|k| !b.contains_key(*k)).cloned().collect(),
+        only_new: b.keys().filter(|k| !a.contains_key(*k)).cloned().collect(),
+    })
 }
 
 /// The number at a JSON pointer.
@@ -109,6 +208,7 @@ pub fn compare(old: &Value, new: &Value) -> DiffReport {
         old_schema: os,
         new_schema: ns,
         rows,
+        event_mix: event_mix(old, new),
         sections,
         notes,
     }
@@ -209,6 +309,32 @@ mod tests {
         let wide_ref: Vec<(u32, f64)> = (100..300).map(|b| (b, 1.0)).collect();
         let p = quantile_psi(&wide_ref, &[(900, 100.0)], 1000).unwrap();
         assert!(p > 1.0, "{p}");
+    }
+
+    #[test]
+    fn the_event_mix_compares_shares_and_names_new_and_gone_events() {
+        let rep = |events: &[(&str, u64)]| {
+            serde_json::json!({"data": {"event_vocabulary": events
+                .iter()
+                .map(|(e, n)| serde_json::json!({"event": e, "count": n, "users": 1}))
+                .collect::<Vec<_>>()}})
+        };
+        let same = event_mix(&rep(&[("a", 50), ("b", 50)]), &rep(&[("b", 5), ("a", 5)])).unwrap();
+        assert_eq!(same.statistic, 0.0);
+        assert!(!same.drifted);
+        let m = event_mix(&rep(&[("a", 90), ("b", 10)]), &rep(&[("a", 50), ("c", 50)])).unwrap();
+        // √(½ KL(p‖m) + ½ KL(q‖m)), m = (p + q)/2, natural log: scipy's
+        // jensenshannon([.9, .1, 0], [.5, 0, .5]) by its definition.
+        assert!((m.statistic - 0.486_742).abs() < 1e-6, "{}", m.statistic);
+        assert!(m.drifted);
+        assert_eq!(
+            (m.only_old.as_slice(), m.only_new.as_slice()),
+            (&["b".to_string()][..], &["c".to_string()][..])
+        );
+        assert_eq!(m.largest_changes[0].event, "c");
+        assert_eq!(m.largest_changes[0].share.change, 0.5);
+        assert!(event_mix(&rep(&[]), &rep(&[("a", 1)])).is_none());
+        assert!(event_mix(&serde_json::json!({}), &rep(&[("a", 1)])).is_none());
     }
 
     #[test]

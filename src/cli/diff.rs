@@ -32,6 +32,9 @@ pub struct DiffArgs {
     /// Exit with code 4 when the score PSI exceeds this value
     #[arg(long, value_name = "PSI")]
     pub fail_on_drift: Option<f64>,
+    /// Exit with code 4 when the event mix drifted (Jensen–Shannon distance at or above 0.1)
+    #[arg(long)]
+    pub fail_on_event_mix: bool,
     /// A missing OLD (the first night) is a note and exit 0, not an error
     #[arg(long)]
     pub allow_missing_old: bool,
@@ -70,6 +73,24 @@ pub fn run(args: &DiffArgs) -> Result<()> {
         super::out(&crate::doc::markdown::render(
             &crate::report::sections::diff::document(&d),
         ))?;
+    }
+    if args.fail_on_event_mix {
+        match &d.event_mix {
+            Some(m) if m.drifted => {
+                return Err(CheckFailed(format!(
+                    "the event mix drifted: Jensen–Shannon distance {:.4} >= {}",
+                    m.statistic, m.threshold
+                ))
+                .into());
+            }
+            None => {
+                return Err(CheckFailed(
+                    "--fail-on-event-mix: a report lists no events to compare".into(),
+                )
+                .into());
+            }
+            _ => {}
+        }
     }
     if let Some(limit) = args.fail_on_drift {
         match d.drift() {

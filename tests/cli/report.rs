@@ -387,6 +387,56 @@ fn diff_shows_changes_and_fails_on_drift_only_when_asked() {
             .len(),
         2
     );
+    // Two draws of the same shop: the event mix does not drift.
+    let mix = &v["event_mix"];
+    assert_eq!(mix["method"], "jensenshannon");
+    assert_eq!(mix["drifted"], false, "{mix}");
+    assert!(mix["statistic"].as_f64().unwrap() < 0.02, "{mix}");
+    jm().args(["diff", "--fail-on-event-mix"])
+        .arg(&a)
+        .arg(&b)
+        .assert()
+        .success();
+    // A night where half the events are a new one: drifted, named, gated.
+    let c = dir.path().join("c.csv");
+    let text = std::fs::read_to_string(dir.path().join("b.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().to_string();
+    let event_col = header.split(',').position(|h| h == "event").unwrap();
+    let mut shifted = vec![header];
+    for (i, l) in lines.enumerate() {
+        let mut f: Vec<&str> = l.split(',').collect();
+        if i % 2 == 0 {
+            f[event_col] = "app_crash";
+        }
+        shifted.push(f.join(","));
+    }
+    std::fs::write(&c, shifted.join("\n") + "\n").unwrap();
+    jm().arg("report")
+        .arg(&c)
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--out")
+        .arg(dir.path().join("c"))
+        .assert()
+        .success();
+    let cj = dir.path().join("c/report.json");
+    let out = jm()
+        .args(["diff", "--json"])
+        .arg(&a)
+        .arg(&cj)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["event_mix"]["drifted"], true);
+    assert_eq!(v["event_mix"]["only_new"], serde_json::json!(["app_crash"]));
+    assert_eq!(v["event_mix"]["largest_changes"][0]["event"], "app_crash");
+    jm().args(["diff", "--fail-on-event-mix"])
+        .arg(&a)
+        .arg(&cj)
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("the event mix drifted"));
     jm().arg("diff")
         .arg(&a)
         .arg(&a)

@@ -43,6 +43,49 @@ pub fn document(d: &DiffReport) -> Document {
         doc.push(Block::title(2, "Data"));
         doc.push(Block::Table(t));
     }
+    if let Some(m) = &d.event_mix {
+        doc.push(Block::title(2, "Event mix"));
+        let mut l = line().text(format!(
+            "Jensen–Shannon distance of the event distributions {:.4} (Evidently's threshold {}): {}. {} events before, {} after, {} event names.",
+            m.statistic,
+            m.threshold,
+            if m.drifted { "drifted" } else { "no drift" },
+            crate::doc::fmt::thousands(m.events_old),
+            crate::doc::fmt::thousands(m.events_new),
+            m.names
+        ));
+        for (what, names) in [
+            ("Only before: ", &m.only_old),
+            ("Only after: ", &m.only_new),
+        ] {
+            if !names.is_empty() {
+                l = l.text(format!(" {what}"));
+                for (i, n) in names.iter().enumerate() {
+                    if i > 0 {
+                        l = l.text(", ");
+                    }
+                    l = l.name(n);
+                }
+                l = l.text(".");
+            }
+        }
+        doc.push(Block::para(l.done()));
+        let mut t = Table::new(&[
+            ("event", Align::Left),
+            ("share before", Align::Right),
+            ("share after", Align::Right),
+            ("change", Align::Right),
+        ]);
+        for e in &m.largest_changes {
+            t.row(vec![
+                Cell::name(&e.event),
+                Cell::pct(e.share.old),
+                Cell::pct(e.share.new),
+                change(&e.share),
+            ]);
+        }
+        doc.push(Block::Table(t));
+    }
     for part in &d.sections {
         doc.extend(part.document.iter().cloned());
     }
