@@ -289,57 +289,43 @@ fn aggregates_of_another_config_are_refused() {
     let job = std::fs::read_to_string(run.join("job.py")).unwrap();
     assert!(job.contains("def evaluate("));
 
-    let o = jm()
-        .args(["report", "--aggregates"])
-        .arg(&run)
-        .arg("--config")
-        .arg(&other)
-        .arg("--out")
-        .arg(d.join("x"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
+    // `report --aggregates RUN` with these arguments: its exit code and stderr.
+    let refused = |args: &[&std::ffi::OsStr]| {
+        let o = jm()
+            .args(["report", "--aggregates"])
+            .arg(&run)
+            .args(args)
+            .arg("--out")
+            .arg(d.join("x"))
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let flag = |s: &'static str| std::ffi::OsStr::new(s);
+    let (code, err) = refused(&[flag("--config"), other.as_os_str()]);
+    assert_eq!(code, Some(2));
     assert!(err.contains("computed for another config"), "{err}");
 
     // The same config, but the job never ran: no aggregates to read.
-    let o = jm()
-        .args(["report", "--aggregates"])
-        .arg(&run)
-        .arg("--config")
-        .arg(&cfg)
-        .arg("--out")
-        .arg(d.join("x"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(3));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let (code, err) = refused(&[flag("--config"), cfg.as_os_str()]);
+    assert_eq!(code, Some(3));
     assert!(err.contains("_SUCCESS"), "{err}");
 
     // A session gap is part of what the counts mean.
-    let o = jm()
-        .args(["report", "--aggregates"])
-        .arg(&run)
-        .arg("--config")
-        .arg(&cfg)
-        .args(["--session-gap", "5m", "--out"])
-        .arg(d.join("x"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
+    let (code, _) = refused(&[
+        flag("--config"),
+        cfg.as_os_str(),
+        flag("--session-gap"),
+        flag("5m"),
+    ]);
+    assert_eq!(code, Some(2));
 
     // Input files and --aggregates together are a usage error.
-    let o = jm()
-        .args(["report", "--aggregates"])
-        .arg(&run)
-        .arg(&events)
-        .arg("--config")
-        .arg(&cfg)
-        .arg("--out")
-        .arg(d.join("x"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
+    let (code, _) = refused(&[events.as_os_str(), flag("--config"), cfg.as_os_str()]);
+    assert_eq!(code, Some(2));
 }
 
 #[test]
