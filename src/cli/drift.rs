@@ -79,6 +79,7 @@ pub fn run(args: &DriftArgs) -> Result<()> {
         } else {
             args.by.clone()
         },
+        fairness: cfg.fairness.clone().unwrap_or_default(),
     };
     if !(opts.drift_share > 0.0 && opts.drift_share <= 1.0) {
         return Err(UsageError(format!(

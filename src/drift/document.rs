@@ -176,6 +176,10 @@ pub fn document(r: &DriftReport) -> Document {
             ));
         }
     }
+    if let Some(f) = &r.fairness {
+        // The report's Fairness section, on the current export's outcomes.
+        doc.extend(crate::fairness::analysis::document(f));
+    }
     if !r.notes.is_empty() {
         doc.push(Block::Bullets(
             r.notes.iter().map(|n| line().text(n).done()).collect(),

@@ -36,6 +36,9 @@ pub struct DriftOptions {
     pub psi_bins: PsiBins,
     /// Empty: chosen automatically.
     pub by: Vec<String>,
+    /// With a model: how to assess the fairness of its decisions on the
+    /// current export's labeled users (`[fairness]`).
+    pub fairness: crate::fairness::analysis::FairnessSection,
 }
 
 impl Default for DriftOptions {
@@ -44,6 +47,7 @@ impl Default for DriftOptions {
             drift_share: 0.5,
             psi_bins: PsiBins::Deciles,
             by: Vec::new(),
+            fairness: Default::default(),
         }
     }
 }
@@ -59,6 +63,10 @@ pub struct DriftReport {
     pub columns: Vec<ColumnDrift>,
     /// With a model: its performance where labels are known.
     pub performance: Option<performance::Performance>,
+    /// With a model: the fairness of its decisions on the current export's
+    /// users whose label window has closed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fairness: Option<crate::fairness::analysis::FairnessReport>,
     pub notes: Vec<String>,
 }
 
@@ -242,6 +250,7 @@ impl DriftReport {
             psi_bins: opts.psi_bins,
             columns,
             performance: None,
+            fairness: None,
             notes,
         }
     }
@@ -269,6 +278,7 @@ pub fn run(
     }
     let scored: Option<[u64; 2]>;
     let mut perf = None;
+    let mut fairness = None;
     match model {
         Some(m) => {
             let r = crate::propensity::inputs(reference.0, reference.1, m)?;
@@ -283,6 +293,7 @@ pub fn run(
                     !c.labels.is_empty() || c.users.is_empty(),
                 ],
             ));
+            fairness = current_fairness(current.0, &c, m, &opts.fairness, &mut notes);
             for (k, f) in m.features.iter().enumerate() {
                 built.push(columns::user_column(
                     f.name.clone(),
@@ -374,7 +385,51 @@ pub fn run(
         notes,
     );
     report.performance = perf;
+    report.fairness = fairness;
     Ok(Drift { report, users })
+}
+
+/// The fairness of the model's decisions on the current export's users
+/// whose label window has closed (fairness once outcomes are known, not
+/// only on the training hold-out); None without labels or group columns.
+fn current_fairness(
+    t: &crate::ingest::EventTable,
+    c: &crate::propensity::ModelInputs,
+    m: &crate::propensity::ModelFile,
+    sec: &crate::fairness::analysis::FairnessSection,
+    notes: &mut Vec<String>,
+) -> Option<crate::fairness::analysis::FairnessReport> {
+    let columns = if sec.groups.is_empty() {
+        m.properties.clone()
+    } else {
+        sec.groups.clone()
+    };
+    if columns.is_empty() || c.labels.is_empty() {
+        return None;
+    }
+    let (mut users, mut p, mut y) = (Vec::new(), Vec::new(), Vec::new());
+    for ((&u, &s), l) in c.users.iter().zip(&c.scores).zip(&c.labels) {
+        if let Some(l) = l {
+            users.push(u);
+            p.push(s);
+            y.push(*l);
+        }
+    }
+    if users.is_empty() {
+        return None;
+    }
+    let (f, _) = crate::fairness::analysis::assess_users(
+        t,
+        &users,
+        &p,
+        &y,
+        m.threshold,
+        &columns,
+        sec,
+        "the current export's users whose label window has closed",
+        &mut |w| notes.push(w),
+    );
+    (!f.by.is_empty()).then_some(f)
 }
 
 /// What [`run`] returns: the report, and the per-user values it tested.

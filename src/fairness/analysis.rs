@@ -204,98 +204,125 @@ pub fn assess_trained(
     sec: &FairnessSection,
     warn: &mut dyn FnMut(String),
 ) -> FairnessReport {
-    {
-        let columns = if sec.groups.is_empty() {
-            trained.model.properties.clone()
-        } else {
-            sec.groups.clone()
-        };
-        let n_boot = sec.bootstrap.unwrap_or(DEFAULT_BOOTSTRAP);
-        let seed = sec.seed.unwrap_or(0);
-        let m = &trained.matrix;
-        let lin = trained.model.linear();
-        let threshold = trained.model.threshold;
-        let rows: Vec<usize> = (0..m.users.len()).filter(|&i| m.holdout[i]).collect();
-        let p: Vec<f64> = rows
-            .iter()
-            .map(|&i| lin.predict_row(m.values.row(i).as_slice().expect("row-major")))
-            .collect();
-        let y: Vec<bool> = rows.iter().map(|&i| m.labels[i]).collect();
-        let pred: Vec<bool> = p.iter().map(|&s| s >= threshold).collect();
-        let mut present: Vec<(&String, Vec<String>)> = Vec::new();
-        for col in &columns {
-            match user_groups(t, col) {
-                Some(g) => present.push((col, g)),
-                None => warn(format!(
-                    "fairness: column {} is not in the data; not assessed",
-                    crate::doc::rich::code(col)
-                )),
+    let columns = if sec.groups.is_empty() {
+        trained.model.properties.clone()
+    } else {
+        sec.groups.clone()
+    };
+    let m = &trained.matrix;
+    let lin = trained.model.linear();
+    let rows: Vec<usize> = (0..m.users.len()).filter(|&i| m.holdout[i]).collect();
+    let users: Vec<u32> = rows.iter().map(|&i| m.users[i]).collect();
+    let p: Vec<f64> = rows
+        .iter()
+        .map(|&i| lin.predict_row(m.values.row(i).as_slice().expect("row-major")))
+        .collect();
+    let y: Vec<bool> = rows.iter().map(|&i| m.labels[i]).collect();
+    let (mut f, present) = assess_users(
+        t,
+        &users,
+        &p,
+        &y,
+        trained.model.threshold,
+        &columns,
+        sec,
+        "its hold-out users at training",
+        warn,
+    );
+    for (b, (_, groups)) in f.by.iter_mut().zip(&present) {
+        type Tally = (u64, u64, std::collections::BTreeMap<String, u64>);
+        let mut actions: std::collections::BTreeMap<&str, Tally> = Default::default();
+        for r in trained.scores.rows.iter().filter(|r| r.status == "scored") {
+            let e = actions.entry(groups[r.user as usize].as_str()).or_default();
+            e.0 += 1;
+            e.1 += u64::from(r.action.is_some());
+            if let Some(name) = r.action.and_then(|a| trained.scores.actions.get(a)) {
+                *e.2.entry(name.clone()).or_default() += 1;
             }
         }
-        let per_row: Vec<Vec<&str>> = present
-            .iter()
-            .map(|(_, groups)| {
-                rows.iter()
-                    .map(|&i| groups[m.users[i] as usize].as_str())
-                    .collect()
+        b.actions = actions
+            .into_iter()
+            .map(|(g, (n, a, by_action))| ActionShare {
+                group: g.to_string(),
+                scored_users: n,
+                with_action: a,
+                share: round6(a as f64 / n as f64),
+                by_action,
+                measured: Vec::new(),
             })
             .collect();
-        let intervals = if n_boot > 0 && !y.is_empty() {
-            bootstrap_columns(&y, &pred, &per_row, n_boot, seed)
-        } else {
-            Vec::new()
-        };
-        let mut by = Vec::new();
-        for (k, ((col, groups), g)) in present.iter().zip(&per_row).enumerate() {
-            let mut fairness = assess(&y, &pred, Some(&p), g);
-            round_fairness(&mut fairness);
-            let (dp_ci, eo_ci) = match intervals.get(k) {
-                Some((d, e)) => (Some(d.map(round6)), e.map(|e| e.map(round6))),
-                None => (None, None),
-            };
-            type Tally = (u64, u64, std::collections::BTreeMap<String, u64>);
-            let mut actions: std::collections::BTreeMap<&str, Tally> = Default::default();
-            for r in trained.scores.rows.iter().filter(|r| r.status == "scored") {
-                let e = actions.entry(groups[r.user as usize].as_str()).or_default();
-                e.0 += 1;
-                e.1 += u64::from(r.action.is_some());
-                if let Some(name) = r.action.and_then(|a| trained.scores.actions.get(a)) {
-                    *e.2.entry(name.clone()).or_default() += 1;
-                }
-            }
-            by.push(ByColumn {
-                column: (*col).clone(),
-                fairness,
-                demographic_parity_difference_ci: dp_ci,
-                equalized_odds_difference_ci: eo_ci,
-                actions: actions
-                    .into_iter()
-                    .map(|(g, (n, a, by_action))| ActionShare {
-                        group: g.to_string(),
-                        scored_users: n,
-                        with_action: a,
-                        share: round6(a as f64 / n as f64),
-                        by_action,
-                        measured: Vec::new(),
-                    })
-                    .collect(),
-            });
-        }
-        let worst = |f: fn(&ByColumn) -> Option<f64>| by.iter().filter_map(f).reduce(f64::max);
-        FairnessReport {
-            data: "the propensity model's hold-out users at training".into(),
-            users: rows.len() as u64,
-            threshold: round6(threshold),
-            bootstrap: n_boot as u64,
-            seed,
-            min_group_size: SMALL_GROUP,
-            demographic_parity_difference: worst(|b| {
-                Some(b.fairness.demographic_parity.difference)
-            }),
-            equalized_odds_difference: worst(|b| b.fairness.equalized_odds.map(|e| e.difference)),
-            by,
+    }
+    f
+}
+
+/// The fairness of the decisions `score ≥ threshold` over `users` (table
+/// user codes) with known outcomes `y`: the training hold-out, or a later
+/// export's users whose label window has closed (`journeymap drift
+/// --model`). Returns the report (no action allocation) and each assessed
+/// column's group per user code.
+#[allow(clippy::too_many_arguments)]
+pub fn assess_users(
+    t: &EventTable,
+    users: &[u32],
+    p: &[f64],
+    y: &[bool],
+    threshold: f64,
+    columns: &[String],
+    sec: &FairnessSection,
+    data: &str,
+    warn: &mut dyn FnMut(String),
+) -> (FairnessReport, Vec<(String, Vec<String>)>) {
+    let n_boot = sec.bootstrap.unwrap_or(DEFAULT_BOOTSTRAP);
+    let seed = sec.seed.unwrap_or(0);
+    let pred: Vec<bool> = p.iter().map(|&s| s >= threshold).collect();
+    let mut present: Vec<(String, Vec<String>)> = Vec::new();
+    for col in columns {
+        match user_groups(t, col) {
+            Some(g) => present.push((col.clone(), g)),
+            None => warn(format!(
+                "fairness: column {} is not in the data; not assessed",
+                crate::doc::rich::code(col)
+            )),
         }
     }
+    let per_row: Vec<Vec<&str>> = present
+        .iter()
+        .map(|(_, groups)| users.iter().map(|&u| groups[u as usize].as_str()).collect())
+        .collect();
+    let intervals = if n_boot > 0 && !y.is_empty() {
+        bootstrap_columns(y, &pred, &per_row, n_boot, seed)
+    } else {
+        Vec::new()
+    };
+    let mut by = Vec::new();
+    for (k, ((col, _), g)) in present.iter().zip(&per_row).enumerate() {
+        let mut fairness = assess(y, &pred, Some(p), g);
+        round_fairness(&mut fairness);
+        let (dp_ci, eo_ci) = match intervals.get(k) {
+            Some((d, e)) => (Some(d.map(round6)), e.map(|e| e.map(round6))),
+            None => (None, None),
+        };
+        by.push(ByColumn {
+            column: col.clone(),
+            fairness,
+            demographic_parity_difference_ci: dp_ci,
+            equalized_odds_difference_ci: eo_ci,
+            actions: Vec::new(),
+        });
+    }
+    let worst = |f: fn(&ByColumn) -> Option<f64>| by.iter().filter_map(f).reduce(f64::max);
+    let report = FairnessReport {
+        data: data.into(),
+        users: users.len() as u64,
+        threshold: round6(threshold),
+        bootstrap: n_boot as u64,
+        seed,
+        min_group_size: SMALL_GROUP,
+        demographic_parity_difference: worst(|b| Some(b.fairness.demographic_parity.difference)),
+        equalized_odds_difference: worst(|b| b.fairness.equalized_odds.map(|e| e.difference)),
+        by,
+    };
+    (report, present)
 }
 
 fn headline(f: &FairnessReport) -> Line {
@@ -319,8 +346,8 @@ fn ci(v: Option<[f64; 2]>) -> String {
 pub fn document(f: &FairnessReport) -> Document {
     let mut doc = vec![Block::title(2, "Fairness")];
     doc.push(Block::text(format!(
-        "Decisions of the propensity model on its {} hold-out users (selected: score at least {:.3}), by group; fairlearn's definitions. Groups under {} users are marked small and kept.",
-        f.users, f.threshold, f.min_group_size
+        "Decisions of the propensity model on {}: {} users (selected: score at least {:.3}), by group; fairlearn's definitions. Groups under {} users are marked small and kept.",
+        f.data, f.users, f.threshold, f.min_group_size
     )));
     let opt = |v: Option<f64>| Cell::opt(v.map(|x| Cell::fixed(x, 3)));
     for b in &f.by {

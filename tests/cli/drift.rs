@@ -386,3 +386,76 @@ fn fairness_groups_carry_their_actions_and_the_experiments_effects() {
             .all(|a| a.get("measured").is_none())
     }));
 }
+
+/// Fairness once outcomes are known: `drift --model` assesses the model's
+/// decisions on the later export's users whose label window has closed,
+/// and finds the group the generator made the model under-serve there.
+#[test]
+fn fairness_is_assessed_on_a_later_export_once_its_labels_are_known() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = |seed: &str, name: &str| {
+        let p = dir.path().join(name);
+        jm().args([
+            "generate",
+            "--fairness",
+            "-q",
+            "--users",
+            "12000",
+            "--seed",
+            seed,
+            "--out",
+        ])
+        .arg(&p)
+        .assert()
+        .success();
+        p.display().to_string()
+    };
+    let (reference, current) = (export("3", "ref.csv"), export("4", "cur.csv"));
+    let cfg = dir.path().join("ref.journey.toml");
+    let model = dir.path().join("model.json");
+    jm().args(["propensity", "train", "-q", &reference, "--config"])
+        .arg(&cfg)
+        .arg("--model-out")
+        .arg(&model)
+        .assert()
+        .success();
+    let cfg_s = cfg.display().to_string();
+    let model_s = model.display().to_string();
+    let v = json_of(&[
+        "drift", &reference, &current, "--model", &model_s, "--config", &cfg_s, "-q",
+    ]);
+    let f = &v["fairness"];
+    assert_eq!(
+        f["data"],
+        "the current export's users whose label window has closed"
+    );
+    assert_eq!(f["users"], v["performance"]["current"]["labeled_users"]);
+    let device = f["by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["column"] == "device")
+        .unwrap();
+    let mut auc: Vec<(&str, f64)> = device["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["group"].as_str().unwrap(), g["auc"].as_f64().unwrap()))
+        .collect();
+    auc.sort_by(|a, b| a.1.total_cmp(&b.1));
+    assert_eq!(auc[0].0, "tablet", "{device}");
+    let md = jm()
+        .args([
+            "drift", &reference, &current, "--model", &model_s, "--config", &cfg_s, "-q",
+        ])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(
+        md.contains("## Fairness") && md.contains("label window has closed"),
+        "{md}"
+    );
+    // Without a model there are no decisions to assess.
+    let v = json_of(&["drift", &reference, &current, "-q"]);
+    assert!(v.get("fairness").is_none());
+}
