@@ -24,6 +24,48 @@ fn drifted_export(dir: &Path, users: usize, seed: u64) -> String {
     out.display().to_string()
 }
 
+/// `generate --fairness` (12,000 users): tablet users are under-served.
+fn fairness_export(dir: &Path, seed: &str, name: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    jm().args([
+        "generate",
+        "--fairness",
+        "-q",
+        "--users",
+        "12000",
+        "--seed",
+        seed,
+        "--out",
+    ])
+    .arg(&p)
+    .assert()
+    .success();
+    p
+}
+
+/// A fairness section's column: its groups sorted by one figure, and the
+/// column itself.
+fn groups_by<'a>(
+    f: &'a serde_json::Value,
+    column: &str,
+    figure: &str,
+) -> (Vec<(&'a str, f64)>, &'a serde_json::Value) {
+    let col = f["by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["column"] == column)
+        .unwrap();
+    let mut g: Vec<(&str, f64)> = col["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["group"].as_str().unwrap(), g[figure].as_f64().unwrap()))
+        .collect();
+    g.sort_by(|a, b| a.1.total_cmp(&b.1));
+    (g, col)
+}
+
 #[test]
 fn planted_drift_is_found_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
@@ -181,20 +223,7 @@ fn empty_tiny_and_unlike_exports_give_clear_output() {
 #[test]
 fn the_fairness_section_finds_the_under_served_group() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("shop.csv");
-    jm().args([
-        "generate",
-        "--fairness",
-        "-q",
-        "--users",
-        "12000",
-        "--seed",
-        "3",
-        "--out",
-    ])
-    .arg(&data)
-    .assert()
-    .success();
+    let data = fairness_export(dir.path(), "3", "shop.csv");
     let cfg = dir.path().join("shop.journey.toml");
     let out = dir.path().join("out");
     let st = jm()
@@ -216,23 +245,10 @@ fn the_fairness_section_finds_the_under_served_group() {
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     let f = &r["fairness"];
-    let device = f["by"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["column"] == "device")
-        .unwrap();
-    let groups = device["groups"].as_array().unwrap();
-    let by = |k: &str| {
-        let mut g: Vec<(&str, f64)> = groups
-            .iter()
-            .map(|g| (g["group"].as_str().unwrap(), g[k].as_f64().unwrap()))
-            .collect();
-        g.sort_by(|a, b| a.1.total_cmp(&b.1));
-        g
-    };
-    assert_eq!(by("auc")[0].0, "tablet", "{device}");
-    assert_eq!(by("calibration_error").last().unwrap().0, "tablet");
+    let (auc, device) = groups_by(f, "device", "auc");
+    assert_eq!(auc[0].0, "tablet", "{device}");
+    let (cal, _) = groups_by(f, "device", "calibration_error");
+    assert_eq!(cal.last().unwrap().0, "tablet");
     let [lo, hi] = [0, 1].map(|k| device["equalized_odds_difference_ci"][k].as_f64().unwrap());
     assert!(lo <= hi && hi <= 1.0);
     assert!(f["equalized_odds_difference"].as_f64().unwrap() > 0.1);
@@ -394,21 +410,9 @@ fn fairness_groups_carry_their_actions_and_the_experiments_effects() {
 fn fairness_is_assessed_on_a_later_export_once_its_labels_are_known() {
     let dir = tempfile::tempdir().unwrap();
     let export = |seed: &str, name: &str| {
-        let p = dir.path().join(name);
-        jm().args([
-            "generate",
-            "--fairness",
-            "-q",
-            "--users",
-            "12000",
-            "--seed",
-            seed,
-            "--out",
-        ])
-        .arg(&p)
-        .assert()
-        .success();
-        p.display().to_string()
+        fairness_export(dir.path(), seed, name)
+            .display()
+            .to_string()
     };
     let (reference, current) = (export("3", "ref.csv"), export("4", "cur.csv"));
     let cfg = dir.path().join("ref.journey.toml");
@@ -430,19 +434,7 @@ fn fairness_is_assessed_on_a_later_export_once_its_labels_are_known() {
         "the current export's users whose label window has closed"
     );
     assert_eq!(f["users"], v["performance"]["current"]["labeled_users"]);
-    let device = f["by"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["column"] == "device")
-        .unwrap();
-    let mut auc: Vec<(&str, f64)> = device["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| (g["group"].as_str().unwrap(), g["auc"].as_f64().unwrap()))
-        .collect();
-    auc.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let (auc, device) = groups_by(f, "device", "auc");
     assert_eq!(auc[0].0, "tablet", "{device}");
     let md = jm()
         .args([

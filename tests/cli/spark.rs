@@ -20,7 +20,11 @@ event = "purchase"
 steps = ["product_view", "add_to_cart", { event = "begin_checkout", device = "mobile" }, "purchase"]
 exclude = ["remove_from_cart"]
 window = "7d"
+"#;
 
+/// The stages both configs map (a predicate with a property, an event in
+/// two stages, one that never occurs).
+const STAGES: &str = r#"
 [[stages]]
 name = "Awareness"
 events = ["page_view", { event = "search", device = "mobile" }]
@@ -48,18 +52,6 @@ steps = ["page_view", "product_view", "add_to_cart"]
 mode = "strict"
 per = "session"
 exclude = ["compare"]
-
-[[stages]]
-name = "Awareness"
-events = ["page_view", { event = "search", device = "mobile" }]
-
-[[stages]]
-name = "Consideration"
-events = ["search", "product_view", "compare", "no_such_event"]
-
-[[stages]]
-name = "Purchase"
-events = ["add_to_cart", "begin_checkout", "purchase"]
 "#;
 
 fn spark_submit() -> Result<PathBuf, String> {
@@ -248,10 +240,10 @@ fn spark_aggregates_give_the_local_report() {
     let d = dir.path();
     // About 100k events.
     let events = generate(&d.join("e.parquet"), "ecommerce", 2800, 11);
-    let cfg = config(d, "c.toml", CONFIG);
+    let cfg = config(d, "c.toml", &format!("{CONFIG}{STAGES}"));
     same_on_spark(d, &submit, "generated", &cfg, &[&events], &[]);
     let [a, b] = ugly(d);
-    let strict = config(d, "strict.toml", STRICT);
+    let strict = config(d, "strict.toml", &format!("{STRICT}{STAGES}"));
     same_on_spark(d, &submit, "ugly", &strict, &[&a, &b], &[]);
     same_on_spark(
         d,
@@ -280,8 +272,8 @@ fn aggregates_of_another_config_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let events = generate(&d.join("e.parquet"), "ecommerce", 50, 1);
-    let cfg = config(d, "c.toml", CONFIG);
-    let other = config(d, "other.toml", STRICT);
+    let cfg = config(d, "c.toml", &format!("{CONFIG}{STAGES}"));
+    let other = config(d, "other.toml", &format!("{STRICT}{STAGES}"));
     let run = d.join("run");
     push_print(&cfg, &events, &run);
     let plan = std::fs::read_to_string(run.join("plan.json")).unwrap();
@@ -377,7 +369,7 @@ fn a_failing_job_shows_its_log_tail_and_exits_5() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let events = generate(&d.join("e.parquet"), "ecommerce", 50, 1);
-    let cfg = config(d, "c.toml", CONFIG);
+    let cfg = config(d, "c.toml", &format!("{CONFIG}{STAGES}"));
     let fake = d.join("spark-submit");
     std::fs::write(
         &fake,
