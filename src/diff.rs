@@ -57,9 +57,6 @@ pub struct RowsChange {
     pub rejected_share: Change,
 }
 
-/// Evidently's threshold for its categorical Jensen–Shannon test.
-pub const EVENT_MIX_THRESHOLD: f64 = 0.1;
-
 /// Events listed by name in the comparison: the largest movers.
 const EVENT_MIX_SHOWN: usize = 10;
 
@@ -67,13 +64,13 @@ const EVENT_MIX_SHOWN: usize = 10;
 /// with one drift statistic over the whole mix.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct EventMix {
-    /// scipy's `jensenshannon` distance (natural log) of the two event
-    /// distributions, as Evidently tests a categorical column with more
-    /// than 1,000 rows.
+    /// Evidently's default test of a categorical column, chosen as it
+    /// chooses: Jensen–Shannon distance above 1,000 reference events,
+    /// chi-square (or Z for two names) p-value at or below.
     pub method: &'static str,
     pub statistic: f64,
     pub threshold: f64,
-    /// statistic ≥ threshold (Evidently's rule).
+    /// Evidently's verdict (a distance at or above, a p-value below, the threshold).
     pub drifted: bool,
     pub events_old: u64,
     pub events_new: u64,
@@ -122,7 +119,18 @@ pub fn event_mix(old: &Value, new: &Value) -> Option<EventMix> {
             )
         })
         .unzip();
-    let statistic = round6(crate::drift::stattest::jensen_shannon(&p, &q));
+    use crate::drift::stattest::{CategoryCount, Sample, default_test};
+    let outcome = default_test(&Sample::Categorical(
+        names
+            .iter()
+            .zip(p.iter().zip(&q))
+            .map(|(n, (&x, &y))| CategoryCount {
+                key: (*n).clone(),
+                reference: x as u64,
+                current: y as u64,
+            })
+            .collect(),
+    ));
     let mut changes: Vec<EventShare> = names
         .iter()
         .zip(p.iter().zip(&q))
@@ -140,10 +148,10 @@ pub fn event_mix(old: &Value, new: &Value) -> Option<EventMix> {
     });
     changes.truncate(EVENT_MIX_SHOWN);
     Some(EventMix {
-        method: "jensenshannon",
-        statistic,
-        threshold: EVENT_MIX_THRESHOLD,
-        drifted: statistic >= EVENT_MIX_THRESHOLD,
+        method: outcome.method.name(),
+        statistic: round6(outcome.statistic),
+        threshold: outcome.threshold,
+        drifted: outcome.drifted,
         events_old: ta as u64,
         events_new: tb as u64,
         names: names.len() as u64,
@@ -319,10 +327,19 @@ mod tests {
                 .map(|(e, n)| serde_json::json!({"event": e, "count": n, "users": 1}))
                 .collect::<Vec<_>>()}})
         };
-        let same = event_mix(&rep(&[("a", 50), ("b", 50)]), &rep(&[("b", 5), ("a", 5)])).unwrap();
+        let same = event_mix(
+            &rep(&[("a", 5000), ("b", 5000)]),
+            &rep(&[("b", 5), ("a", 5)]),
+        )
+        .unwrap();
         assert_eq!(same.statistic, 0.0);
         assert!(!same.drifted);
-        let m = event_mix(&rep(&[("a", 90), ("b", 10)]), &rep(&[("a", 50), ("c", 50)])).unwrap();
+        let m = event_mix(
+            &rep(&[("a", 9000), ("b", 1000)]),
+            &rep(&[("a", 50), ("c", 50)]),
+        )
+        .unwrap();
+        assert_eq!(m.method, "Jensen-Shannon distance");
         // √(½ KL(p‖m) + ½ KL(q‖m)), m = (p + q)/2, natural log: scipy's
         // jensenshannon([.9, .1, 0], [.5, 0, .5]) by its definition.
         assert!((m.statistic - 0.486_742).abs() < 1e-6, "{}", m.statistic);
@@ -333,6 +350,14 @@ mod tests {
         );
         assert_eq!(m.largest_changes[0].event, "c");
         assert_eq!(m.largest_changes[0].share.change, 0.5);
+        // A reference of 1,000 events or fewer: Evidently's chi-square.
+        let small = event_mix(
+            &rep(&[("a", 90), ("b", 10), ("c", 5)]),
+            &rep(&[("a", 10), ("b", 90), ("c", 5)]),
+        )
+        .unwrap();
+        assert_eq!(small.method, "chi-square p_value");
+        assert!(small.drifted && small.statistic < 0.05);
         assert!(event_mix(&rep(&[]), &rep(&[("a", 1)])).is_none());
         assert!(event_mix(&serde_json::json!({}), &rep(&[("a", 1)])).is_none());
     }

@@ -32,7 +32,7 @@ pub struct DiffArgs {
     /// Exit with code 4 when the score PSI exceeds this value
     #[arg(long, value_name = "PSI")]
     pub fail_on_drift: Option<f64>,
-    /// Exit with code 4 when the event mix drifted (Jensen–Shannon distance at or above 0.1)
+    /// Exit with code 4 when the event mix drifted (Evidently's default categorical test)
     #[arg(long)]
     pub fail_on_event_mix: bool,
     /// A missing OLD (the first night) is a note and exit 0, not an error
@@ -78,8 +78,8 @@ pub fn run(args: &DiffArgs) -> Result<()> {
         match &d.event_mix {
             Some(m) if m.drifted => {
                 return Err(CheckFailed(format!(
-                    "the event mix drifted: Jensen–Shannon distance {:.4} >= {}",
-                    m.statistic, m.threshold
+                    "the event mix drifted: {} {:.4} (threshold {})",
+                    m.method, m.statistic, m.threshold
                 ))
                 .into());
             }

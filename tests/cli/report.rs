@@ -389,7 +389,7 @@ fn diff_shows_changes_and_fails_on_drift_only_when_asked() {
     );
     // Two draws of the same shop: the event mix does not drift.
     let mix = &v["event_mix"];
-    assert_eq!(mix["method"], "jensenshannon");
+    assert_eq!(mix["method"], "Jensen-Shannon distance");
     assert_eq!(mix["drifted"], false, "{mix}");
     assert!(mix["statistic"].as_f64().unwrap() < 0.02, "{mix}");
     jm().args(["diff", "--fail-on-event-mix"])

@@ -46,7 +46,8 @@ pub fn document(d: &DiffReport) -> Document {
     if let Some(m) = &d.event_mix {
         doc.push(Block::title(2, "Event mix"));
         let mut l = line().text(format!(
-            "Jensen–Shannon distance of the event distributions {:.4} (Evidently's threshold {}): {}. {} events before, {} after, {} event names.",
+            "{} of the event distributions {:.4} (Evidently's default test, threshold {}): {}. {} events before, {} after, {} event names.",
+            m.method,
             m.statistic,
             m.threshold,
             if m.drifted { "drifted" } else { "no drift" },
