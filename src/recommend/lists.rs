@@ -156,6 +156,100 @@ impl Cascade {
         out
     }
 
+    /// The list when EASE's own items fill it, computed from the dense
+    /// scores alone. Tier 0 sorts before every other source, so once `k`
+    /// listable EASE items score above the floor, co-occurrence and the
+    /// fallback cannot reach the list; skipping them (and the scattered
+    /// writes of the general state) is most of the cost of a user. None
+    /// when they might reach it: the caller then takes [`Cascade::score`]
+    /// and [`Cascade::list`], so the answer is always theirs.
+    pub fn ease_list(
+        &self,
+        scorer: &Scorer,
+        h: &History,
+        dense: &mut Vec<f64>,
+    ) -> Option<Vec<Entry>> {
+        #[cfg(target_arch = "x86_64")]
+        if super::linalg::wide() {
+            // SAFETY: the CPU has AVX2, the only feature the function adds.
+            return unsafe { self.ease_list_avx2(scorer, h, dense) };
+        }
+        self.ease_list_generic(scorer, h, dense)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn ease_list_avx2(
+        &self,
+        scorer: &Scorer,
+        h: &History,
+        dense: &mut Vec<f64>,
+    ) -> Option<Vec<Entry>> {
+        self.ease_list_generic(scorer, h, dense)
+    }
+
+    #[inline(always)]
+    fn ease_list_generic(
+        &self,
+        scorer: &Scorer,
+        h: &History,
+        dense: &mut Vec<f64>,
+    ) -> Option<Vec<Entry>> {
+        let Scorer::Ease(e, _) = scorer else {
+            return None;
+        };
+        if self.k == 0 || !self.warm(h) {
+            return None;
+        }
+        e.accumulate(h, dense);
+        // Items are scanned in increasing id, so a later item ties below
+        // an equal score: the order is list()'s (score down, id up).
+        let mut cand: Vec<(f64, u32)> = Vec::with_capacity(self.k + 1);
+        const LANES: usize = 16;
+        for (vs, items) in dense.chunks(LANES).zip(e.items.chunks(LANES)) {
+            // Most blocks hold nothing above the current k-th: one
+            // branch-free comparison of the block refuses them. It admits
+            // a superset (≥ where the exact test is >, and no total
+            // order), the exact tests below decide.
+            let bar = if cand.len() == self.k {
+                cand[self.k - 1].0
+            } else {
+                self.floor
+            };
+            if !vs.iter().fold(false, |any, &v| any | (v >= bar)) {
+                continue;
+            }
+            for (&v, &item) in vs.iter().zip(items) {
+                // NaN is never above the floor.
+                if v.partial_cmp(&self.floor) != Some(std::cmp::Ordering::Greater) {
+                    continue;
+                }
+                if cand.len() == self.k && v.total_cmp(&cand[self.k - 1].0).is_le() {
+                    continue;
+                }
+                if self.excluded(h, item) {
+                    continue;
+                }
+                let at = cand.partition_point(|x| x.0.total_cmp(&v).is_ge());
+                cand.insert(at, (v, item));
+                cand.truncate(self.k);
+            }
+        }
+        if cand.len() < self.k {
+            return None;
+        }
+        Some(
+            cand.into_iter()
+                .map(|(score, item)| Entry {
+                    item,
+                    score,
+                    source: Source::Model(self.model),
+                    because: scorer.because(h, item),
+                })
+                .collect(),
+        )
+    }
+
     /// The item's 1-based place in the user's full ranking of the catalog
     /// (model entries first, then the fallback order), or None when the
     /// list can never hold it (already seen and excluded).

@@ -290,37 +290,47 @@ impl Gram {
             index[i as usize] = e as u32;
         }
         let n = items.len();
-        let rows: Vec<Vec<(u32, f64)>> = hist
-            .iter()
-            .map(|h| {
+        // Users' EASE entries, flat (CSR), and the transpose: for each
+        // item, the users holding it in user order.
+        let mut user_start = Vec::with_capacity(hist.len() + 1);
+        let mut entries: Vec<(u32, f64)> = Vec::new();
+        user_start.push(0usize);
+        for h in hist {
+            entries.extend(
                 h.items
                     .iter()
                     .filter(|(i, _)| index[*i as usize] != u32::MAX)
-                    .map(|&(i, w)| (index[i as usize], w))
-                    .collect()
-            })
-            .collect();
+                    .map(|&(i, w)| (index[i as usize], w)),
+            );
+            user_start.push(entries.len());
+        }
+        let mut item_start = vec![0usize; n + 1];
+        for &(a, _) in &entries {
+            item_start[a as usize + 1] += 1;
+        }
+        for a in 0..n {
+            item_start[a + 1] += item_start[a];
+        }
+        let mut holders: Vec<(u32, f64)> = vec![(0, 0.0); entries.len()];
+        let mut fill = item_start.clone();
+        for u in 0..hist.len() {
+            for &(a, w) in &entries[user_start[u]..user_start[u + 1]] {
+                holders[fill[a as usize]] = (u as u32, w);
+                fill[a as usize] += 1;
+            }
+        }
         let mut g = vec![0.0f64; n * n];
-        // Each thread owns whole rows of G and adds users in order: the
-        // sums are the same whatever the thread count.
-        const ROWS: usize = 64;
-        g.par_chunks_mut(ROWS * n.max(1))
-            .enumerate()
-            .for_each(|(b, out)| {
-                let lo = (b * ROWS) as u32;
-                let hi = lo + (out.len() / n.max(1)) as u32;
-                for r in &rows {
-                    for &(a, wa) in r {
-                        if a < lo || a >= hi {
-                            continue;
-                        }
-                        let row = &mut out[(a - lo) as usize * n..(a - lo + 1) as usize * n];
-                        for &(c, wc) in r {
-                            row[c as usize] += wa * wc;
-                        }
-                    }
+        // Row a of G adds, user by user in order, w_a · (the user's row):
+        // each thread owns whole rows, so the sums are the same whatever
+        // the thread count, and each row touches only its item's users.
+        g.par_chunks_mut(n.max(1)).enumerate().for_each(|(a, row)| {
+            for &(u, wa) in &holders[item_start[a]..item_start[a + 1]] {
+                let u = u as usize;
+                for &(c, wc) in &entries[user_start[u]..user_start[u + 1]] {
+                    row[c as usize] += wa * wc;
                 }
-            });
+            }
+        });
         Gram { items, index, g }
     }
 
@@ -359,6 +369,28 @@ pub struct Ease {
 }
 
 impl Ease {
+    /// The user's dense scores over EASE's items (in `items` order) into
+    /// `s`: Σ w · B[i] over the history. The one place the sum is formed,
+    /// so the evaluation and the lists agree to the bit (inlined, so the
+    /// wide build of the lists' kernel vectorizes it too; no FMA, so the
+    /// bits are the same in both builds).
+    #[inline(always)]
+    pub fn accumulate(&self, h: &History, s: &mut Vec<f64>) {
+        let m = self.items.len();
+        s.clear();
+        s.resize(m, 0.0);
+        for &(i, w) in &h.items {
+            let a = self.index[i as usize];
+            if a == u32::MAX {
+                continue;
+            }
+            let row = &self.b[a as usize * m..(a as usize + 1) * m];
+            for (x, &b) in s.iter_mut().zip(row) {
+                *x += w * b;
+            }
+        }
+    }
+
     pub fn weight(&self, i: u32, j: u32) -> f64 {
         let (a, c) = (self.index[i as usize], self.index[j as usize]);
         if a == u32::MAX || c == u32::MAX {
@@ -465,20 +497,8 @@ impl Scorer {
                 out.flush(0, floor, &|_| true);
             }
             Scorer::Ease(e, c) => {
-                let m = e.items.len();
                 let mut s = std::mem::take(&mut out.ease);
-                s.clear();
-                s.resize(m, 0.0);
-                for &(i, w) in &h.items {
-                    let a = e.index[i as usize];
-                    if a == u32::MAX {
-                        continue;
-                    }
-                    let row = &e.b[a as usize * m..(a as usize + 1) * m];
-                    for (x, &b) in s.iter_mut().zip(row) {
-                        *x += w * b;
-                    }
-                }
+                e.accumulate(h, &mut s);
                 // The first tier of a cleared state: every item is unscored,
                 // so the writes need no check.
                 debug_assert!(out.touched.is_empty());

@@ -385,9 +385,12 @@ pub fn recommend(
         lists = (0..inter.users.len())
             .into_par_iter()
             .map_init(
-                || Scored::new(n),
-                |scored, u| {
+                || (Scored::new(n), Vec::new()),
+                |(scored, dense), u| {
                     let h = &base.histories[u];
+                    if let Some(l) = c.ease_list(&scorer, h, dense) {
+                        return l;
+                    }
                     c.score(&scorer, h, scored);
                     c.list(
                         &scorer,
