@@ -223,6 +223,7 @@ pub static ALL: &[&dyn Registered] = &[
     &Reg::<crate::lifecycle::analysis::LifecycleAnalysis>::NEW,
     &Reg::<crate::recommend::analysis::Recommend>::NEW,
     &Reg::<crate::decide::analysis::Decide>::NEW,
+    &Reg::<crate::drift::analysis::Drift>::NEW,
 ];
 
 /// The report sections' keys, for checks that name a missing one.

@@ -336,6 +336,7 @@ pub fn build(ctx: &Context) -> Result<Report> {
         recommend: None,
         fairness: None,
         decide: None,
+        drift: None,
         warnings: ctx.warnings(),
         checks: Vec::new(),
         run: None,

@@ -16,6 +16,7 @@ use crate::error::{CheckFailed, UsageError};
   journeymap diff nightly/2026-11-27/report.json nightly/2026-11-28/report.json
   journeymap diff old.json new.json --json
   journeymap diff old.json new.json --fail-on-drift 0.25   # exit 4 when PSI > 0.25
+  journeymap diff old.json new.json --fail-on-property-drift   # needs [drift] in both configs
   journeymap diff nightly/yesterday/report.json nightly/today/report.json --allow-missing-old
 
 The first night has no earlier report: with --allow-missing-old a missing OLD
@@ -35,6 +36,9 @@ pub struct DiffArgs {
     /// Exit with code 4 when the event mix drifted (Evidently's default categorical test)
     #[arg(long)]
     pub fail_on_event_mix: bool,
+    /// Exit with code 4 on dataset drift of the properties (at least [drift] drift_share of them drifted; both reports need [drift])
+    #[arg(long)]
+    pub fail_on_property_drift: bool,
     /// A missing OLD (the first night) is a note and exit 0, not an error
     #[arg(long)]
     pub allow_missing_old: bool,
@@ -86,6 +90,25 @@ pub fn run(args: &DiffArgs) -> Result<()> {
             None => {
                 return Err(CheckFailed(
                     "--fail-on-event-mix: a report lists no events to compare".into(),
+                )
+                .into());
+            }
+            _ => {}
+        }
+    }
+    if args.fail_on_property_drift {
+        let part = d.sections.iter().find(|s| s.section == "drift");
+        match part.map(|p| &p.figures["dataset"]) {
+            Some(ds) if ds["drifted"] == serde_json::Value::Bool(true) => {
+                return Err(CheckFailed(format!(
+                    "the properties drifted: {} of {} tested columns (threshold {})",
+                    ds["drifted_columns"], ds["tested_columns"], ds["threshold"]
+                ))
+                .into());
+            }
+            None => {
+                return Err(CheckFailed(
+                    "--fail-on-property-drift: the reports keep no property summaries to compare (add [drift] to both configs)".into(),
                 )
                 .into());
             }

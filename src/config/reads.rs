@@ -56,13 +56,22 @@ impl JourneyConfig {
         if let Some(by) = self.funnel.as_ref().and_then(|f| f.by.as_ref()) {
             named.insert(by.clone());
         }
+        // Drift summaries: the columns listed, or every one.
+        let drift_all = match self.drift.as_ref().map(|d| &d.properties) {
+            Some(Some(list)) => {
+                named.extend(list.iter().cloned());
+                false
+            }
+            Some(None) => true,
+            None => false,
+        };
         // A pathway's model.json names its own property columns, unknown
         // until the file is read: read every column not named like an id.
         let models = self.pathways.iter().any(|p| p.model.is_some());
         PropertySelection {
             named,
             // The automatic features may use any column not named like an id.
-            unnamed: self.auto_features() || models,
+            unnamed: self.auto_features() || models || drift_all,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! threshold and verdict, PSI beside it, a dataset verdict, and for every
 //! drifted column the groups (channels, devices…) that moved it.
 
+pub mod analysis;
 pub mod columns;
 pub mod document;
 pub mod drill;
@@ -28,6 +29,8 @@ pub struct DriftSection {
     /// Columns whose groups explain a drifted column [default: categorical properties with 2 to 20 values].
     #[serde(default)]
     pub by: Vec<String>,
+    /// The property columns a report summarizes for `journeymap diff` [default: every property column the report reads, and every one not named like an id].
+    pub properties: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]

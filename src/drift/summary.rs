@@ -33,7 +33,14 @@ pub fn summarize(column: &str, values: &[f64]) -> ValueSummary {
             _ => distinct.push([x, 1.0]),
         }
     }
-    let n = v.len() as u64;
+    summarize_distinct(column, distinct)
+}
+
+/// The summary of values given as ascending distinct (value, count) pairs:
+/// the pairs themselves when there are at most [`MAX_POINTS`], else the
+/// values at the middle of each of [`MAX_POINTS`] equal slices.
+pub fn summarize_distinct(column: &str, distinct: Vec<[f64; 2]>) -> ValueSummary {
+    let n = distinct.iter().map(|p| p[1] as u64).sum::<u64>();
     if distinct.len() <= MAX_POINTS {
         return ValueSummary {
             column: column.to_string(),
@@ -42,13 +49,18 @@ pub fn summarize(column: &str, values: &[f64]) -> ValueSummary {
             values: distinct,
         };
     }
-    // Quantiles at the middle of each of MAX_POINTS equal slices.
     let k = MAX_POINTS;
     let w = n as f64 / k as f64;
+    // Ranks grow with i, so one walk over the pairs finds every quantile.
+    let (mut at, mut below) = (0usize, 0u64);
     let values = (0..k)
         .map(|i| {
-            let rank = (((i as f64 + 0.5) * w) as usize).min(v.len() - 1);
-            [v[rank], w]
+            let rank = (((i as f64 + 0.5) * w) as u64).min(n - 1);
+            while below + distinct[at][1] as u64 <= rank {
+                below += distinct[at][1] as u64;
+                at += 1;
+            }
+            [distinct[at][0], w]
         })
         .collect();
     ValueSummary {
@@ -59,30 +71,34 @@ pub fn summarize(column: &str, values: &[f64]) -> ValueSummary {
     }
 }
 
+/// A summary's (value, weight) points as whole counts: exact summaries
+/// carry integers; quantile weights are rounded, keeping the total.
+pub fn counts(points: &[[f64; 2]]) -> Vec<(f64, u64)> {
+    let mut acc = 0.0;
+    let mut done = 0u64;
+    points
+        .iter()
+        .map(|&[x, w]| {
+            acc += w;
+            let upto = acc.round() as u64;
+            let c = upto - done;
+            done = upto;
+            (x, c)
+        })
+        .collect()
+}
+
 /// Drift of every column summarized on both sides (by name), with the
 /// tests `drift` runs; approximate summaries are noted.
 pub fn compare(old: &[ValueSummary], new: &[ValueSummary], bins: PsiBins) -> Vec<ColumnDrift> {
     old.iter()
         .filter_map(|a| new.iter().find(|b| b.column == a.column).map(|b| (a, b)))
         .map(|(a, b)| {
-            // Weights as counts: exact summaries carry integers; quantile
-            // weights are rounded, keeping each side's total.
-            let side = |s: &ValueSummary, k: usize| {
-                let mut acc = 0.0;
-                let mut done = 0u64;
-                s.values
-                    .iter()
-                    .map(move |&[x, w]| {
-                        acc += w;
-                        let upto = acc.round() as u64;
-                        let c = upto - done;
-                        done = upto;
-                        if k == 0 { (x, c, 0) } else { (x, 0, c) }
-                    })
-                    .collect::<Vec<_>>()
-            };
-            let mut v = side(a, 0);
-            v.extend(side(b, 1));
+            let mut v: Vec<(f64, u64, u64)> = counts(&a.values)
+                .into_iter()
+                .map(|(x, c)| (x, c, 0))
+                .collect();
+            v.extend(counts(&b.values).into_iter().map(|(x, c)| (x, 0, c)));
             let level = if a.column == "score" {
                 Level::Score
             } else {

@@ -14,7 +14,7 @@ use crate::summary::DataSummary;
 
 /// Bumped on any change to report.json's shape: major when a field is
 /// removed or changes meaning, minor when a field is added.
-pub const SCHEMA_VERSION: &str = "1.16.0";
+pub const SCHEMA_VERSION: &str = "1.17.0";
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Report {
@@ -47,6 +47,9 @@ pub struct Report {
     /// (a preview; the nightly `journeymap decide` is the one to act on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decide: Option<crate::decide::DecideReport>,
+    /// Property summaries for `journeymap diff` (`[drift]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<crate::drift::analysis::DriftSummaries>,
     /// What the run noticed and went on past (an event configured but absent
     /// today, an analysis skipped for too little data), in the order found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

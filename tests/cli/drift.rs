@@ -327,6 +327,102 @@ fn diff_tests_feature_drift_from_the_reports_alone() {
     assert!(cols.iter().all(|c| c["statistic"].as_f64().is_some()));
 }
 
+/// With `[drift]` in both configs, `diff` tests every property from the
+/// reports' summaries: where they list every value, the statistics are
+/// exactly `drift`'s on the two exports; the planted channel shift is
+/// found, the stable columns are not flagged, and the gate exits 4 on
+/// dataset drift.
+#[test]
+fn diff_tests_property_drift_as_drift_does_on_the_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let a = generate(&d.join("a.csv"), "ecommerce", 2000, 1);
+    let b = drifted_export(d, 2000, 2);
+    let base = std::fs::read_to_string(d.join("a.journey.toml")).unwrap();
+    let cfg = d.join("drift.toml");
+    std::fs::write(&cfg, format!("{base}\n[drift]\n")).unwrap();
+    // drift_share 0.2: one drifted column of four is dataset drift.
+    let strict = d.join("strict.toml");
+    std::fs::write(&strict, format!("{base}\n[drift]\ndrift_share = 0.2\n")).unwrap();
+    let a = a.display().to_string();
+    for (data, out, cfg) in [
+        (&a, "ra", &cfg),
+        (&b, "rb", &cfg),
+        (&a, "ra2", &cfg),
+        (&b, "rs", &strict),
+    ] {
+        jm().args(["report", "-q", data, "--config"])
+            .arg(cfg)
+            .arg("--out")
+            .arg(d.join(out))
+            .assert()
+            .success();
+    }
+    let path = |r: &str| d.join(r).join("report.json").display().to_string();
+    let v = json_of(&["diff", &path("ra"), &path("rb")]);
+    let part = v["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["section"] == "drift")
+        .unwrap_or_else(|| panic!("no drift section: {v}"));
+    let cols = part["figures"]["properties"].as_array().unwrap();
+    let direct = json_of(&["drift", &a, &b, "-q"]);
+    let names: Vec<&str> = cols.iter().map(|c| c["column"].as_str().unwrap()).collect();
+    assert_eq!(names, ["channel", "device", "page", "product_id"]);
+    for c in cols {
+        let name = c["column"].as_str().unwrap();
+        let want = column(&direct, name);
+        assert_eq!(c["method_name"], want["method_name"], "{name}");
+        if c["note"].is_null() {
+            for key in [
+                "statistic",
+                "psi",
+                "reference_values",
+                "current_missing",
+                "drifted",
+            ] {
+                assert_eq!(c[key], want[key], "{name} {key}");
+            }
+        } else {
+            // More values than a summary lists: never above the exact distance.
+            assert!(
+                c["statistic"].as_f64().unwrap() <= want["statistic"].as_f64().unwrap() + 1e-12
+            );
+        }
+        assert_eq!(c["drifted"], name == "channel", "{name}: {c}");
+    }
+    assert_eq!(part["figures"]["dataset"]["drifted"], false);
+    jm().args([
+        "diff",
+        "--fail-on-property-drift",
+        &path("ra"),
+        &path("ra2"),
+    ])
+    .assert()
+    .success();
+    jm().args(["diff", "--fail-on-property-drift", &path("ra"), &path("rs")])
+        .assert()
+        .code(4)
+        .stderr(predicates::str::contains("the properties drifted: 1 of 4"));
+    // A report without [drift] cannot gate, and says why.
+    jm().args(["report", "-q", &a, "--config"])
+        .arg(d.join("a.journey.toml"))
+        .arg("--out")
+        .arg(d.join("plain"))
+        .assert()
+        .success();
+    jm().args([
+        "diff",
+        "--fail-on-property-drift",
+        &path("plain"),
+        &path("rb"),
+    ])
+    .assert()
+    .code(4)
+    .stderr(predicates::str::contains("add [drift] to both configs"));
+}
+
 /// Business impact per group: each fairness group counts the actions its
 /// users were given, and where the experiment breaks its effects down by
 /// the same column, carries that group's measured effects.

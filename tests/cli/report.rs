@@ -635,6 +635,8 @@ property = "price"
 interval = "day"
 breakdown = "utm_campaign"
 return_event = { event = "purchase", referrer = "https://ref.example/3" }
+[drift]
+properties = ["request_id", "utm_campaign"]
 "#,
     )
     .unwrap();

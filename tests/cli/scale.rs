@@ -77,6 +77,8 @@ events = ["product", "view_cart", "wishlist"]
 [[stages]]
 name = "Purchase"
 events = ["add_to_cart", "checkout", "shipping", "payment", "purchase"]
+[drift]
+properties = ["device", "page", "not_a_column"]
 "#;
 
 const SHOP: &str = r#"
@@ -96,6 +98,7 @@ events = ["product_view", "compare", "not_an_event"]
 [[stages]]
 name = "Purchase"
 events = ["add_to_cart", "begin_checkout", "purchase"]
+[drift]
 "#;
 
 #[test]
