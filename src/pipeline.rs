@@ -400,22 +400,19 @@ pub fn write(ctx: &Context, report: &Report, dir: &Path, opts: WriteOptions) -> 
         }
         for table in a.tables(ctx)? {
             let path = set.path(table.file);
-            crate::output::write(&path, table.rows.as_ref(), "--out", opts.style)?;
-            set.record(table.file)?;
+            match crate::output::write(&path, table.rows.as_ref(), "--out", opts.style)? {
+                Some(d) => set.record_digest(table.file, d),
+                None => set.record(table.file)?,
+            }
             tables.push(path);
         }
     }
     let html = if opts.html {
-        let path = set.path("report.html");
-        crate::atomic::write_bytes(&path, report::html::render(&report).as_bytes())?;
-        set.record("report.html")?;
-        Some(path)
+        Some(set.write_bytes("report.html", report::html::render(&report).into_bytes())?)
     } else {
         None
     };
-    let md = set.path("report.md");
-    crate::atomic::write_bytes(&md, report::markdown::render(&report).as_bytes())?;
-    set.record("report.md")?;
+    let md = set.write_bytes("report.md", report::markdown::render(&report).into_bytes())?;
     if let Some(run) = report.run.as_mut() {
         run.files = set.manifest();
     }

@@ -95,11 +95,34 @@ impl Format {
     }
 }
 
-/// Writes `rows` to `path` in the format its extension names.
-pub fn write(path: &Path, rows: &dyn Rows, flag: &str, style: CsvStyle) -> Result<()> {
+/// A written file's size and SHA-256 (lowercase hex, as `sha256sum` prints it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl Digest {
+    /// Of the concatenation of `chunks`.
+    pub fn of(chunks: &[Vec<u8>]) -> Digest {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        for c in chunks {
+            h.update(c);
+        }
+        Digest {
+            bytes: chunks.iter().map(|c| c.len() as u64).sum(),
+            sha256: set::hex(&h.finalize()),
+        }
+    }
+}
+
+/// Writes `rows` to `path` in the format its extension names; the digest
+/// of what was written when it was hashed on the way (CSV).
+pub fn write(path: &Path, rows: &dyn Rows, flag: &str, style: CsvStyle) -> Result<Option<Digest>> {
     match Format::of(path, flag)? {
-        Format::Csv => csv_out::write(path, rows, style),
-        Format::Parquet => parquet_out::write(path, rows),
+        Format::Csv => csv_out::write(path, rows, style).map(Some),
+        Format::Parquet => parquet_out::write(path, rows).map(|()| None),
     }
 }
 

@@ -93,6 +93,24 @@ impl OutputSet {
         Ok(())
     }
 
+    /// Adds a file to the manifest whose size and hash are known (it was
+    /// hashed as it was written).
+    pub fn record_digest(&mut self, name: &str, d: super::Digest) {
+        self.files.push(OutputFile {
+            name: name.to_string(),
+            bytes: d.bytes,
+            sha256: d.sha256,
+        });
+    }
+
+    /// Writes `bytes` to `name` in the directory (atomically) and records it.
+    pub fn write_bytes(&mut self, name: &str, bytes: Vec<u8>) -> Result<PathBuf> {
+        let path = self.path(name);
+        crate::atomic::write_bytes(&path, &bytes)?;
+        self.record_digest(name, super::Digest::of(std::slice::from_ref(&bytes)));
+        Ok(path)
+    }
+
     /// The manifest so far, in the order written.
     pub fn manifest(&self) -> Vec<OutputFile> {
         self.files.clone()
@@ -159,7 +177,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-fn hex(b: &[u8]) -> String {
+pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 

@@ -134,6 +134,16 @@ pub fn correlations(
 /// One contribution as a sentence: "sessions 3, more than 80% of users:
 /// raises the chance to convert". `phi` = coefficient × standardized value.
 pub fn reason(f: &super::model::ModelFeature, phi: f64, verb: &str) -> String {
+    let mut s = String::new();
+    reason_into(&mut s, f, phi, verb);
+    s
+}
+
+/// [`reason`] into a reused buffer: a scores file holds millions of
+/// sentences, and one allocation per sentence piece was most of their cost.
+pub fn reason_into(out: &mut String, f: &super::model::ModelFeature, phi: f64, verb: &str) {
+    use std::fmt::Write as _;
+    out.clear();
     let z = if f.coefficient == 0.0 {
         0.0
     } else {
@@ -144,31 +154,38 @@ pub fn reason(f: &super::model::ModelFeature, phi: f64, verb: &str) -> String {
     // + 0.0: a value of -0 prints as 0.
     let raw = crate::features::inverse(tr, x) + 0.0;
     let effect = if phi > 0.0 { "raises" } else { "lowers" };
+    out.push_str(&f.name);
     if f.definition.is_flag() {
         let v = if raw > 0.5 { "yes" } else { "no" };
-        return format!("{} {v}: {effect} the chance to {verb}", f.name);
+        let _ = write!(out, " {v}: {effect} the chance to {verb}");
+        return;
     }
     // Integers and percents through integer formatting: float formatting
-    // with a precision is the slow path, and a scores file holds millions.
-    let value = if (raw - raw.round()).abs() < 1e-6 && raw.abs() < 1e15 {
-        (raw.round() as i64).to_string()
+    // with a precision is the slow path.
+    let _ = if (raw - raw.round()).abs() < 1e-6 && raw.abs() < 1e15 {
+        write!(out, " {}", raw.round() as i64)
     } else if raw.abs() >= 10.0 {
-        format!("{raw:.1}")
+        write!(out, " {raw:.1}")
     } else {
-        format!("{raw:.2}")
+        write!(out, " {raw:.2}")
     };
-    let position = match f.position(x) {
+    let _ = match f.position(x) {
         Some((below, above)) if below >= above && below > 0.0 => {
-            format!(", higher than {}% of users", (100.0 * below).round() as u32)
+            write!(
+                out,
+                ", higher than {}% of users",
+                (100.0 * below).round() as u32
+            )
         }
         Some((_, above)) if above > 0.0 => {
-            format!(", lower than {}% of users", (100.0 * above).round() as u32)
+            write!(
+                out,
+                ", lower than {}% of users",
+                (100.0 * above).round() as u32
+            )
         }
-        Some(_) => ", as most users".to_string(),
-        None => String::new(),
+        Some(_) => write!(out, ", as most users"),
+        None => Ok(()),
     };
-    format!(
-        "{} {value}{position}: {effect} the chance to {verb}",
-        f.name
-    )
+    let _ = write!(out, ": {effect} the chance to {verb}");
 }

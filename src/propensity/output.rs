@@ -56,12 +56,21 @@ impl Rows for ScoreRows<'_> {
         });
         let e = s.explained.get(i).copied().flatten();
         out.float(e.map(|e| e.log_odds));
+        let mut text = String::new();
         for slots in [e.map(|e| e.raises), e.map(|e| e.lowers)] {
             for k in 0..3 {
-                let text = slots
-                    .and_then(|s| s[k])
-                    .map(|(j, phi)| super::explain::reason(&s.features[j as usize], phi, s.verb));
-                out.text(text.as_deref());
+                match slots.and_then(|s| s[k]) {
+                    Some((j, phi)) => {
+                        super::explain::reason_into(
+                            &mut text,
+                            &s.features[j as usize],
+                            phi,
+                            s.verb,
+                        );
+                        out.text(Some(&text));
+                    }
+                    None => out.text(None),
+                }
             }
         }
     }
