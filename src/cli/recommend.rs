@@ -355,8 +355,13 @@ fn train(a: &TrainArgs) -> Result<()> {
             }
             if let Some(path) = &a.model_out {
                 progress.stage(&format!("writing {}", path.display()));
-                let m = crate::recommend::modelfile::ModelFile::of(p, table);
-                crate::atomic::write_bytes(path, (serde_json::to_string(&m)? + "\n").as_bytes())?;
+                let chunks = crate::recommend::modelfile::ModelFile::json_chunks(p, table)?;
+                crate::atomic::write_with(path, |w| {
+                    for c in &chunks {
+                        w.write_all(c)?;
+                    }
+                    Ok(())
+                })?;
                 wrote.push(path.display().to_string());
             }
             Ok(wrote)

@@ -72,23 +72,64 @@ fn compact(e: &Entry, group_index: &dyn Fn(usize, u32) -> Option<u32>) -> Compac
 }
 
 impl ModelFile {
-    pub fn of(r: &Recommendations, table: &crate::ingest::EventTable) -> ModelFile {
+    /// The file's bytes (JSON and a newline), exactly `serde_json`'s of
+    /// [`ModelFile::of`], in chunks: the users' lists (most of a 350 MB
+    /// file) are serialized on every core, without building them first.
+    pub fn json_chunks(
+        r: &Recommendations,
+        table: &crate::ingest::EventTable,
+    ) -> serde_json::Result<Vec<Vec<u8>>> {
+        let mut head = Self::header(r);
+        head.users = Vec::new();
+        let mut first = serde_json::to_vec(&head)?;
+        // Compact JSON of the struct ends with its last field, `"users":[]}`.
+        debug_assert!(first.ends_with(b"[]}"));
+        first.truncate(first.len() - 2);
+        let group_index = Self::group_index(r, &head.groups);
         let inter: &Interactions = &r.inter;
-        let groups: Vec<(String, String)> = r
-            .fallbacks
-            .groups
-            .iter()
-            .map(|(c, v, _)| (c.clone(), v.clone()))
-            .collect();
-        let group_index = |col: usize, value: u32| -> Option<u32> {
-            let (c, values) = &inter.groups[col];
+        let parts =
+            crate::parallel::map_ranges(r.lists.len(), |range| -> serde_json::Result<Vec<u8>> {
+                let mut out = Vec::with_capacity(range.len() * 256);
+                let mut list: Vec<Compact> = Vec::new();
+                for u in range {
+                    if u > 0 {
+                        out.push(b',');
+                    }
+                    list.clear();
+                    list.extend(r.lists[u].iter().map(|e| compact(e, &group_index)));
+                    let name = table.user_names.get(inter.users[u].user);
+                    serde_json::to_writer(&mut out, &(name, &list))?;
+                }
+                Ok(out)
+            });
+        let mut chunks = vec![first];
+        for p in parts {
+            chunks.push(p?);
+        }
+        chunks.push(b"]}\n".to_vec());
+        Ok(chunks)
+    }
+
+    fn group_index<'a>(
+        r: &'a Recommendations,
+        groups: &'a [(String, String)],
+    ) -> impl Fn(usize, u32) -> Option<u32> + Sync + 'a {
+        move |col: usize, value: u32| -> Option<u32> {
+            let (c, values) = &r.inter.groups[col];
             let v = &values[value as usize];
             groups
                 .iter()
                 .position(|(gc, gv)| gc == c && gv == v)
                 .map(|p| p as u32)
-        };
-        let users = r
+        }
+    }
+
+    pub fn of(r: &Recommendations, table: &crate::ingest::EventTable) -> ModelFile {
+        let mut m = Self::header(r);
+        let inter: &Interactions = &r.inter;
+        let groups = m.groups.clone();
+        let group_index = Self::group_index(r, &groups);
+        m.users = r
             .lists
             .iter()
             .enumerate()
@@ -99,7 +140,33 @@ impl ModelFile {
                 )
             })
             .collect();
+        m
+    }
+
+    /// Everything but the users' lists.
+    fn header(r: &Recommendations) -> ModelFile {
+        let inter: &Interactions = &r.inter;
+        let groups: Vec<(String, String)> = r
+            .fallbacks
+            .groups
+            .iter()
+            .map(|(c, v, _)| (c.clone(), v.clone()))
+            .collect();
+        let group_index = Self::group_index(r, &groups);
         let lists = r.report.lists.as_ref();
+        let global = r
+            .fallbacks
+            .global
+            .iter()
+            .map(|e| compact(e, &group_index))
+            .collect();
+        let group_lists = r
+            .fallbacks
+            .groups
+            .iter()
+            .map(|(_, _, l)| l.iter().map(|e| compact(e, &group_index)).collect())
+            .collect();
+        drop(group_index);
         ModelFile {
             format: FORMAT.into(),
             version: VERSION,
@@ -114,20 +181,10 @@ impl ModelFile {
                 .map(|t| t.clone().unwrap_or_default())
                 .collect(),
             categories: inter.categories.clone(),
-            global: r
-                .fallbacks
-                .global
-                .iter()
-                .map(|e| compact(e, &group_index))
-                .collect(),
-            group_lists: r
-                .fallbacks
-                .groups
-                .iter()
-                .map(|(_, _, l)| l.iter().map(|e| compact(e, &group_index)).collect())
-                .collect(),
+            global,
+            group_lists,
             groups,
-            users,
+            users: Vec::new(),
         }
     }
 

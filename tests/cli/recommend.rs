@@ -155,6 +155,12 @@ fn outputs_are_byte_identical_across_runs_and_row_orders() {
     let a = run(&data, "a");
     let b = run(&data, "b");
     assert!(a == b, "two runs differ");
+    // The model file is written in chunks on several threads: it must be
+    // exactly serde's JSON of what it holds.
+    let text = String::from_utf8(a.2.clone()).unwrap();
+    let m = journeymap::recommend::modelfile::ModelFile::from_json(&text, "recs-a.model").unwrap();
+    assert!(m.users.len() > 100);
+    assert_eq!(serde_json::to_string(&m).unwrap() + "\n", text);
     // Ties in time keep export order, so reversing the rows changes only
     // users with two rows at the same millisecond; the generator has none.
     let c = run(&shuffled.display().to_string(), "c");
