@@ -28,7 +28,11 @@ impl Analysis for Experiment {
 
     fn run(ctx: &Context) -> Result<Analyzed> {
         let section = ctx.config.experiment.clone().unwrap_or_default();
-        let opts = Options::resolve(ctx.config, &section)?;
+        let mut opts = Options::resolve(ctx.config, &section)?;
+        // The fairness groups' business impact: the effects per group.
+        if crate::fairness::analysis::FairnessAnalysis::configured(ctx.config) {
+            opts.impact_by = crate::fairness::analysis::group_columns(ctx.config);
+        }
         let mut warnings = Vec::new();
         let inputs = Inputs {
             table: ctx.table(),

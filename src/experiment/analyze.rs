@@ -49,6 +49,9 @@ pub struct Inputs<'a> {
 pub struct Analyzed {
     pub report: ExperimentReport,
     pub uplift_scores: Vec<UpliftScores>,
+    /// The effects by each `Options::impact_by` column other than the
+    /// report's breakdown (not in the experiment's section).
+    pub impact: Vec<super::breakdown::Breakdown>,
 }
 
 pub struct UpliftScores {
@@ -388,16 +391,15 @@ pub fn analyze(
         }
     }
     r.verdict = plain(&overall_pieces(&r));
-    if let Some(by) = &s.breakdown {
-        let column = crate::predicate::column(t, columns, by, "experiment.breakdown")?;
-        let goal: Vec<(String, &Resolved)> = s
-            .metrics
-            .iter()
-            .zip(&resolved)
-            .filter(|(m, _)| !m.guardrail)
-            .map(|(m, res)| (m.name.clone(), res))
-            .collect();
-        r.breakdown = Some(super::breakdown::breakdown(
+    let goal: Vec<(String, &Resolved)> = s
+        .metrics
+        .iter()
+        .zip(&resolved)
+        .filter(|(m, _)| !m.guardrail)
+        .map(|(m, res)| (m.name.clone(), res))
+        .collect();
+    let by_column = |column: usize| {
+        super::breakdown::breakdown(
             t,
             &range_of,
             &users,
@@ -410,8 +412,20 @@ pub fn analyze(
                 lookback_ms: o.lookback_ms,
                 engines: o.engines(),
             },
-        ));
+        )
+    };
+    if let Some(by) = &s.breakdown {
+        let column = crate::predicate::column(t, columns, by, "experiment.breakdown")?;
+        r.breakdown = Some(by_column(column));
     }
+    // A column the data lacks is the asking analysis's to report.
+    let impact: Vec<super::breakdown::Breakdown> = o
+        .impact_by
+        .iter()
+        .filter(|c| s.breakdown.as_ref() != Some(*c))
+        .filter_map(|c| t.props.iter().position(|p| &p.name == c))
+        .map(by_column)
+        .collect();
     let mut uplift_scores = Vec::new();
     if s.uplift.unwrap_or(false) {
         let k = s.uplift_k.unwrap_or(0.3);
@@ -468,5 +482,6 @@ pub fn analyze(
     Ok(Analyzed {
         report: r,
         uplift_scores,
+        impact,
     })
 }

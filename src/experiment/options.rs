@@ -30,6 +30,9 @@ pub struct Options {
     pub prior: Option<Prior>,
     /// The assignments file, resolved against the config's directory.
     pub assignments: Option<PathBuf>,
+    /// Columns to break the effects down by for other analyses (the
+    /// fairness groups' business impact), beside `breakdown`.
+    pub impact_by: Vec<String>,
 }
 
 impl Options {
@@ -277,6 +280,7 @@ impl Options {
             n_star,
             prior,
             assignments,
+            impact_by: Vec::new(),
         })
     }
 }

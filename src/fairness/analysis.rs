@@ -151,9 +151,10 @@ impl Analysis for FairnessAnalysis {
         // effects down by a fairness column, each group shows its own.
         if Experiment::configured(ctx.config)
             && let Ok(e) = ctx.product::<Experiment>()
-            && let Some(b) = &e.report.breakdown
         {
-            attach_effects(&mut f, b);
+            for b in e.report.breakdown.iter().chain(&e.impact) {
+                attach_effects(&mut f, b);
+            }
         }
         Ok(f)
     }
@@ -178,6 +179,19 @@ impl Analysis for FairnessAnalysis {
 
     fn aliases() -> &'static [Alias] {
         &[]
+    }
+}
+
+/// The columns fairness groups users by: `[fairness] groups`, else
+/// `[propensity] properties` (what the trained model records).
+pub fn group_columns(cfg: &JourneyConfig) -> Vec<String> {
+    match &cfg.fairness {
+        Some(f) if !f.groups.is_empty() => f.groups.clone(),
+        _ => cfg
+            .propensity
+            .as_ref()
+            .map(|p| p.properties.clone())
+            .unwrap_or_default(),
     }
 }
 

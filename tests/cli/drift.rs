@@ -457,6 +457,13 @@ fn fairness_groups_carry_their_actions_and_the_experiments_effects() {
     ));
     let effects = v["experiment"]["breakdown"]["effects"].as_array().unwrap();
     assert!(!effects.is_empty());
+    let md = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap();
+    for col in ["channel", "device"] {
+        assert!(
+            md.contains(&format!("#### Business impact by `{col}`")),
+            "{md}"
+        );
+    }
     let by = v["fairness"]["by"].as_array().unwrap();
     let channel = by.iter().find(|b| b["column"] == "channel").unwrap();
     let mut measured = 0;
@@ -477,25 +484,39 @@ fn fairness_groups_carry_their_actions_and_the_experiments_effects() {
         measured += got.len();
     }
     assert!(measured > 0);
-    // Another column's groups have actions but no measured effects.
+    // Another fairness column's groups get the effects the experiment
+    // measures when it breaks down by that column.
     let device = by.iter().find(|b| b["column"] == "device").unwrap();
-    assert!(
-        device["actions"]
-            .as_array()
-            .unwrap()
+    let w = run(&base.replacen(
+        "[experiment]\n",
+        "[experiment]\nbreakdown = \"device\"\n",
+        1,
+    ));
+    let by_device = w["experiment"]["breakdown"]["effects"].as_array().unwrap();
+    let mut measured = 0;
+    for a in device["actions"].as_array().unwrap() {
+        let want: Vec<&serde_json::Value> = by_device
             .iter()
-            .all(|a| a.get("measured").is_none())
-    );
-    let md = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap();
-    assert!(md.contains("#### Business impact by `channel`"), "{md}");
-    // Without a breakdown there is nothing to measure per group.
+            .filter(|e| e["value"] == a["group"])
+            .collect();
+        let got: Vec<&serde_json::Value> = a["measured"]
+            .as_array()
+            .map(|m| m.iter().collect())
+            .unwrap_or_default();
+        assert_eq!(got, want, "{}", a["group"]);
+        measured += got.len();
+    }
+    assert!(measured > 0);
+    // Without a breakdown every group column is still measured, and the
+    // experiment's own section has no breakdown.
     let v = run(&base);
+    assert!(v["experiment"].get("breakdown").is_none_or(|b| b.is_null()));
     assert!(v["fairness"]["by"].as_array().unwrap().iter().all(|b| {
         b["actions"]
             .as_array()
             .unwrap()
             .iter()
-            .all(|a| a.get("measured").is_none())
+            .any(|a| a.get("measured").is_some())
     }));
 }
 
