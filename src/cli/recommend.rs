@@ -355,12 +355,8 @@ fn train(a: &TrainArgs) -> Result<()> {
             }
             if let Some(path) = &a.model_out {
                 progress.stage(&format!("writing {}", path.display()));
-                let chunks = crate::recommend::modelfile::ModelFile::json_chunks(p, table)?;
                 crate::atomic::write_with(path, |w| {
-                    for c in &chunks {
-                        w.write_all(c)?;
-                    }
-                    Ok(())
+                    crate::recommend::modelfile::ModelFile::write_json(p, table, w)
                 })?;
                 wrote.push(path.display().to_string());
             }

@@ -72,42 +72,57 @@ fn compact(e: &Entry, group_index: &dyn Fn(usize, u32) -> Option<u32>) -> Compac
 }
 
 impl ModelFile {
-    /// The file's bytes (JSON and a newline), exactly `serde_json`'s of
-    /// [`ModelFile::of`], in chunks: the users' lists (most of a 350 MB
-    /// file) are serialized on every core, without building them first.
-    pub fn json_chunks(
+    /// Writes the file (JSON and a newline), exactly `serde_json`'s of
+    /// [`ModelFile::of`], without building it: the users' lists (most of a
+    /// 350 MB file) are serialized on every core a batch at a time into
+    /// reused buffers, each batch written before the next.
+    pub fn write_json(
         r: &Recommendations,
         table: &crate::ingest::EventTable,
-    ) -> serde_json::Result<Vec<Vec<u8>>> {
+        w: &mut dyn std::io::Write,
+    ) -> anyhow::Result<()> {
+        use rayon::prelude::*;
+        const BATCH: usize = 1 << 16;
         let mut head = Self::header(r);
         head.users = Vec::new();
         let mut first = serde_json::to_vec(&head)?;
         // Compact JSON of the struct ends with its last field, `"users":[]}`.
-        debug_assert!(first.ends_with(b"[]}"));
+        anyhow::ensure!(
+            first.ends_with(b"[]}"),
+            "internal: the model file's last field moved"
+        );
         first.truncate(first.len() - 2);
+        w.write_all(&first)?;
         let group_index = Self::group_index(r, &head.groups);
         let inter: &Interactions = &r.inter;
-        let parts =
-            crate::parallel::map_ranges(r.lists.len(), |range| -> serde_json::Result<Vec<u8>> {
-                let mut out = Vec::with_capacity(range.len() * 256);
-                let mut list: Vec<Compact> = Vec::new();
-                for u in range {
-                    if u > 0 {
-                        out.push(b',');
+        let n = r.lists.len();
+        let parts = 4 * rayon::current_num_threads();
+        let mut bufs: Vec<(Vec<u8>, Vec<Compact>)> = vec![Default::default(); parts];
+        for start in (0..n).step_by(BATCH) {
+            let end = (start + BATCH).min(n);
+            let per = (end - start).div_ceil(parts);
+            bufs.par_iter_mut().enumerate().try_for_each(
+                |(k, (out, list))| -> serde_json::Result<()> {
+                    out.clear();
+                    let lo = (start + k * per).min(end);
+                    for u in lo..(lo + per).min(end) {
+                        if u > 0 {
+                            out.push(b',');
+                        }
+                        list.clear();
+                        list.extend(r.lists[u].iter().map(|e| compact(e, &group_index)));
+                        let name = table.user_names.get(inter.users[u].user);
+                        serde_json::to_writer(&mut *out, &(name, &*list))?;
                     }
-                    list.clear();
-                    list.extend(r.lists[u].iter().map(|e| compact(e, &group_index)));
-                    let name = table.user_names.get(inter.users[u].user);
-                    serde_json::to_writer(&mut out, &(name, &list))?;
-                }
-                Ok(out)
-            });
-        let mut chunks = vec![first];
-        for p in parts {
-            chunks.push(p?);
+                    Ok(())
+                },
+            )?;
+            for (out, _) in &bufs {
+                w.write_all(out)?;
+            }
         }
-        chunks.push(b"]}\n".to_vec());
-        Ok(chunks)
+        w.write_all(b"]}\n")?;
+        Ok(())
     }
 
     fn group_index<'a>(
