@@ -83,7 +83,10 @@ impl Client {
     }
     /// One keep-alive GET; panics on anything but 200.
     fn get(&mut self, target: &str) {
-        write!(self.s.get_mut(), "GET {target} HTTP/1.1\r\nHost: b\r\n\r\n").unwrap();
+        // One write, one segment: `write!` on the stream would send each
+        // formatted piece as its own packet (TCP_NODELAY is on).
+        let req = format!("GET {target} HTTP/1.1\r\nHost: b\r\n\r\n");
+        self.s.get_mut().write_all(req.as_bytes()).unwrap();
         let mut line = String::new();
         self.s.read_line(&mut line).unwrap();
         assert!(line.starts_with("HTTP/1.1 200"), "{line}");
