@@ -15,7 +15,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::stattest::{CategoryCount, Sample};
+use super::stattest::Sample;
 use super::summary::{MAX_POINTS, counts, summarize_distinct};
 use super::{ColumnDrift, DatasetDrift, DriftSection, Level, PsiBins, test_column};
 use crate::analysis::{Analysis, DiffPart, Partial};
@@ -267,20 +267,7 @@ pub fn compare(old: &DriftSummaries, new: &DriftSummaries) -> (Vec<ColumnDrift>,
             _ => not_tested(name, "not tested: only the new report summarizes it".into()),
         })
         .collect();
-    let tested = columns.iter().filter(|c| c.method.is_some()).count() as u64;
-    let drifted = columns.iter().filter(|c| c.drifted).count() as u64;
-    let share = if tested == 0 {
-        0.0
-    } else {
-        drifted as f64 / tested as f64
-    };
-    let dataset = DatasetDrift {
-        tested_columns: tested,
-        drifted_columns: drifted,
-        share,
-        threshold: new.drift_share,
-        drifted: tested > 0 && share >= new.drift_share,
-    };
+    let dataset = DatasetDrift::of(&columns, new.drift_share);
     (columns, dataset)
 }
 
@@ -310,39 +297,7 @@ fn compare_one(a: &PropertySummary, b: &PropertySummary, bins: PsiBins) -> Colum
             // other side only may hide in its rest: such values join the
             // rest as one category (a coarser split of the same values, so
             // the distance is never overstated).
-            let listed = |s: &PropertySummary, v: &str| s.categories.iter().any(|c| c.value == v);
-            let mut m: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-            for (k, s) in [a, b].into_iter().enumerate() {
-                let o = [b, a][k];
-                let lists = s.categories.iter().map(|c| {
-                    let v = c.value.as_str();
-                    (
-                        if o.other == 0 || listed(o, v) {
-                            v
-                        } else {
-                            OTHER
-                        },
-                        c.count,
-                    )
-                });
-                for (v, n) in lists.chain((s.other > 0).then_some((OTHER, s.other))) {
-                    let e = m.entry(v).or_default();
-                    if k == 0 {
-                        e.0 += n;
-                    } else {
-                        e.1 += n;
-                    }
-                }
-            }
-            Sample::Categorical(
-                m.into_iter()
-                    .map(|(key, (reference, current))| CategoryCount {
-                        key: key.to_string(),
-                        reference,
-                        current,
-                    })
-                    .collect(),
-            )
+            super::columns::categorical([coarse(a, b), coarse(b, a)])
         }
     };
     let mut c = test_column(
@@ -367,6 +322,20 @@ fn compare_one(a: &PropertySummary, b: &PropertySummary, bins: PsiBins) -> Colum
         });
     }
     c
+}
+
+/// One side's categories for a test against `o`: a value `o` may hold in
+/// its unlisted rest joins this side's rest.
+fn coarse<'a>(s: &'a PropertySummary, o: &PropertySummary) -> Vec<(&'a str, u64)> {
+    let listed = |v: &str| o.categories.iter().any(|c| c.value == v);
+    s.categories
+        .iter()
+        .map(|c| {
+            let kept = o.other == 0 || listed(&c.value);
+            (if kept { c.value.as_str() } else { OTHER }, c.count)
+        })
+        .chain((s.other > 0).then_some((OTHER, s.other)))
+        .collect()
 }
 
 pub struct Drift;
@@ -522,6 +491,7 @@ fn document(s: &DriftSummaries) -> Document {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::drift::stattest::CategoryCount;
     use crate::ingest::Interner;
 
     fn interner(values: &[&str]) -> Interner {

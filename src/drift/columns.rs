@@ -36,7 +36,7 @@ fn counts(codes: &[u32], n: usize) -> Vec<u64> {
     c
 }
 
-fn categorical(sides: [Vec<(&str, u64)>; 2]) -> Sample {
+pub(super) fn categorical(sides: [Vec<(&str, u64)>; 2]) -> Sample {
     let mut m: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for (k, side) in sides.iter().enumerate() {
         for &(name, n) in side {

@@ -225,6 +225,26 @@ pub fn test_column(
     c
 }
 
+impl DatasetDrift {
+    /// Dataset drift: at least `threshold` of the tested columns drifted.
+    pub fn of(columns: &[ColumnDrift], threshold: f64) -> DatasetDrift {
+        let tested = columns.iter().filter(|c| c.method.is_some()).count() as u64;
+        let drifted = columns.iter().filter(|c| c.drifted).count() as u64;
+        let share = if tested == 0 {
+            0.0
+        } else {
+            drifted as f64 / tested as f64
+        };
+        DatasetDrift {
+            tested_columns: tested,
+            drifted_columns: drifted,
+            share,
+            threshold,
+            drifted: tested > 0 && share >= threshold,
+        }
+    }
+}
+
 impl DriftReport {
     pub fn new(
         reference: SideSummary,
@@ -233,23 +253,10 @@ impl DriftReport {
         opts: &DriftOptions,
         notes: Vec<String>,
     ) -> DriftReport {
-        let tested = columns.iter().filter(|c| c.method.is_some()).count() as u64;
-        let drifted = columns.iter().filter(|c| c.drifted).count() as u64;
-        let share = if tested == 0 {
-            0.0
-        } else {
-            drifted as f64 / tested as f64
-        };
         DriftReport {
             reference,
             current,
-            dataset: DatasetDrift {
-                tested_columns: tested,
-                drifted_columns: drifted,
-                share,
-                threshold: opts.drift_share,
-                drifted: tested > 0 && share >= opts.drift_share,
-            },
+            dataset: DatasetDrift::of(&columns, opts.drift_share),
             psi_bins: opts.psi_bins,
             columns,
             performance: None,

@@ -423,6 +423,25 @@ fn diff_tests_property_drift_as_drift_does_on_the_exports() {
     .stderr(predicates::str::contains("add [drift] to both configs"));
 }
 
+/// Checks each group of a fairness column carries exactly the breakdown
+/// effects of its value; the number of effects carried.
+fn measured_as(column: &serde_json::Value, effects: &[serde_json::Value]) -> usize {
+    let mut measured = 0;
+    for a in column["actions"].as_array().unwrap() {
+        let want: Vec<&serde_json::Value> = effects
+            .iter()
+            .filter(|e| e["value"] == a["group"])
+            .collect();
+        let got: Vec<&serde_json::Value> = a["measured"]
+            .as_array()
+            .map(|m| m.iter().collect())
+            .unwrap_or_default();
+        assert_eq!(got, want, "{}", a["group"]);
+        measured += got.len();
+    }
+    measured
+}
+
 /// Business impact per group: each fairness group counts the actions its
 /// users were given, and where the experiment breaks its effects down by
 /// the same column, carries that group's measured effects.
@@ -466,24 +485,13 @@ fn fairness_groups_carry_their_actions_and_the_experiments_effects() {
     }
     let by = v["fairness"]["by"].as_array().unwrap();
     let channel = by.iter().find(|b| b["column"] == "channel").unwrap();
-    let mut measured = 0;
     for a in channel["actions"].as_array().unwrap() {
         let given: u64 = a["by_action"]
             .as_object()
             .map_or(0, |m| m.values().map(|n| n.as_u64().unwrap()).sum());
         assert_eq!(given, a["with_action"].as_u64().unwrap(), "{a}");
-        let mine: Vec<&serde_json::Value> = effects
-            .iter()
-            .filter(|e| e["value"] == a["group"])
-            .collect();
-        let got: Vec<&serde_json::Value> = a["measured"]
-            .as_array()
-            .map(|m| m.iter().collect())
-            .unwrap_or_default();
-        assert_eq!(got, mine, "{}", a["group"]);
-        measured += got.len();
     }
-    assert!(measured > 0);
+    assert!(measured_as(channel, effects) > 0);
     // Another fairness column's groups get the effects the experiment
     // measures when it breaks down by that column.
     let device = by.iter().find(|b| b["column"] == "device").unwrap();
@@ -493,20 +501,7 @@ fn fairness_groups_carry_their_actions_and_the_experiments_effects() {
         1,
     ));
     let by_device = w["experiment"]["breakdown"]["effects"].as_array().unwrap();
-    let mut measured = 0;
-    for a in device["actions"].as_array().unwrap() {
-        let want: Vec<&serde_json::Value> = by_device
-            .iter()
-            .filter(|e| e["value"] == a["group"])
-            .collect();
-        let got: Vec<&serde_json::Value> = a["measured"]
-            .as_array()
-            .map(|m| m.iter().collect())
-            .unwrap_or_default();
-        assert_eq!(got, want, "{}", a["group"]);
-        measured += got.len();
-    }
-    assert!(measured > 0);
+    assert!(measured_as(device, by_device) > 0);
     // Without a breakdown every group column is still measured, and the
     // experiment's own section has no breakdown.
     let v = run(&base);
