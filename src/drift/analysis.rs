@@ -422,6 +422,20 @@ impl Analysis for Drift {
             crate::doc::fmt::pct(dataset.threshold)
         )));
         document.push(Block::Table(super::document::columns_table(&columns)));
+        let approximate: Vec<&str> = columns
+            .iter()
+            .filter(|c| c.note.as_deref().is_some_and(|n| n.contains("approximate")))
+            .map(|c| c.column.as_str())
+            .collect();
+        if !approximate.is_empty() {
+            document.push(Block::para(
+                line()
+                    .text("Approximate (a report summarizes them by quantiles or by their most frequent values, so the statistics and means are near, not equal to, those of journeymap drift on the exports): ")
+                    .names(approximate, ", ")
+                    .text(".")
+                    .done(),
+            ));
+        }
         Some(DiffPart {
             section: "drift",
             figures: json!({ "properties": columns, "dataset": dataset }),
