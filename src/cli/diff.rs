@@ -99,6 +99,13 @@ pub fn run(args: &DiffArgs) -> Result<()> {
     if args.fail_on_property_drift {
         let part = d.sections.iter().find(|s| s.section == "drift");
         match part.map(|p| &p.figures["dataset"]) {
+            // A gate that cannot look is a failed gate (as --fail-on-drift).
+            Some(ds) if ds["tested_columns"] == 0 => {
+                return Err(CheckFailed(
+                    "--fail-on-property-drift: no property could be tested (see the Property drift table's notes)".into(),
+                )
+                .into());
+            }
             Some(ds) if ds["drifted"] == serde_json::Value::Bool(true) => {
                 return Err(CheckFailed(format!(
                     "the properties drifted: {} of {} tested columns (threshold {})",

@@ -405,6 +405,25 @@ fn diff_tests_property_drift_as_drift_does_on_the_exports() {
         .assert()
         .code(4)
         .stderr(predicates::str::contains("the properties drifted: 1 of 4"));
+    // Against an empty export nothing can be tested: the gate fails.
+    let empty = d.join("empty.csv");
+    std::fs::write(
+        &empty,
+        "user_id,session_id,event,timestamp,page,product_id,device,channel\n",
+    )
+    .unwrap();
+    jm().args(["report", "-q"])
+        .arg(&empty)
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--out")
+        .arg(d.join("re"))
+        .assert()
+        .success();
+    jm().args(["diff", "--fail-on-property-drift", &path("ra"), &path("re")])
+        .assert()
+        .code(4)
+        .stderr(predicates::str::contains("no property could be tested"));
     // A report without [drift] cannot gate, and says why.
     jm().args(["report", "-q", &a, "--config"])
         .arg(d.join("a.journey.toml"))
