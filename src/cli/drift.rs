@@ -80,6 +80,7 @@ pub fn run(args: &DriftArgs) -> Result<()> {
             args.by.clone()
         },
         fairness: cfg.fairness.clone().unwrap_or_default(),
+        properties: sec.properties.clone(),
     };
     if !(opts.drift_share > 0.0 && opts.drift_share <= 1.0) {
         return Err(UsageError(format!(

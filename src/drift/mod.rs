@@ -29,7 +29,7 @@ pub struct DriftSection {
     /// Columns whose groups explain a drifted column [default: categorical properties with 2 to 20 values].
     #[serde(default)]
     pub by: Vec<String>,
-    /// The property columns a report summarizes for `journeymap diff` [default: every property column the report reads, and every one not named like an id].
+    /// The property columns `drift` tests and a report summarizes for `journeymap diff` [default: `drift`: every one; a report: every property column it reads, and every one not named like an id].
     pub properties: Option<Vec<String>>,
 }
 
@@ -42,6 +42,8 @@ pub struct DriftOptions {
     /// With a model: how to assess the fairness of its decisions on the
     /// current export's labeled users (`[fairness]`).
     pub fairness: crate::fairness::analysis::FairnessSection,
+    /// `[drift] properties`: the property columns tested (None: every one).
+    pub properties: Option<Vec<String>>,
 }
 
 impl Default for DriftOptions {
@@ -51,6 +53,7 @@ impl Default for DriftOptions {
             psi_bins: PsiBins::Deciles,
             by: Vec::new(),
             fairness: Default::default(),
+            properties: None,
         }
     }
 }
@@ -277,8 +280,23 @@ pub fn run(
 ) -> Result<Drift, crate::error::DataError> {
     let t = [reference.0, current.0];
     let mut built = vec![columns::event_name(t)];
-    built.extend(columns::properties(t));
     let mut notes = Vec::new();
+    let props = columns::properties(t);
+    if let Some(list) = &opts.properties {
+        for name in list {
+            if !props.iter().any(|b| &b.name == name) {
+                notes.push(format!(
+                    "[drift] properties names {}, which neither export has",
+                    crate::doc::rich::code(name)
+                ));
+            }
+        }
+    }
+    built.extend(
+        props
+            .into_iter()
+            .filter(|b| opts.properties.as_ref().is_none_or(|l| l.contains(&b.name))),
+    );
     for (side, t) in ["reference", "current"].iter().zip(t) {
         if t.is_empty() {
             notes.push(format!(

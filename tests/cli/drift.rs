@@ -393,6 +393,23 @@ fn diff_tests_property_drift_as_drift_does_on_the_exports() {
         assert_eq!(c["drifted"], name == "channel", "{name}: {c}");
     }
     assert_eq!(part["figures"]["dataset"]["drifted"], false);
+    // `[drift] properties` also narrows what `drift` tests.
+    let only = d.join("only.toml");
+    std::fs::write(&only, "[drift]\nproperties = [\"channel\", \"nope\"]\n").unwrap();
+    let narrow = json_of(&["drift", &a, &b, "-q", "--config", only.to_str().unwrap()]);
+    let events: Vec<&str> = narrow["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["level"] == "event")
+        .map(|c| c["column"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["event", "channel"]);
+    assert!(
+        narrow["notes"].to_string().contains("nope"),
+        "{}",
+        narrow["notes"]
+    );
     jm().args([
         "diff",
         "--fail-on-property-drift",
