@@ -72,8 +72,8 @@ fn compact(e: &Entry, group_index: &dyn Fn(usize, u32) -> Option<u32>) -> Compac
 }
 
 impl ModelFile {
-    /// Writes the file (JSON and a newline), exactly `serde_json`'s of
-    /// [`ModelFile::of`], without building it: the users' lists (most of a
+    /// Writes the file (JSON and a newline), exactly `serde_json`'s of the
+    /// `ModelFile` it describes, without building it: the users' lists (most of a
     /// 350 MB file) are serialized on every core a batch at a time into
     /// reused buffers, each batch written before the next.
     pub fn write_json(
@@ -83,8 +83,7 @@ impl ModelFile {
     ) -> anyhow::Result<()> {
         use rayon::prelude::*;
         const BATCH: usize = 1 << 16;
-        let mut head = Self::header(r);
-        head.users = Vec::new();
+        let head = Self::header(r);
         let mut first = serde_json::to_vec(&head)?;
         // Compact JSON of the struct ends with its last field, `"users":[]}`.
         anyhow::ensure!(
@@ -137,25 +136,6 @@ impl ModelFile {
                 .position(|(gc, gv)| gc == c && gv == v)
                 .map(|p| p as u32)
         }
-    }
-
-    pub fn of(r: &Recommendations, table: &crate::ingest::EventTable) -> ModelFile {
-        let mut m = Self::header(r);
-        let inter: &Interactions = &r.inter;
-        let groups = m.groups.clone();
-        let group_index = Self::group_index(r, &groups);
-        m.users = r
-            .lists
-            .iter()
-            .enumerate()
-            .map(|(u, l)| {
-                (
-                    table.user_names.get(inter.users[u].user).to_string(),
-                    l.iter().map(|e| compact(e, &group_index)).collect(),
-                )
-            })
-            .collect();
-        m
     }
 
     /// Everything but the users' lists.
